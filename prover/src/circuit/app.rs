@@ -1,0 +1,248 @@
+//! The app circuit: one proof over a batch of samples for a linear/logistic filter or an MLP
+//! autoencoder, exposing the public-instance layout of [`super::instances`].
+//!
+//! Everything the model needs is a private witness: parameters are loaded, range-checked and
+//! hashed to the model commitment; inputs likewise to the input commitment. The shape (family,
+//! widths, fixed-point format, batch size) is fixed by the circuit.
+
+use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
+use halo2_base::gates::{GateInstructions, RangeInstructions};
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use halo2_base::AssignedValue;
+use halo2_base::Context;
+use halo2_base::QuantumCell::Constant;
+use serde::{Deserialize, Serialize};
+
+use super::commit::{self, hash_assigned, pack_assigned};
+use super::field::pow2;
+use super::fixed_point::FixedPointChip;
+use super::instances::{AppInstances, InstanceLayout, DECISION_BITS_PER_WORD};
+use super::CircuitError;
+use crate::quant::{Family, ModelShape, QuantizedModel};
+
+/// Largest batch one proof may carry.
+pub const MAX_BATCH_SIZE: usize = 1024;
+
+/// Everything that determines the app circuit (besides the halo2 configuration).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AppShape {
+    /// The model's public shape.
+    pub model: ModelShape,
+    /// Samples per proof.
+    pub batch_size: usize,
+}
+
+impl AppShape {
+    /// The public-instance layout of this circuit.
+    pub fn layout(&self) -> InstanceLayout {
+        InstanceLayout { batch_size: self.batch_size, has_scores: true }
+    }
+}
+
+/// The private inputs of one proof.
+#[derive(Clone, Debug)]
+pub struct AppWitness {
+    /// The quantized model.
+    pub model: QuantizedModel,
+    /// Quantized input rows, padded with zero rows to the batch size.
+    pub rows: Vec<Vec<i64>>,
+    /// Real rows (the rest is padding).
+    pub sample_count: usize,
+    /// Blinding salt of the input commitment.
+    pub salt: Fr,
+    /// Context binding (see [`super::instances`]).
+    pub context: Fr,
+}
+
+impl AppWitness {
+    /// Pads `rows` to `batch_size` and checks that the reference inference accepts every row
+    /// (so the circuit will be satisfiable).
+    pub fn new(model: QuantizedModel, rows: Vec<Vec<i64>>, batch_size: usize, salt: Fr, context: Fr) -> Result<Self, CircuitError> {
+        if rows.is_empty() || rows.len() > batch_size || batch_size > MAX_BATCH_SIZE {
+            return Err(CircuitError::BatchSize { rows: rows.len(), batch_size });
+        }
+        let sample_count = rows.len();
+        let mut rows = rows;
+        rows.resize(batch_size, vec![0; model.n_features()]);
+        let witness = Self { model, rows, sample_count, salt, context };
+        witness.expected_instances()?;
+        Ok(witness)
+    }
+
+    /// An all-zero witness of `shape`, for key generation.
+    pub fn dummy(shape: &AppShape) -> Self {
+        let features: Vec<String> = (0..shape.model.n_features).map(|i| format!("f{i}")).collect();
+        let params = vec![0; shape.model.param_count()];
+        let model = shape.model.model_from_params("keygen", &features, &params);
+        Self {
+            rows: vec![vec![0; shape.model.n_features]; shape.batch_size],
+            model,
+            sample_count: 1,
+            salt: Fr::zero(),
+            context: Fr::zero(),
+        }
+    }
+
+    /// The shape this witness fits.
+    pub fn shape(&self) -> AppShape {
+        AppShape { model: self.model.shape(), batch_size: self.rows.len() }
+    }
+
+    /// The public instances, computed natively from the integer reference.
+    pub fn expected_instances(&self) -> Result<AppInstances, CircuitError> {
+        let shape = self.shape();
+        let fixed = self.model.fixed;
+        let mut decisions = Vec::with_capacity(self.rows.len());
+        let mut scores = Vec::with_capacity(self.rows.len());
+        for (i, row) in self.rows.iter().enumerate() {
+            let out = self.model.infer(row).map_err(|source| CircuitError::Sample { index: i, source })?;
+            let real = i < self.sample_count;
+            decisions.push(real && out.decision);
+            scores.push(if real { out.score as i128 } else { 0 });
+        }
+        Ok(AppInstances {
+            layout: shape.layout(),
+            model_commitment: commit::model_commitment(&shape.model, &self.model.params()),
+            input_commitment: commit::input_commitment(&self.rows, self.salt, fixed.value_bits),
+            context: self.context,
+            sample_count: self.sample_count,
+            decisions,
+            scores,
+        })
+    }
+}
+
+/// Model parameters as assigned cells, in the structure of the model body.
+struct LoadedModel {
+    standardize: Option<(Vec<AssignedValue<Fr>>, Vec<AssignedValue<Fr>>)>,
+    layers: Vec<(Vec<Vec<AssignedValue<Fr>>>, Vec<AssignedValue<Fr>>, bool)>,
+    threshold: AssignedValue<Fr>,
+    autoencoder: bool,
+}
+
+impl LoadedModel {
+    /// Splits the canonical flat parameter cells (see `QuantizedModel::params`).
+    fn from_flat(shape: &ModelShape, flat: &[AssignedValue<Fr>]) -> Self {
+        let mut it = flat.iter().copied();
+        let mut take = |n: usize| it.by_ref().take(n).collect::<Vec<_>>();
+        let n = shape.n_features;
+        let standardize = shape.standardize.then(|| (take(n), take(n)));
+        let layers = match shape.family {
+            // A linear model is one layer with one output and no activation.
+            Family::Linear => vec![(vec![take(n)], take(1), false)],
+            Family::MlpAutoencoder => {
+                let mut width = n;
+                shape
+                    .layers
+                    .iter()
+                    .map(|&(outs, relu)| {
+                        let weights = (0..outs).map(|_| take(width)).collect();
+                        let layer = (weights, take(outs), relu);
+                        width = outs;
+                        layer
+                    })
+                    .collect()
+            }
+        };
+        let threshold = take(1)[0];
+        Self { standardize, layers, threshold, autoencoder: shape.family == Family::MlpAutoencoder }
+    }
+}
+
+/// Lays out the app circuit in `builder` (which must have its lookup bits set), exposes the
+/// public instances through `builder.assigned_instances` and returns their values (decode them
+/// with [`AppInstances::from_slice`]; a dishonest witness may produce values that do not decode).
+pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, witness: &AppWitness) -> Vec<Fr> {
+    let range = builder.range_chip();
+    let shape = witness.shape();
+    let fixed = witness.model.fixed;
+    let chip = FixedPointChip::new(&range, fixed);
+    let gate = range.gate();
+    let ctx = builder.main(0);
+
+    // Model parameters: loaded, range-checked, committed.
+    let params: Vec<_> = witness.model.params().iter().map(|&p| chip.load_value(ctx, p)).collect();
+    let mut model_elements = vec![ctx.load_constant(commit::model_domain()), ctx.load_constant(commit::shape_tag(&shape.model))];
+    model_elements.extend(pack_assigned(ctx, gate, &params, fixed.value_bits));
+    let model_commitment = hash_assigned(ctx, gate, &model_elements);
+    let model = LoadedModel::from_flat(&shape.model, &params);
+
+    // Inputs: loaded, range-checked, committed with the salt.
+    let rows: Vec<Vec<_>> = witness.rows.iter().map(|row| row.iter().map(|&x| chip.load_value(ctx, x)).collect()).collect();
+    let salt = ctx.load_witness(witness.salt);
+    let mut input_elements = vec![ctx.load_constant(commit::input_domain()), salt];
+    let flat: Vec<_> = rows.iter().flatten().copied().collect();
+    input_elements.extend(pack_assigned(ctx, gate, &flat, fixed.value_bits));
+    let input_commitment = hash_assigned(ctx, gate, &input_elements);
+
+    let context = ctx.load_witness(witness.context);
+
+    // 1 <= sample_count <= batch_size, and a mask per row.
+    let count = ctx.load_witness(Fr::from(witness.sample_count as u64));
+    let count_minus_one = gate.sub(ctx, count, Constant(Fr::one()));
+    range.check_less_than_safe(ctx, count_minus_one, shape.batch_size as u64);
+    let count_bits = (usize::BITS - shape.batch_size.leading_zeros()) as usize + 1;
+
+    let mut decisions = Vec::with_capacity(shape.batch_size);
+    let mut scores = Vec::with_capacity(shape.batch_size);
+    for (i, x) in rows.iter().enumerate() {
+        let (score, decision) = infer_row(ctx, &chip, &model, x);
+        let mask = range.is_less_than(ctx, Constant(Fr::from(i as u64)), count, count_bits);
+        decisions.push(gate.mul(ctx, decision, mask));
+        scores.push(gate.mul(ctx, score, mask));
+    }
+    let words: Vec<_> = decisions
+        .chunks(DECISION_BITS_PER_WORD)
+        .map(|chunk| {
+            let powers = (0..chunk.len()).map(|b| Constant(pow2(b as u64)));
+            gate.inner_product(ctx, chunk.iter().copied(), powers)
+        })
+        .collect();
+
+    let mut public = vec![model_commitment, input_commitment, context, count];
+    public.extend(words);
+    public.extend(scores.iter().copied());
+    let values: Vec<Fr> = public.iter().map(|a| *a.value()).collect();
+    builder.assigned_instances = vec![public];
+    values
+}
+
+/// Runs the model on one row of assigned inputs; returns `(score, decision)`.
+fn infer_row(
+    ctx: &mut Context<Fr>,
+    chip: &FixedPointChip<'_>,
+    model: &LoadedModel,
+    x: &[AssignedValue<Fr>],
+) -> (AssignedValue<Fr>, AssignedValue<Fr>) {
+    let gate = chip.range().gate();
+    let z: Vec<_> = match &model.standardize {
+        Some((mean, inv_scale)) => x
+            .iter()
+            .zip(mean.iter().zip(inv_scale))
+            .map(|(&xi, (&m, &s))| {
+                let centred = gate.sub(ctx, xi, m);
+                let prod = gate.mul(ctx, centred, s);
+                chip.rescale(ctx, prod)
+            })
+            .collect(),
+        None => x.to_vec(),
+    };
+    let mut a = z.clone();
+    for (weights, bias, relu) in &model.layers {
+        a = weights
+            .iter()
+            .zip(bias)
+            .map(|(row, &b)| {
+                let v = chip.affine(ctx, row, &a, b);
+                if *relu {
+                    chip.relu(ctx, v)
+                } else {
+                    v
+                }
+            })
+            .collect();
+    }
+    let score = if model.autoencoder { chip.squared_error(ctx, &a, &z) } else { a[0] };
+    let decision = chip.greater_than(ctx, score, model.threshold);
+    (score, decision)
+}

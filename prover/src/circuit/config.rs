@@ -1,0 +1,81 @@
+//! The halo2 configuration of an app circuit: k, lookup bits, columns and break points, chosen
+//! once per shape and cached with the keys.
+//!
+//! Layout policy: few, tall advice columns. An aggregation circuit pays per column of the app
+//! circuit it verifies (TOOLCHAIN.md: the same circuit cost 2.6M aggregation cells with one
+//! column at k=16 and 6.3M with eleven at k=12), so k is the smallest at which the circuit fits
+//! in [`DEFAULT_MAX_ADVICE_COLUMNS`] advice columns, and the lookup table uses `k - 1` bits.
+
+use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
+use halo2_base::gates::circuit::{BaseCircuitParams, CircuitBuilderStage};
+use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use serde::{Deserialize, Serialize};
+
+use super::app::{self, AppShape, AppWitness};
+use super::CircuitError;
+
+/// Advice-column budget of an app circuit.
+pub const DEFAULT_MAX_ADVICE_COLUMNS: usize = 4;
+/// Rows kept free for blinding factors.
+pub const MINIMUM_ROWS: usize = 20;
+/// Smallest k considered.
+pub const MIN_K: u32 = 10;
+/// Largest k considered.
+pub const MAX_K: u32 = 22;
+
+/// The halo2 configuration of one app circuit shape.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AppCircuitConfig {
+    /// The shape.
+    pub shape: AppShape,
+    /// Column layout and k.
+    pub params: BaseCircuitParams,
+    /// Break points from keygen (filled after keygen; empty before).
+    pub break_points: MultiPhaseThreadBreakPoints,
+}
+
+impl AppCircuitConfig {
+    /// Picks the smallest k at which `shape` fits in `max_columns` advice columns.
+    pub fn choose(shape: &AppShape, max_columns: usize) -> Result<Self, CircuitError> {
+        let dummy = AppWitness::dummy(shape);
+        for k in MIN_K..=MAX_K {
+            let mut builder = keygen_builder(k);
+            app::synthesize(&mut builder, &dummy);
+            let params = builder.calculate_params(Some(MINIMUM_ROWS));
+            if params.num_advice_per_phase[0] <= max_columns {
+                return Ok(Self { shape: shape.clone(), params, break_points: vec![] });
+            }
+        }
+        Err(CircuitError::TooLarge { max_k: MAX_K, max_columns })
+    }
+
+    /// k of this circuit.
+    pub fn k(&self) -> u32 {
+        self.params.k as u32
+    }
+
+    /// A builder laid out for `stage` with `witness` (keygen uses the dummy witness), and the
+    /// public instance values it exposes.
+    pub fn builder(&self, stage: CircuitBuilderStage, witness: &AppWitness) -> Result<(BaseCircuitBuilder<Fr>, Vec<Fr>), CircuitError> {
+        if witness.shape() != self.shape {
+            return Err(CircuitError::ShapeMismatch {
+                expected: serde_json::to_string(&self.shape).unwrap_or_default(),
+                found: serde_json::to_string(&witness.shape()).unwrap_or_default(),
+            });
+        }
+        let mut builder = BaseCircuitBuilder::from_stage(stage).use_params(self.params.clone());
+        if stage == CircuitBuilderStage::Prover {
+            builder.set_break_points(self.break_points.clone());
+        }
+        let instances = app::synthesize(&mut builder, witness);
+        Ok((builder, instances))
+    }
+}
+
+fn keygen_builder(k: u32) -> BaseCircuitBuilder<Fr> {
+    BaseCircuitBuilder::from_stage(CircuitBuilderStage::Keygen)
+        .use_k(k as usize)
+        .use_lookup_bits(k as usize - 1)
+        .use_instance_columns(1)
+}

@@ -1,0 +1,10 @@
+//! zkguard's prover: quantized ML models as Halo2 KZG circuits.
+//!
+//! The flow: a float [`model`] file (exported from scikit-learn / XGBoost) is quantized
+//! ([`quant`]) into fixed point with an integer reference inference; [`circuit`] proves that
+//! reference's outputs on private inputs behind Poseidon commitments.
+
+pub mod data;
+pub mod model;
+pub mod quant;
+pub mod circuit;
