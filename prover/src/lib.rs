@@ -4,7 +4,10 @@
 //! ([`quant`]) into fixed point with an integer reference inference; [`circuit`] proves that
 //! reference's outputs on private inputs behind Poseidon commitments.
 
-pub mod data;
-pub mod model;
-pub mod quant;
 pub mod circuit;
+pub mod data;
+pub mod keys;
+pub mod model;
+pub mod progress;
+pub mod prove;
+pub mod quant;

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+
+import {IModelRegistry, Model, ModelConfig, ModelStatus, Policy} from "./interfaces/IModelRegistry.sol";
+import {IZkGuardVerifier} from "./interfaces/IZkGuardVerifier.sol";
+import {InstanceLayout} from "./InstanceLayout.sol";
+
+/// @title ModelRegistry
+/// @notice Model id => commitment, circuit digest, verifier, layout, policy and status.
+/// @dev Every change is a plain `onlyOwner` call, so the owner can be a TimelockController or a
+///      governor. Ownership moves in two steps (Ownable2Step).
+contract ModelRegistry is IModelRegistry, Ownable2Step {
+    mapping(uint256 modelId => Model) private _models;
+
+    /// @notice Creates an empty registry.
+    /// @param initialOwner The owner (governance, e.g. a TimelockController).
+    constructor(address initialOwner) Ownable(initialOwner) {}
+
+    /// @inheritdoc IModelRegistry
+    function registerModel(uint256 modelId, ModelConfig calldata config, Policy calldata policy)
+        external
+        onlyOwner
+    {
+        Model storage m = _models[modelId];
+        if (m.status != ModelStatus.None) revert ModelAlreadyRegistered(modelId);
+        if (config.modelCommitment == 0 || config.modelCommitment >= InstanceLayout.FIELD_MODULUS) {
+            revert InvalidModelCommitment(config.modelCommitment);
+        }
+        if (config.batchSize == 0) revert InvalidBatchSize(config.batchSize);
+        _checkPolicy(modelId, config.hasScores, policy);
+        (uint16 proofCount, uint16 limbs) =
+            _checkVerifier(config.verifier, config.circuitDigest, config.batchSize, config.hasScores);
+
+        m.modelCommitment = config.modelCommitment;
+        m.circuitDigest = config.circuitDigest;
+        m.verifier = config.verifier;
+        m.batchSize = config.batchSize;
+        m.proofCount = proofCount;
+        m.accumulatorLimbs = limbs;
+        m.hasScores = config.hasScores;
+        m.scoreScaleBits = config.scoreScaleBits;
+        m.status = ModelStatus.Active;
+        m.policy = policy;
+
+        emit ModelRegistered(
+            modelId,
+            config.modelCommitment,
+            config.circuitDigest,
+            address(config.verifier),
+            config.batchSize,
+            config.hasScores,
+            config.scoreScaleBits
+        );
+        emit PolicyUpdated(modelId, policy);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function updatePolicy(uint256 modelId, Policy calldata policy) external onlyOwner {
+        Model storage m = _activeModel(modelId);
+        _checkPolicy(modelId, m.hasScores, policy);
+        m.policy = policy;
+        emit PolicyUpdated(modelId, policy);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function updateVerifier(uint256 modelId, IZkGuardVerifier verifier) external onlyOwner {
+        Model storage m = _activeModel(modelId);
+        (uint16 proofCount, uint16 limbs) =
+            _checkVerifier(verifier, m.circuitDigest, m.batchSize, m.hasScores);
+        address old = address(m.verifier);
+        m.verifier = verifier;
+        m.proofCount = proofCount;
+        m.accumulatorLimbs = limbs;
+        emit VerifierUpdated(modelId, old, address(verifier));
+    }
+
+    /// @inheritdoc IModelRegistry
+    function freezeModel(uint256 modelId) external onlyOwner {
+        _activeModel(modelId).status = ModelStatus.Frozen;
+        emit ModelFrozen(modelId);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function retireModel(uint256 modelId) external onlyOwner {
+        Model storage m = _models[modelId];
+        if (m.status == ModelStatus.None) revert UnknownModel(modelId);
+        if (m.status == ModelStatus.Retired) revert ModelIsRetired(modelId);
+        m.status = ModelStatus.Retired;
+        emit ModelRetired(modelId);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function getModel(uint256 modelId) external view returns (Model memory) {
+        return _models[modelId];
+    }
+
+    /// @inheritdoc IModelRegistry
+    function statusOf(uint256 modelId) external view returns (ModelStatus) {
+        return _models[modelId].status;
+    }
+
+    /// @dev The entry of a model that may still change (Active), or the matching revert.
+    function _activeModel(uint256 modelId) private view returns (Model storage m) {
+        m = _models[modelId];
+        ModelStatus status = m.status;
+        if (status == ModelStatus.None) revert UnknownModel(modelId);
+        if (status == ModelStatus.Frozen) revert ModelIsFrozen(modelId);
+        if (status == ModelStatus.Retired) revert ModelIsRetired(modelId);
+    }
+
+    /// @dev Validates a policy for a model with or without scores.
+    function _checkPolicy(uint256 modelId, bool hasScores, Policy calldata policy) private view {
+        if (policy.maxAge == 0) revert InvalidMaxAge(policy.maxAge);
+        if (policy.useScoreThreshold && !hasScores) revert ScoreThresholdWithoutScores(modelId);
+        address action = address(policy.action);
+        if (action != address(0) && action.code.length == 0) revert ActionHasNoCode(action);
+    }
+
+    /// @dev Checks that a verifier wrapper matches the circuit digest and the model's layout, and
+    ///      returns its proof and limb counts for caching.
+    function _checkVerifier(
+        IZkGuardVerifier verifier,
+        bytes32 circuitDigest,
+        uint16 batchSize,
+        bool hasScores
+    ) private view returns (uint16 proofCount, uint16 limbs) {
+        if (address(verifier).code.length == 0) revert VerifierHasNoCode(address(verifier));
+        bytes32 actual = verifier.circuitDigest();
+        if (actual != circuitDigest) revert CircuitDigestMismatch(circuitDigest, actual);
+        uint256 expectedApp = InstanceLayout.appInstanceCount(batchSize, hasScores);
+        uint256 app = verifier.appInstanceCount();
+        if (app != expectedApp) revert VerifierLayoutMismatch(expectedApp, app);
+        uint256 proofs = verifier.proofCount();
+        uint256 accLimbs = verifier.accumulatorLimbs();
+        uint256 total = verifier.instanceCount();
+        if (
+            proofs == 0 || proofs > type(uint16).max || accLimbs > type(uint16).max
+                || total != accLimbs + proofs * app
+        ) revert UnsupportedVerifierShape(proofs, accLimbs, total);
+        proofCount = uint16(proofs);
+        limbs = uint16(accLimbs);
+    }
+}

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IModelRegistry, Policy} from "./IModelRegistry.sol";
+
+/// @notice What a submission binds its proof to (besides the chain and the Guard).
+/// @param nonce Single-use per model.
+/// @param issuedAt Unix seconds; the submission is stale after issuedAt + policy.maxAge.
+/// @param subjects Optional: one account per real sample, in sample order (empty: none).
+struct SubmissionContext {
+    uint64 nonce;
+    uint64 issuedAt;
+    address[] subjects;
+}
+
+/// @notice The decoded outputs of a verified submission, handed to the policy's action.
+/// @dev `flagged` and `scores` are compacted over the real samples: the real samples of segment 0
+///      (its first sampleCount), then those of segment 1, and so on; `subjects[i]` (when given)
+///      belongs to `flagged[i]` / `scores[i]`.
+/// @param modelId The model.
+/// @param nonce The submission nonce.
+/// @param issuedAt The submission's issue time.
+/// @param sampleCount Total real samples over all segments.
+/// @param flaggedCount Number of flagged real samples.
+/// @param flagged Decision per real sample (true = flagged / anomalous).
+/// @param scores Score per real sample (empty when the model has no scores), fixed point.
+/// @param scoreScaleBits Fractional bits of the scores.
+/// @param subjects The submission's subjects (empty or one per real sample).
+/// @param inputCommitments The input commitment of every segment.
+/// @param policy The model's policy at verification time.
+struct VerifiedResult {
+    uint256 modelId;
+    uint64 nonce;
+    uint64 issuedAt;
+    uint256 sampleCount;
+    uint256 flaggedCount;
+    bool[] flagged;
+    int256[] scores;
+    uint8 scoreScaleBits;
+    address[] subjects;
+    uint256[] inputCommitments;
+    Policy policy;
+}
+
+/// @title IGuardErrors
+interface IGuardErrors {
+    /// @notice The model id is not registered.
+    error UnknownModel(uint256 modelId);
+    /// @notice The model is retired.
+    error ModelIsRetired(uint256 modelId);
+    /// @notice The instance array does not have the verifier's length.
+    error InstanceCountMismatch(uint256 expected, uint256 got);
+    /// @notice A segment's model commitment differs from the registered one.
+    error ModelCommitmentMismatch(uint256 segment, uint256 expected, uint256 got);
+    /// @notice A segment's context differs from the one recomputed for this chain, Guard and context.
+    error ContextMismatch(uint256 segment, uint256 expected, uint256 got);
+    /// @notice The nonce was already used for this model.
+    error NonceAlreadyUsed(uint256 modelId, uint64 nonce);
+    /// @notice The submission is older than the policy's maxAge.
+    error StaleSubmission(uint64 issuedAt, uint32 maxAge, uint256 blockTimestamp);
+    /// @notice The submission is issued in the future.
+    error IssuedInFuture(uint64 issuedAt, uint256 blockTimestamp);
+    /// @notice A segment's sample count is 0 or above the batch size.
+    error InvalidSampleCount(uint256 segment, uint256 sampleCount, uint256 batchSize);
+    /// @notice A segment's decision word is >= 2^248.
+    error DecisionWordOutOfRange(uint256 segment, uint256 wordIndex, uint256 word);
+    /// @notice The subject list is neither empty nor one per real sample.
+    error SubjectsLengthMismatch(uint256 expected, uint256 got);
+}
+
+/// @title IGuardEvents
+interface IGuardEvents {
+    /// @notice A submission was verified and its nonce consumed.
+    /// @param modelId The model.
+    /// @param nonce The consumed nonce.
+    /// @param inputCommitments The input commitment of every segment (one in direct mode).
+    /// @param flaggedCount Flagged real samples.
+    /// @param sampleCount Real samples.
+    event Verified(
+        uint256 indexed modelId,
+        uint64 indexed nonce,
+        uint256[] inputCommitments,
+        uint256 flaggedCount,
+        uint256 sampleCount
+    );
+}
+
+/// @title IGuard
+/// @notice Verifies proofs of model outputs for registered models and hands the results to the
+///         model's policy action. Anyone may submit: the proof is the authority.
+interface IGuard is IGuardErrors, IGuardEvents {
+    /// @notice Verifies a submission and acts on it.
+    /// @param modelId The registered model.
+    /// @param ctx The submission context the proof's context instance commits to.
+    /// @param instances All public instances (accumulator limbs, then the app segments).
+    /// @param proof The proof bytes.
+    /// @return flaggedCount Flagged real samples.
+    /// @return sampleCount Real samples.
+    function submit(
+        uint256 modelId,
+        SubmissionContext calldata ctx,
+        uint256[] calldata instances,
+        bytes calldata proof
+    ) external returns (uint256 flaggedCount, uint256 sampleCount);
+
+    /// @notice Whether a nonce was consumed for a model.
+    /// @param modelId The model.
+    /// @param nonce The nonce.
+    /// @return True when used.
+    function isNonceUsed(uint256 modelId, uint64 nonce) external view returns (bool);
+
+    /// @notice The context instance a proof for this Guard on this chain must carry.
+    /// @param modelId The model.
+    /// @param ctx The submission context.
+    /// @return The context field element.
+    function computeContext(uint256 modelId, SubmissionContext calldata ctx) external view returns (uint256);
+
+    /// @notice The registry the Guard reads models from.
+    /// @return The registry.
+    function registry() external view returns (IModelRegistry);
+}

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Test} from "forge-std/Test.sol";
+
+import {ZkGuardVerifier} from "../src/ZkGuardVerifier.sol";
+import {IZkGuardVerifierErrors} from "../src/interfaces/IZkGuardVerifier.sol";
+import {MockGeneratedVerifier} from "./mocks/MockGeneratedVerifier.sol";
+
+contract ZkGuardVerifierTest is Test {
+    uint256 internal constant R =
+        21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    bytes32 internal constant DIGEST = keccak256("digest");
+    MockGeneratedVerifier internal gen;
+    ZkGuardVerifier internal direct;
+    ZkGuardVerifier internal agg;
+
+    function setUp() public {
+        gen = new MockGeneratedVerifier();
+        direct = new ZkGuardVerifier(address(gen), DIGEST, 5, 1, 0);
+        agg = new ZkGuardVerifier(address(gen), DIGEST, 6, 3, 12);
+    }
+
+    function _instances(uint256 n) internal pure returns (uint256[] memory a) {
+        a = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            a[i] = uint256(keccak256(abi.encode(i))) % R;
+        }
+    }
+
+    function test_getters() public view {
+        assertEq(direct.generatedVerifier(), address(gen));
+        assertEq(direct.circuitDigest(), DIGEST);
+        assertEq(direct.instanceCount(), 5);
+        assertEq(direct.appInstanceCount(), 5);
+        assertEq(direct.proofCount(), 1);
+        assertEq(direct.accumulatorLimbs(), 0);
+        assertEq(agg.instanceCount(), 12 + 3 * 6);
+        assertEq(agg.proofCount(), 3);
+        assertEq(agg.accumulatorLimbs(), 12);
+    }
+
+    function test_constructor_noCode_reverts() public {
+        address eoa = makeAddr("eoa");
+        vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.VerifierHasNoCode.selector, eoa));
+        new ZkGuardVerifier(eoa, DIGEST, 5, 1, 0);
+    }
+
+    function test_constructor_zeroProofs_reverts() public {
+        vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.InvalidVerifierLayout.selector, 5, 0));
+        new ZkGuardVerifier(address(gen), DIGEST, 5, 0, 0);
+    }
+
+    function test_constructor_headerOnly_reverts() public {
+        vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.InvalidVerifierLayout.selector, 4, 1));
+        new ZkGuardVerifier(address(gen), DIGEST, 4, 1, 0);
+    }
+
+    function test_verify_passesExactCalldata() public {
+        uint256[] memory inst = _instances(5);
+        bytes memory proof = hex"0102030405";
+        // independent construction of `instances (32-byte BE each) ‖ proof`
+        bytes memory raw;
+        for (uint256 i = 0; i < inst.length; ++i) {
+            raw = bytes.concat(raw, bytes32(inst[i]));
+        }
+        raw = bytes.concat(raw, proof);
+        assertEq(raw.length, 5 * 32 + 5);
+        gen.setExpectedHash(keccak256(raw));
+        direct.verify(inst, proof);
+    }
+
+    function test_verify_aggregated() public {
+        uint256[] memory inst = _instances(30);
+        gen.expect(inst, hex"ff");
+        agg.verify(inst, hex"ff");
+    }
+
+    function test_verify_acceptsRMinusOne() public {
+        uint256[] memory inst = _instances(5);
+        inst[4] = R - 1;
+        gen.expect(inst, hex"00");
+        direct.verify(inst, hex"00");
+    }
+
+    function test_verify_wrongCount_reverts() public {
+        uint256[] memory inst = _instances(6);
+        gen.setAcceptAll(true);
+        vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.InstanceCountMismatch.selector, 5, 6));
+        direct.verify(inst, hex"00");
+        vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.InstanceCountMismatch.selector, 30, 6));
+        agg.verify(inst, hex"00");
+    }
+
+    function test_verify_instanceNotInField_reverts() public {
+        uint256[] memory inst = _instances(5);
+        inst[3] = R;
+        gen.setAcceptAll(true);
+        vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.InstanceOutOfField.selector, 3, R));
+        direct.verify(inst, hex"00");
+    }
+
+    function test_verify_rejected_reverts() public {
+        uint256[] memory inst = _instances(5);
+        gen.expect(inst, hex"00");
+        vm.expectRevert(IZkGuardVerifierErrors.ProofRejected.selector);
+        direct.verify(inst, hex"01");
+    }
+
+    function testFuzz_verify_anyMutationRejected(uint256 index, uint256 value, bytes calldata otherProof)
+        public
+    {
+        uint256[] memory inst = _instances(5);
+        bytes memory proof = hex"c0ffee";
+        gen.expect(inst, proof);
+        index = bound(index, 0, 4);
+        value = bound(value, 0, R - 1);
+        vm.assume(value != inst[index]);
+        uint256[] memory mutated = _instances(5);
+        mutated[index] = value;
+        vm.expectRevert(IZkGuardVerifierErrors.ProofRejected.selector);
+        direct.verify(mutated, proof);
+        if (keccak256(otherProof) != keccak256(proof)) {
+            vm.expectRevert(IZkGuardVerifierErrors.ProofRejected.selector);
+            direct.verify(inst, otherProof);
+        }
+    }
+}

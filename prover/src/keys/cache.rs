@@ -1,0 +1,143 @@
+//! The key cache: `<cache>/keys/<circuit digest>-<srs id>/{config.json, pk.bin}`.
+//!
+//! The circuit digest is sha256 over a version tag, the app shape and the halo2 configuration
+//! (k, columns, lookup bits); it is what registries and generated verifiers pin. Files are
+//! written to a temporary name and renamed, so a crash never leaves a half-written key.
+
+use std::fs;
+use std::io::{BufReader, BufWriter};
+use std::path::{Path, PathBuf};
+
+use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
+use halo2_base::gates::circuit::CircuitBuilderStage;
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_base::halo2_proofs::plonk::{keygen_pk, keygen_vk, ProvingKey, VerifyingKey};
+use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use halo2_base::halo2_proofs::SerdeFormat;
+use sha2::{Digest, Sha256};
+
+use super::srs::SrsSource;
+use crate::circuit::config::AppCircuitConfig;
+use crate::circuit::{AppShape, AppWitness, CircuitError};
+use crate::progress::Stage;
+
+/// Version tag hashed into every circuit digest; bump when the circuit's constraints change.
+pub const CIRCUIT_VERSION: &str = "zkguard-app-circuit/v1";
+
+/// Why keys could not be made or loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The circuit could not be laid out.
+    #[error(transparent)]
+    Circuit(#[from] CircuitError),
+    /// halo2 key generation failed.
+    #[error("key generation failed: {0}")]
+    Keygen(String),
+    /// I/O on the cache.
+    #[error("key cache {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A cached config does not parse.
+    #[error("key cache {path}: {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// The digest of an app circuit (hex sha256).
+pub fn circuit_digest(config: &AppCircuitConfig) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(CIRCUIT_VERSION.as_bytes());
+    hasher.update(serde_json::to_vec(&config.shape).expect("shape serializes"));
+    hasher.update(serde_json::to_vec(&config.params).expect("params serialize"));
+    hex::encode(hasher.finalize())
+}
+
+/// A circuit's configuration and proving key (which holds the verifying key).
+#[derive(Debug)]
+pub struct AppKeys {
+    /// Configuration, including break points.
+    pub config: AppCircuitConfig,
+    /// The proving key.
+    pub pk: ProvingKey<G1Affine>,
+    /// [`circuit_digest`] of the configuration.
+    pub digest: String,
+}
+
+impl AppKeys {
+    /// The verifying key.
+    pub fn vk(&self) -> &VerifyingKey<G1Affine> {
+        self.pk.get_vk()
+    }
+
+    /// Loads the keys of `shape` from the cache, or generates and caches them.
+    /// `params` must be for `AppCircuitConfig::choose(shape, max_columns).k()`; use
+    /// [`AppKeys::choose_config`] first to learn k.
+    pub fn load_or_generate(
+        config: AppCircuitConfig,
+        params: &ParamsKZG<Bn256>,
+        srs: &SrsSource,
+        cache_dir: &Path,
+    ) -> Result<Self, KeyError> {
+        let digest = circuit_digest(&config);
+        let dir = cache_dir.join("keys").join(format!("{digest}-{}", srs.id()));
+        let config_path = dir.join("config.json");
+        let pk_path = dir.join("pk.bin");
+        if config_path.exists() && pk_path.exists() {
+            let stage = Stage::start(format!("loading cached keys {}", &digest[..12]));
+            let json = fs::read(&config_path).map_err(|source| KeyError::Io { path: config_path.clone(), source })?;
+            let cached: AppCircuitConfig =
+                serde_json::from_slice(&json).map_err(|source| KeyError::Json { path: config_path.clone(), source })?;
+            let file = fs::File::open(&pk_path).map_err(|source| KeyError::Io { path: pk_path.clone(), source })?;
+            let pk = ProvingKey::<G1Affine>::read::<_, BaseCircuitBuilder<Fr>>(
+                &mut BufReader::new(file),
+                SerdeFormat::RawBytesUnchecked,
+                cached.params.clone(),
+            )
+            .map_err(|source| KeyError::Io { path: pk_path.clone(), source })?;
+            stage.finish();
+            return Ok(Self { config: cached, pk, digest });
+        }
+
+        let stage = Stage::start(format!("keygen for circuit {} (k = {})", &digest[..12], config.k()));
+        let (builder, _) = config.builder(CircuitBuilderStage::Keygen, &AppWitness::dummy(&config.shape))?;
+        let vk = keygen_vk(params, &builder).map_err(|e| KeyError::Keygen(format!("{e:?}")))?;
+        let pk = keygen_pk(params, vk, &builder).map_err(|e| KeyError::Keygen(format!("{e:?}")))?;
+        let config = AppCircuitConfig { break_points: builder.break_points(), ..config };
+        stage.finish();
+
+        fs::create_dir_all(&dir).map_err(|source| KeyError::Io { path: dir.clone(), source })?;
+        write_atomically(&pk_path, |w| pk.write(w, SerdeFormat::RawBytesUnchecked))?;
+        let json = serde_json::to_vec_pretty(&config).expect("config serializes");
+        write_atomically(&config_path, |w| std::io::Write::write_all(w, &json))?;
+        Ok(Self { config, pk, digest })
+    }
+
+    /// The configuration for `shape` (k and columns), without keys.
+    pub fn choose_config(shape: &AppShape, max_columns: usize) -> Result<AppCircuitConfig, KeyError> {
+        Ok(AppCircuitConfig::choose(shape, max_columns)?)
+    }
+}
+
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<fs::File>) -> std::io::Result<()>,
+) -> Result<(), KeyError> {
+    let io = |source| KeyError::Io { path: path.to_path_buf(), source };
+    let tmp = path.with_extension("tmp");
+    {
+        let mut writer = BufWriter::new(fs::File::create(&tmp).map_err(io)?);
+        write(&mut writer).map_err(io)?;
+        std::io::Write::flush(&mut writer).map_err(io)?;
+    }
+    fs::rename(&tmp, path).map_err(io)
+}

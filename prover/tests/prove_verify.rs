@@ -1,0 +1,73 @@
+//! Real keygen, proof and verification for each model family at the smallest k that fits, and
+//! verifications that must fail (wrong public input, tampered proof, wrong transcript).
+
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use zkguard_prover::circuit::{AppShape, AppWitness, InstanceLayout};
+use zkguard_prover::keys::{load_params, AppKeys, SrsSource};
+use zkguard_prover::prove::{prove, verify, Transcript};
+use zkguard_prover::quant::{Family, FixedPoint, ModelShape};
+
+/// Keys and parameters are cached here across test runs (keygen once per shape).
+fn cache_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/zkguard-test-cache")
+}
+
+fn features(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("x{i}")).collect()
+}
+
+fn roundtrip(shape: ModelShape, params: Vec<i64>, rows: Vec<Vec<i64>>, batch_size: usize) {
+    let model = shape.model_from_params("test", &features(shape.n_features), &params);
+    let witness = AppWitness::new(model, rows, batch_size, Fr::from(1234u64), Fr::from(777u64)).unwrap();
+    let app_shape = AppShape { model: shape, batch_size };
+    let config = AppKeys::choose_config(&app_shape, 4).unwrap();
+    let srs = SrsSource::InsecureDev;
+    let kzg = load_params(&srs, config.k(), &cache_dir()).unwrap();
+    let keys = AppKeys::load_or_generate(config, &kzg, &srs, &cache_dir()).unwrap();
+
+    for transcript in [Transcript::Evm, Transcript::Poseidon] {
+        let proof = prove(&kzg, &keys, &witness, transcript).unwrap();
+        assert_eq!(proof.instances, witness.expected_instances().unwrap().to_vec());
+        assert!(verify(&kzg, keys.vk(), &proof.instances, &proof.proof, transcript));
+
+        // One changed public input.
+        let layout = InstanceLayout { batch_size, has_scores: true };
+        for index in [0, 2, 4, layout.len() - 1] {
+            let mut wrong = proof.instances.clone();
+            wrong[index] += Fr::one();
+            assert!(!verify(&kzg, keys.vk(), &wrong, &proof.proof, transcript), "instance {index} changed");
+        }
+        // One flipped proof byte.
+        let mut tampered = proof.proof.clone();
+        tampered[proof.proof.len() / 2] ^= 1;
+        assert!(!verify(&kzg, keys.vk(), &proof.instances, &tampered, transcript), "tampered proof");
+        // A truncated proof.
+        assert!(!verify(&kzg, keys.vk(), &proof.instances, &proof.proof[..proof.proof.len() - 32], transcript));
+        // The other transcript.
+        let other = if transcript == Transcript::Evm { Transcript::Poseidon } else { Transcript::Evm };
+        assert!(!verify(&kzg, keys.vk(), &proof.instances, &proof.proof, other), "wrong transcript");
+    }
+}
+
+#[test]
+fn linear_filter_proves_and_verifies() {
+    let fixed = FixedPoint { scale_bits: 10, value_bits: 40 };
+    let shape = ModelShape { family: Family::Linear, n_features: 4, standardize: true, layers: vec![], fixed };
+    // mean (4), inv_scale (4), weights (4), bias, threshold
+    let params = vec![10, -20, 30, 0, 1024, 512, 2048, 1024, 700, -300, 50, 1, 20, 0];
+    roundtrip(shape, params, vec![vec![1000, 2000, -500, 30], vec![-4000, 100, 0, 5]], 2);
+}
+
+#[test]
+fn mlp_autoencoder_proves_and_verifies() {
+    let fixed = FixedPoint { scale_bits: 8, value_bits: 40 };
+    let shape = ModelShape {
+        family: Family::MlpAutoencoder,
+        n_features: 3,
+        standardize: false,
+        layers: vec![(2, true), (3, false)],
+        fixed,
+    };
+    let params: Vec<i64> = (0..shape.param_count() as i64).map(|i| (i * 37 % 200) - 100).collect();
+    roundtrip(shape, params, vec![vec![300, -200, 100]], 1);
+}
