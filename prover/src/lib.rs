@@ -4,8 +4,12 @@
 //! ([`quant`]) into fixed point with an integer reference inference; [`circuit`] proves that
 //! reference's outputs on private inputs behind Poseidon commitments.
 
+pub mod artifact;
+pub mod check;
 pub mod circuit;
+pub mod cli;
 pub mod data;
+pub mod evm;
 pub mod keys;
 pub mod model;
 pub mod progress;

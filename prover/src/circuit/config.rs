@@ -39,13 +39,20 @@ impl AppCircuitConfig {
     /// Picks the smallest k at which `shape` fits in `max_columns` advice columns.
     pub fn choose(shape: &AppShape, max_columns: usize) -> Result<Self, CircuitError> {
         let dummy = AppWitness::dummy(shape);
-        for k in MIN_K..=MAX_K {
+        let mut k = MIN_K;
+        while k <= MAX_K {
             let mut builder = keygen_builder(k);
             app::synthesize(&mut builder, &dummy);
             let params = builder.calculate_params(Some(MINIMUM_ROWS));
             if params.num_advice_per_phase[0] <= max_columns {
                 return Ok(Self { shape: shape.clone(), params, break_points: vec![] });
             }
+            // Jump to the k the cell count asks for (cells change little with k: only the
+            // number of lookup limbs does), then step up if that is still too small.
+            let cells = builder.statistics().gate.total_advice_per_phase[0];
+            let rows_needed = cells.div_ceil(max_columns) + MINIMUM_ROWS;
+            let k_needed = usize::BITS - (rows_needed - 1).leading_zeros();
+            k = k_needed.max(k + 1);
         }
         Err(CircuitError::TooLarge { max_k: MAX_K, max_columns })
     }

@@ -122,6 +122,21 @@ impl AppKeys {
         Ok(Self { config, pk, digest })
     }
 
+    /// Loads cached keys by circuit digest (for verifying an artifact), with their parameters.
+    pub fn load_by_digest(
+        digest: &str,
+        srs: &SrsSource,
+        cache_dir: &Path,
+    ) -> Result<(Self, ParamsKZG<Bn256>), KeyError> {
+        let config_path = cache_dir.join("keys").join(format!("{digest}-{}", srs.id())).join("config.json");
+        let json = fs::read(&config_path).map_err(|source| KeyError::Io { path: config_path.clone(), source })?;
+        let config: AppCircuitConfig =
+            serde_json::from_slice(&json).map_err(|source| KeyError::Json { path: config_path.clone(), source })?;
+        let params = super::srs::load_params(srs, config.k(), cache_dir).map_err(|e| KeyError::Keygen(e.to_string()))?;
+        let keys = Self::load_or_generate(config, &params, srs, cache_dir)?;
+        Ok((keys, params))
+    }
+
     /// The configuration for `shape` (k and columns), without keys.
     pub fn choose_config(shape: &AppShape, max_columns: usize) -> Result<AppCircuitConfig, KeyError> {
         Ok(AppCircuitConfig::choose(shape, max_columns)?)

@@ -42,8 +42,8 @@ pub fn validate(model: &ModelFile) -> Result<(), Problem> {
         }
     }
     if let Some(std) = &model.preprocessing {
-        check_len("preprocessing.standardize.mean", std.mean.len(), n)?;
-        check_len("preprocessing.standardize.scale", std.scale.len(), n)?;
+        check_len("preprocessing.mean", std.mean.len(), n)?;
+        check_len("preprocessing.scale", std.scale.len(), n)?;
         check_finite("preprocessing.mean", &std.mean)?;
         for (i, &s) in std.scale.iter().enumerate() {
             if !(s.is_finite() && s > 0.0) {

@@ -1,0 +1,93 @@
+//! Options shared by several subcommands (SRS, cache, model loading) and their resolution.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use sha2::{Digest, Sha256};
+
+use crate::artifact::{self, QuantizedFile, QUANTIZED_FORMAT};
+use crate::data;
+use crate::keys::srs::INSECURE_WARNING;
+use crate::keys::SrsSource;
+use crate::model;
+use crate::quant::{self, QuantizedModel};
+
+/// Where KZG parameters come from.
+#[derive(Debug, Clone, Args)]
+pub struct SrsArgs {
+    /// Ceremony parameters file (halo2 ParamsKZG format). Requires --srs-sha256.
+    #[arg(long, value_name = "FILE", requires = "srs_sha256", conflicts_with = "insecure_dev_srs")]
+    pub srs: Option<PathBuf>,
+    /// Pinned sha256 (hex) of the --srs file.
+    #[arg(long, value_name = "HEX")]
+    pub srs_sha256: Option<String>,
+    /// Use the INSECURE deterministic development setup (anyone can forge proofs). Local testing only.
+    #[arg(long)]
+    pub insecure_dev_srs: bool,
+}
+
+impl SrsArgs {
+    /// The source, or an error asking for an explicit choice.
+    pub fn source(&self) -> anyhow::Result<SrsSource> {
+        match (&self.srs, &self.srs_sha256, self.insecure_dev_srs) {
+            (Some(path), Some(sha256), false) => Ok(SrsSource::Ceremony { path: path.clone(), sha256: sha256.clone() }),
+            (None, _, true) => {
+                eprintln!("\n!!! {INSECURE_WARNING}\n");
+                Ok(SrsSource::InsecureDev)
+            }
+            _ => bail!("choose the KZG parameters: --srs FILE --srs-sha256 HEX (a ceremony file), or --insecure-dev-srs (development only)"),
+        }
+    }
+}
+
+/// Where keys and generated parameters are cached.
+#[derive(Debug, Clone, Args)]
+pub struct CacheArgs {
+    /// Cache directory for KZG parameters and keys.
+    #[arg(long, value_name = "DIR", env = "ZKGUARD_CACHE", default_value = ".zkguard")]
+    pub cache_dir: PathBuf,
+}
+
+/// How to get a quantized model.
+#[derive(Debug, Clone, Args)]
+pub struct ModelArgs {
+    /// A model file: a float model (`zkguard-model`, needs --calibration) or a quantized one
+    /// (`zkguard-quantized`, from `zkguard model import`).
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// CSV of sample rows to choose the fixed-point scale from (float models only).
+    #[arg(long, value_name = "CSV")]
+    pub calibration: Option<PathBuf>,
+}
+
+impl ModelArgs {
+    /// Loads (and if needed calibrates) the quantized model.
+    pub fn load(&self) -> anyhow::Result<QuantizedModel> {
+        load_quantized(&self.model, self.calibration.as_deref())
+    }
+}
+
+/// Loads a quantized model from a quantized file, or quantizes a float model with calibration data.
+pub fn load_quantized(path: &Path, calibration: Option<&Path>) -> anyhow::Result<QuantizedModel> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read model file {}", path.display()))?;
+    let format = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("format").and_then(|f| f.as_str()).map(str::to_string));
+    if format.as_deref() == Some(QUANTIZED_FORMAT) {
+        let file: QuantizedFile = artifact::read_json(path)?;
+        return Ok(file.model);
+    }
+    let float = model::parse_model(&text, path)?;
+    let Some(calibration) = calibration else {
+        bail!("{} is a float model: pass --calibration CSV to choose its fixed-point scale (or run `zkguard model import` first)", path.display());
+    };
+    let data = data::load_csv(calibration, &float.features)?;
+    Ok(quant::calibrate(&float, &data.rows, quant::DEFAULT_HEADROOM_BITS)?)
+}
+
+/// sha256 (hex) of a file.
+pub fn file_sha256(path: &Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(hex::encode(Sha256::digest(bytes)))
+}

@@ -1,0 +1,49 @@
+//! `zkguard keygen`: choose the circuit configuration for a model shape and batch size, and
+//! generate (or load from the cache) its keys.
+
+use clap::Args;
+
+use super::common::{CacheArgs, ModelArgs, SrsArgs};
+use crate::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS;
+use crate::circuit::AppShape;
+use crate::keys::{load_params, AppKeys};
+
+/// Arguments of `keygen`.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// The model.
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Samples per proof.
+    #[arg(long, default_value_t = 16)]
+    pub batch_size: usize,
+    /// Advice-column budget (fewer, taller columns make aggregation cheaper).
+    #[arg(long, default_value_t = DEFAULT_MAX_ADVICE_COLUMNS)]
+    pub max_columns: usize,
+    /// KZG parameters.
+    #[command(flatten)]
+    pub srs: SrsArgs,
+    /// Cache.
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+/// Runs `keygen`.
+pub fn run(args: KeygenArgs) -> anyhow::Result<()> {
+    let model = args.model.load()?;
+    let srs = args.srs.source()?;
+    let shape = AppShape { model: model.shape(), batch_size: args.batch_size };
+    let config = AppKeys::choose_config(&shape, args.max_columns)?;
+    let params = load_params(&srs, config.k(), &args.cache.cache_dir)?;
+    let keys = AppKeys::load_or_generate(config, &params, &srs, &args.cache.cache_dir)?;
+    println!(
+        "circuit {} : k = {}, advice columns = {:?}, lookup bits = {:?}, batch size = {}, instances = {}",
+        keys.digest,
+        keys.config.k(),
+        keys.config.params.num_advice_per_phase,
+        keys.config.params.lookup_bits,
+        args.batch_size,
+        shape.layout().len()
+    );
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! The `zkguard` command line: clap-derive definitions and dispatch. Each subcommand lives in
+//! its own file and calls the library; `main` in `src/bin/zkguard.rs` only calls [`main`].
+
+mod common;
+mod keygen;
+mod model;
+mod prove;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// zkguard: verifiable ML guards for Ethereum. Turns small fraud/anomaly models into Halo2 KZG
+/// circuits, proves their outputs on private inputs, and prepares the proofs for on-chain guards.
+#[derive(Debug, Parser)]
+#[command(name = "zkguard", version, about, long_about = None)]
+pub struct Cli {
+    /// Log filter (tracing env-filter syntax), e.g. `info` or `zkguard_prover=debug`.
+    #[arg(long, global = true, env = "ZKGUARD_LOG", default_value = "info")]
+    pub log: String,
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Model files: import (validate + quantize) and check (quantized vs float accuracy).
+    #[command(subcommand)]
+    Model(model::ModelCommand),
+    /// Generate (or load from the cache) the proving and verifying keys of a model's circuit.
+    Keygen(keygen::KeygenArgs),
+    /// Prove a model's outputs on a batch of private inputs; writes a proof artifact (JSON).
+    Prove(prove::ProveArgs),
+    /// Verify a proof artifact natively with the cached verifying key.
+    Verify(prove::VerifyArgs),
+}
+
+/// Parses the command line, runs it and maps errors to a non-zero exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one subcommand.
+pub fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Model(cmd) => model::run(cmd),
+        Command::Keygen(args) => keygen::run(args),
+        Command::Prove(args) => prove::run_prove(args),
+        Command::Verify(args) => prove::run_verify(args),
+    }
+}
