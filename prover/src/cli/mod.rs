@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand};
 #[command(name = "zkguard", version, about, long_about = None)]
 pub struct Cli {
     /// Log filter (tracing env-filter syntax), e.g. `info` or `zkguard_prover=debug`.
-    #[arg(long, global = true, env = "ZKGUARD_LOG", default_value = "info")]
+    #[arg(long, global = true, env = "ZKGUARD_LOG", default_value = "info,halo2_base=error")]
     pub log: String,
     /// The subcommand.
     #[command(subcommand)]
