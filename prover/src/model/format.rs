@@ -129,3 +129,70 @@ pub struct QuantizationSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale_bits: Option<u32>,
 }
+
+/// [`ModelFile`] with the model body still raw, for parsing with field paths.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawModelFile {
+    pub format: String,
+    pub version: u32,
+    pub name: String,
+    pub features: Vec<String>,
+    #[serde(default)]
+    pub preprocessing: Option<Standardization>,
+    pub model: serde_json::Value,
+    pub decision: DecisionRule,
+    #[serde(default)]
+    pub quantization: Option<QuantizationSettings>,
+    #[serde(default)]
+    pub source: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinearFields {
+    weights: Vec<f64>,
+    bias: f64,
+    #[serde(default)]
+    link: Link,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MlpFields {
+    layers: Vec<DenseLayer>,
+}
+
+/// The families a model file may name.
+pub const FAMILIES: &[&str] = &["linear", "mlp_autoencoder"];
+
+/// Parses the `model` object by its `family`; errors are `(field path, message)`.
+pub(crate) fn parse_body(mut value: serde_json::Value) -> Result<ModelBody, (String, String)> {
+    if !value.is_object() {
+        return Err(("model".to_string(), format!("expected an object, found {value}")));
+    }
+    let obj = value.as_object_mut().expect("checked above");
+    let family = match obj.remove("family") {
+        Some(serde_json::Value::String(f)) => f,
+        Some(other) => return Err(("model.family".into(), format!("expected a string, found {other}"))),
+        None => return Err(("model.family".into(), format!("missing field `family` (one of {FAMILIES:?})"))),
+    };
+    fn fields<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, (String, String)> {
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let path = if path == "." { "model".to_string() } else { format!("model.{path}") };
+            (path, e.inner().to_string())
+        })
+    }
+    match family.as_str() {
+        "linear" => {
+            let f: LinearFields = fields(value)?;
+            Ok(ModelBody::Linear { weights: f.weights, bias: f.bias, link: f.link })
+        }
+        "mlp_autoencoder" => {
+            let f: MlpFields = fields(value)?;
+            Ok(ModelBody::MlpAutoencoder { layers: f.layers })
+        }
+        other => Err(("model.family".into(), format!("unknown family {other:?}, expected one of {FAMILIES:?}"))),
+    }
+}

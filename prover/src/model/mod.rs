@@ -12,14 +12,27 @@ pub use error::{ModelError, Problem};
 pub use format::{Activation, DecisionRule, DenseLayer, Link, ModelBody, ModelFile, Standardization};
 
 /// Parses and validates a model from JSON text. `origin` names the source in errors.
+///
+/// Parsing goes through a `serde_json::Value` so that errors inside the family-tagged `model`
+/// object keep their field path (serde's internally tagged enums would lose it).
 pub fn parse_model(json: &str, origin: impl Into<PathBuf>) -> Result<ModelFile, ModelError> {
     let origin = origin.into();
-    let de = &mut serde_json::Deserializer::from_str(json);
-    let model: ModelFile = serde_path_to_error::deserialize(de).map_err(|e| ModelError::Parse {
-        file: origin.clone(),
-        path: e.path().to_string(),
-        message: e.inner().to_string(),
-    })?;
+    let parse_err = |path: String, message: String| ModelError::Parse { file: origin.clone(), path, message };
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| parse_err(".".into(), e.to_string()))?;
+    let raw: format::RawModelFile =
+        serde_path_to_error::deserialize(value).map_err(|e| parse_err(e.path().to_string(), e.inner().to_string()))?;
+    let model = format::parse_body(raw.model).map_err(|(path, message)| parse_err(path, message))?;
+    let model = ModelFile {
+        format: raw.format,
+        version: raw.version,
+        name: raw.name,
+        features: raw.features,
+        preprocessing: raw.preprocessing,
+        model,
+        decision: raw.decision,
+        quantization: raw.quantization,
+        source: raw.source,
+    };
     validate::validate(&model).map_err(|p| p.in_file(origin))?;
     Ok(model)
 }
