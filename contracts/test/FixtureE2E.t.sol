@@ -4,11 +4,15 @@ pragma solidity ^0.8.24;
 import {Test} from "forge-std/Test.sol";
 
 import {Guard} from "../src/Guard.sol";
+import {CircuitBreaker} from "../src/CircuitBreaker.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 import {ZkGuardVerifier} from "../src/ZkGuardVerifier.sol";
 import {InstanceLayout} from "../src/InstanceLayout.sol";
 import {IGuardAction} from "../src/interfaces/IGuardAction.sol";
 import {IZkGuardVerifierErrors} from "../src/interfaces/IZkGuardVerifier.sol";
+import {IGuardErrors} from "../src/interfaces/IGuard.sol";
+import {TargetKind} from "../src/interfaces/ICircuitBreaker.sol";
+import {MockBreakerTarget} from "./mocks/MockBreakerTarget.sol";
 import {ModelConfig, Policy} from "../src/interfaces/IModelRegistry.sol";
 import {SubmissionContext} from "../src/interfaces/IGuard.sol";
 
@@ -23,6 +27,9 @@ import {SubmissionContext} from "../src/interfaces/IGuard.sol";
 ///           nonce, issuedAt, subjects (address[])
 ///           instances         uint256[] (all of them, limbs first), proof (0x bytes)
 ///           flaggedCount, sampleCount   the expected decoded totals
+///         The Rust prover writes them (prover/src/evm/fixture.rs documents every key); the policy
+///         here trips a circuit breaker on one flagged sample, so a valid proof must pause the
+///         protected target and a tampered one must not.
 contract FixtureE2ETest is Test {
     function _load(string memory name) internal returns (string memory json) {
         string memory path = string.concat(vm.projectRoot(), "/contracts/fixtures/", name, ".json");
@@ -51,10 +58,25 @@ contract FixtureE2ETest is Test {
         );
     }
 
-    function _deployGuard(string memory j, ZkGuardVerifier verifier) internal returns (Guard) {
+    ZkGuardVerifier internal verifier;
+    Guard internal guard;
+    CircuitBreaker internal breaker;
+    MockBreakerTarget internal target;
+    uint256 internal modelId;
+
+    function _deployGuard(string memory j) internal {
         ModelRegistry registry = new ModelRegistry(address(this));
+        // The proof's context names a chain and a Guard address: put the Guard there.
+        vm.chainId(vm.parseJsonUint(j, ".chainId"));
+        address guardAddr = vm.parseJsonAddress(j, ".guard");
+        deployCodeTo("Guard.sol:Guard", abi.encode(registry), guardAddr);
+        guard = Guard(guardAddr);
+        breaker = new CircuitBreaker(guardAddr, address(this));
+        target = new MockBreakerTarget(address(breaker));
+        modelId = vm.parseJsonUint(j, ".modelId");
+        breaker.setTarget(modelId, address(target), TargetKind.Hook);
         registry.registerModel(
-            vm.parseJsonUint(j, ".modelId"),
+            modelId,
             ModelConfig(
                 vm.parseJsonUint(j, ".modelCommitment"),
                 verifier.circuitDigest(),
@@ -63,41 +85,75 @@ contract FixtureE2ETest is Test {
                 vm.parseJsonBool(j, ".hasScores"),
                 uint8(vm.parseJsonUint(j, ".scoreScaleBits"))
             ),
-            Policy(IGuardAction(address(0)), 1 hours, 1, false, 0)
+            Policy(breaker, 1 hours, 1, false, 0)
         );
-        // The proof's context names a chain and a Guard address: put the Guard there.
-        vm.chainId(vm.parseJsonUint(j, ".chainId"));
-        address guardAddr = vm.parseJsonAddress(j, ".guard");
-        deployCodeTo("Guard.sol:Guard", abi.encode(registry), guardAddr);
-        return Guard(guardAddr);
+    }
+
+    function _context(string memory j) internal returns (SubmissionContext memory c) {
+        c.nonce = uint64(vm.parseJsonUint(j, ".nonce"));
+        c.issuedAt = uint64(vm.parseJsonUint(j, ".issuedAt"));
+        c.subjects = vm.parseJsonAddressArray(j, ".subjects");
+        vm.warp(c.issuedAt);
+        assertEq(guard.computeContext(modelId, c), vm.parseJsonUint(j, ".context"), "context");
+    }
+
+    /// @dev A tampered proof (last byte flipped) is rejected by the real verifier, through the
+    ///      Guard too, and trips nothing.
+    function _rejectTampered(SubmissionContext memory c, uint256[] memory instances, bytes memory proof)
+        internal
+    {
+        bytes memory tampered = bytes.concat(proof);
+        tampered[tampered.length - 1] = bytes1(uint8(tampered[tampered.length - 1]) ^ 1);
+        vm.expectRevert(IZkGuardVerifierErrors.ProofRejected.selector);
+        verifier.verify(instances, tampered);
+        vm.expectRevert(IZkGuardVerifierErrors.ProofRejected.selector);
+        guard.submit(modelId, c, instances, tampered);
+        assertFalse(target.paused(), "a tampered proof must not pause the target");
+        assertFalse(guard.isNonceUsed(modelId, c.nonce));
+    }
+
+    /// @dev The generated verifier reduces instances mod R; the wrapper refuses a non-canonical one.
+    function _rejectNonCanonical(uint256[] memory instances, bytes memory proof) internal {
+        uint256 last = instances.length - 1;
+        uint256[] memory nonCanonical = new uint256[](instances.length);
+        for (uint256 i = 0; i < instances.length; ++i) {
+            nonCanonical[i] = instances[i];
+        }
+        nonCanonical[last] = instances[last] + InstanceLayout.FIELD_MODULUS;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IZkGuardVerifierErrors.InstanceOutOfField.selector, last, nonCanonical[last]
+            )
+        );
+        verifier.verify(nonCanonical, proof);
     }
 
     function _run(string memory name) internal {
         string memory j = _load(name);
         if (bytes(j).length == 0) return;
-        ZkGuardVerifier verifier = _deployVerifier(j);
-        Guard guard = _deployGuard(j, verifier);
-
-        SubmissionContext memory c;
-        c.nonce = uint64(vm.parseJsonUint(j, ".nonce"));
-        c.issuedAt = uint64(vm.parseJsonUint(j, ".issuedAt"));
-        c.subjects = vm.parseJsonAddressArray(j, ".subjects");
-        vm.warp(c.issuedAt);
-
+        verifier = _deployVerifier(j);
+        _deployGuard(j);
+        assertGt(
+            vm.parseJsonUint(j, ".flaggedCount"), 0, "the fixture must flag a sample to trip the breaker"
+        );
+        SubmissionContext memory c = _context(j);
         uint256[] memory instances = vm.parseJsonUintArray(j, ".instances");
         bytes memory proof = vm.parseJsonBytes(j, ".proof");
 
-        // the real verifier accepts the real proof ...
+        _rejectTampered(c, instances, proof);
+        _rejectNonCanonical(instances, proof);
+
+        // The real verifier accepts the real proof, the Guard decodes it and the breaker trips ...
         verifier.verify(instances, proof);
-        (uint256 flagged, uint256 samples) =
-            guard.submit(vm.parseJsonUint(j, ".modelId"), c, instances, proof);
+        (uint256 flagged, uint256 samples) = guard.submit(modelId, c, instances, proof);
         assertEq(flagged, vm.parseJsonUint(j, ".flaggedCount"));
         assertEq(samples, vm.parseJsonUint(j, ".sampleCount"));
+        assertTrue(target.paused(), "a verified anomaly must pause the target");
+        assertEq(breaker.tripCount(), 1);
 
-        // ... and rejects a tampered one (last proof byte flipped).
-        proof[proof.length - 1] = bytes1(uint8(proof[proof.length - 1]) ^ 1);
-        vm.expectRevert(IZkGuardVerifierErrors.ProofRejected.selector);
-        verifier.verify(instances, proof);
+        // ... once: the nonce is spent.
+        vm.expectRevert(abi.encodeWithSelector(IGuardErrors.NonceAlreadyUsed.selector, modelId, c.nonce));
+        guard.submit(modelId, c, instances, proof);
     }
 
     function test_fixture_direct() public {

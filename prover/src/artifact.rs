@@ -128,7 +128,8 @@ pub fn fr_from_hex(s: &str) -> Option<Fr> {
 
 /// Reads a JSON artifact with field-path errors.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ArtifactError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ArtifactError::Io { path: path.to_path_buf(), source })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|source| ArtifactError::Io { path: path.to_path_buf(), source })?;
     let de = &mut serde_json::Deserializer::from_str(&text);
     serde_path_to_error::deserialize(de).map_err(|e| ArtifactError::Parse {
         path: path.to_path_buf(),

@@ -75,9 +75,9 @@ pub fn check_model(model: &ModelFile, quantized: &QuantizedModel, data: &Dataset
     let disagreements: Vec<usize> = (0..n).filter(|&i| reference_decisions[i] != quant_decisions[i]).collect();
     let errors: Vec<f64> = float_scores.iter().zip(&quant_scores).map(|(f, q)| (q - f).abs()).collect();
     let accuracy = |decisions: &[bool]| {
-        data.labels.as_ref().map(|labels| {
-            decisions.iter().zip(labels).filter(|(d, l)| **d == (**l != 0.0)).count() as f64 / n as f64
-        })
+        data.labels
+            .as_ref()
+            .map(|labels| decisions.iter().zip(labels).filter(|(d, l)| **d == (**l != 0.0)).count() as f64 / n as f64)
     };
     Ok(CheckReport {
         model: model.name.clone(),

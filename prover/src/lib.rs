@@ -4,7 +4,9 @@
 //! ([`quant`]) into fixed point with an integer reference inference; [`circuit`] proves that
 //! reference's outputs on private inputs behind Poseidon commitments.
 
+pub mod aggregate;
 pub mod artifact;
+pub mod bench;
 pub mod check;
 pub mod circuit;
 pub mod cli;

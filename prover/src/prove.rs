@@ -63,13 +63,22 @@ pub struct AppProof {
 
 /// Proves `witness` with `keys`; checks the circuit's outputs against the integer reference and
 /// verifies the proof before returning it.
-pub fn prove(params: &ParamsKZG<Bn256>, keys: &AppKeys, witness: &AppWitness, transcript: Transcript) -> Result<AppProof, ProveError> {
+pub fn prove(
+    params: &ParamsKZG<Bn256>,
+    keys: &AppKeys,
+    witness: &AppWitness,
+    transcript: Transcript,
+) -> Result<AppProof, ProveError> {
     let expected = witness.expected_instances()?.to_vec();
     let (builder, instances) = keys.config.builder(CircuitBuilderStage::Prover, witness)?;
     if instances != expected {
         return Err(ProveError::ReferenceMismatch);
     }
-    let stage = Stage::start(format!("proving {} samples ({transcript:?} transcript, k = {})", witness.sample_count, keys.config.k()));
+    let stage = Stage::start(format!(
+        "proving {} samples ({transcript:?} transcript, k = {})",
+        witness.sample_count,
+        keys.config.k()
+    ));
     let columns: &[&[Fr]] = &[&instances];
     let proof = match transcript {
         Transcript::Evm => {
@@ -107,7 +116,13 @@ pub fn prove(params: &ParamsKZG<Bn256>, keys: &AppKeys, witness: &AppWitness, tr
 }
 
 /// Verifies an app proof natively. Returns false for any invalid proof or instance.
-pub fn verify(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, instances: &[Fr], proof: &[u8], transcript: Transcript) -> bool {
+pub fn verify(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    instances: &[Fr],
+    proof: &[u8],
+    transcript: Transcript,
+) -> bool {
     let columns: &[&[Fr]] = &[instances];
     let strategy = SingleStrategy::new(params.verifier_params());
     match transcript {

@@ -83,7 +83,11 @@ fn semantic_errors_say_expected_and_found() {
         (with(mlp(), "/model/layers/1/weights/0", json!([1.0, 2.0])), "model.layers[1].weights[0]", "3 values"),
         (with(mlp(), "/model/layers/0/bias", json!([0.0])), "model.layers[0].bias", "3 values"),
         (
-            with(mlp(), "/model/layers/1", json!({"weights": [[0.1, 0.2, 0.3]], "bias": [0.0], "activation": "identity"})),
+            with(
+                mlp(),
+                "/model/layers/1",
+                json!({"weights": [[0.1, 0.2, 0.3]], "bias": [0.0], "activation": "identity"}),
+            ),
             "model.layers[1].weights",
             "2 outputs",
         ),

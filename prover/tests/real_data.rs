@@ -40,7 +40,8 @@ fn circuit_equals_reference(model: QuantizedModel, rows: Vec<Vec<i64>>) {
     let shape = AppShape { model: model.shape(), batch_size: BATCH };
     let config = AppCircuitConfig::choose(&shape, DEFAULT_MAX_ADVICE_COLUMNS).unwrap();
     for (b, chunk) in rows.chunks(BATCH).enumerate() {
-        let witness = AppWitness::new(model.clone(), chunk.to_vec(), BATCH, Fr::from(b as u64), Fr::from(42u64)).unwrap();
+        let witness =
+            AppWitness::new(model.clone(), chunk.to_vec(), BATCH, Fr::from(b as u64), Fr::from(42u64)).unwrap();
         let expected = witness.expected_instances().unwrap();
         let (builder, values) = config.builder(CircuitBuilderStage::Mock, &witness).unwrap();
         assert_eq!(values, expected.to_vec(), "batch {b}: circuit outputs differ from the integer reference");

@@ -57,7 +57,13 @@ pub struct AppWitness {
 impl AppWitness {
     /// Pads `rows` to `batch_size` and checks that the reference inference accepts every row
     /// (so the circuit will be satisfiable).
-    pub fn new(model: QuantizedModel, rows: Vec<Vec<i64>>, batch_size: usize, salt: Fr, context: Fr) -> Result<Self, CircuitError> {
+    pub fn new(
+        model: QuantizedModel,
+        rows: Vec<Vec<i64>>,
+        batch_size: usize,
+        salt: Fr,
+        context: Fr,
+    ) -> Result<Self, CircuitError> {
         if rows.is_empty() || rows.len() > batch_size || batch_size > MAX_BATCH_SIZE {
             return Err(CircuitError::BatchSize { rows: rows.len(), batch_size });
         }
@@ -112,10 +118,15 @@ impl AppWitness {
     }
 }
 
+/// One dense layer as assigned cells: weights (rows = outputs), biases, ReLU flag.
+type LoadedLayer = (Vec<Vec<AssignedValue<Fr>>>, Vec<AssignedValue<Fr>>, bool);
+/// Standardization as assigned cells: means and inverse scales.
+type LoadedStandardize = (Vec<AssignedValue<Fr>>, Vec<AssignedValue<Fr>>);
+
 /// Model parameters as assigned cells, in the structure of the model body.
 struct LoadedModel {
-    standardize: Option<(Vec<AssignedValue<Fr>>, Vec<AssignedValue<Fr>>)>,
-    layers: Vec<(Vec<Vec<AssignedValue<Fr>>>, Vec<AssignedValue<Fr>>, bool)>,
+    standardize: Option<LoadedStandardize>,
+    layers: Vec<LoadedLayer>,
     threshold: AssignedValue<Fr>,
     autoencoder: bool,
 }
@@ -162,13 +173,15 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, witness: &AppWitness) ->
 
     // Model parameters: loaded, range-checked, committed.
     let params: Vec<_> = witness.model.params().iter().map(|&p| chip.load_value(ctx, p)).collect();
-    let mut model_elements = vec![ctx.load_constant(commit::model_domain()), ctx.load_constant(commit::shape_tag(&shape.model))];
+    let mut model_elements =
+        vec![ctx.load_constant(commit::model_domain()), ctx.load_constant(commit::shape_tag(&shape.model))];
     model_elements.extend(pack_assigned(ctx, gate, &params, fixed.value_bits));
     let model_commitment = hash_assigned(ctx, gate, &model_elements);
     let model = LoadedModel::from_flat(&shape.model, &params);
 
     // Inputs: loaded, range-checked, committed with the salt.
-    let rows: Vec<Vec<_>> = witness.rows.iter().map(|row| row.iter().map(|&x| chip.load_value(ctx, x)).collect()).collect();
+    let rows: Vec<Vec<_>> =
+        witness.rows.iter().map(|row| row.iter().map(|&x| chip.load_value(ctx, x)).collect()).collect();
     let salt = ctx.load_witness(witness.salt);
     let mut input_elements = vec![ctx.load_constant(commit::input_domain()), salt];
     let flat: Vec<_> = rows.iter().flatten().copied().collect();

@@ -3,8 +3,9 @@
 //! Values are first *packed*: each signed value `v` of `value_bits` bits is shifted to
 //! `u = v + 2^(value_bits-1)` (in `[0, 2^value_bits)`, so packing is injective once the value is
 //! range-checked) and `floor(248 / value_bits)` of them fill one field element, least
-//! significant first. The sponge is Poseidon over BN254 with T = 3, RATE = 2, R_F = 8, R_P = 57
-//! (the parameters snark-verifier uses), one `update` of all elements and one `squeeze`.
+//! significant first. The sponge is Poseidon over BN254 with T = 9, RATE = 8, R_F = 8, R_P = 63
+//! (halo2-base's optimized sponge in the circuit, snark-verifier's natively; a test checks they
+//! agree), one `update` of all elements and one `squeeze`.
 //!
 //! * model commitment = H(MODEL_DOMAIN, shape tag, packed parameters...)
 //! * input commitment = H(INPUT_DOMAIN, salt, packed inputs of all batch rows...)
@@ -23,10 +24,16 @@ use snark_verifier::util::hash::Poseidon;
 use super::field::{fr_from_i128, pow2};
 use crate::quant::ModelShape;
 
-const T: usize = 3;
-const RATE: usize = 2;
+/// Sponge width. A wide sponge absorbs 8 packed words per permutation: the commitments hash
+/// hundreds of words (a 30-16-8-16-30 model has ~230), and at T = 3 they cost ~2,000 cells per
+/// 2 words, the bulk of the circuit; T = 9 costs ~2,500 cells per 8 words.
+const T: usize = 9;
+const RATE: usize = 8;
+/// Full rounds.
 const R_F: usize = 8;
-const R_P: usize = 57;
+/// Partial rounds for t = 9 over BN254 with x^5 at 128-bit security (the Poseidon paper's
+/// parameter table, as used by circomlib).
+const R_P: usize = 63;
 
 /// Bits of a packed word that carry values.
 pub const PACK_BITS: u32 = 248;
@@ -79,8 +86,7 @@ pub fn pack_assigned(
     values
         .chunks(per_word)
         .map(|chunk| {
-            let powers: Vec<Fr> =
-                (0..chunk.len()).map(|i| pow2((value_bits as u64) * i as u64)).collect();
+            let powers: Vec<Fr> = (0..chunk.len()).map(|i| pow2((value_bits as u64) * i as u64)).collect();
             let constant: Fr = powers.iter().map(|p| offset * p).sum();
             let acc = gate.inner_product(ctx, chunk.iter().copied(), powers.into_iter().map(Constant));
             gate.add(ctx, acc, Constant(constant))

@@ -64,7 +64,11 @@ impl AppCircuitConfig {
 
     /// A builder laid out for `stage` with `witness` (keygen uses the dummy witness), and the
     /// public instance values it exposes.
-    pub fn builder(&self, stage: CircuitBuilderStage, witness: &AppWitness) -> Result<(BaseCircuitBuilder<Fr>, Vec<Fr>), CircuitError> {
+    pub fn builder(
+        &self,
+        stage: CircuitBuilderStage,
+        witness: &AppWitness,
+    ) -> Result<(BaseCircuitBuilder<Fr>, Vec<Fr>), CircuitError> {
         if witness.shape() != self.shape {
             return Err(CircuitError::ShapeMismatch {
                 expected: serde_json::to_string(&self.shape).unwrap_or_default(),

@@ -112,7 +112,13 @@ impl<'a> FixedPointChip<'a> {
 
     /// [`Self::rescale`] with the quotient and remainder supplied by the caller; the
     /// constraints are the same, so a wrong pair makes the circuit unsatisfied.
-    pub(crate) fn rescale_witnessed(&self, ctx: &mut Context<Fr>, a: AssignedValue<Fr>, q: Fr, rem: Fr) -> AssignedValue<Fr> {
+    pub(crate) fn rescale_witnessed(
+        &self,
+        ctx: &mut Context<Fr>,
+        a: AssignedValue<Fr>,
+        q: Fr,
+        rem: Fr,
+    ) -> AssignedValue<Fr> {
         let gate = self.range.gate();
         let s = self.fixed.scale_bits;
         let q = ctx.load_witness(q);
@@ -163,7 +169,12 @@ impl<'a> FixedPointChip<'a> {
     }
 
     /// `rescale(sum_j (a_j - b_j)^2)` (checked); inputs must be values.
-    pub fn squared_error(&self, ctx: &mut Context<Fr>, a: &[AssignedValue<Fr>], b: &[AssignedValue<Fr>]) -> AssignedValue<Fr> {
+    pub fn squared_error(
+        &self,
+        ctx: &mut Context<Fr>,
+        a: &[AssignedValue<Fr>],
+        b: &[AssignedValue<Fr>],
+    ) -> AssignedValue<Fr> {
         assert_eq!(a.len(), b.len());
         let gate = self.range.gate();
         let diffs: Vec<_> = a.iter().zip(b).map(|(x, y)| gate.sub(ctx, *x, *y)).collect();

@@ -105,7 +105,8 @@ pub enum LayoutError {
 impl AppInstances {
     /// The flat instance vector, in layout order.
     pub fn to_vec(&self) -> Vec<Fr> {
-        let mut out = vec![self.model_commitment, self.input_commitment, self.context, Fr::from(self.sample_count as u64)];
+        let mut out =
+            vec![self.model_commitment, self.input_commitment, self.context, Fr::from(self.sample_count as u64)];
         out.extend(decision_words(&self.decisions, self.layout.batch_size));
         out.extend(self.scores.iter().map(|&s| super::field::fr_from_i128(s)));
         out
@@ -114,11 +115,16 @@ impl AppInstances {
     /// Decodes a flat instance vector.
     pub fn from_slice(layout: InstanceLayout, values: &[Fr]) -> Result<Self, LayoutError> {
         if values.len() != layout.len() {
-            return Err(LayoutError::Length { expected: layout.len(), found: values.len(), batch_size: layout.batch_size });
+            return Err(LayoutError::Length {
+                expected: layout.len(),
+                found: values.len(),
+                batch_size: layout.batch_size,
+            });
         }
         let count = fr_to_i128(&values[SAMPLE_COUNT_INDEX])
             .filter(|&c| c >= 1 && c as usize <= layout.batch_size)
-            .ok_or(LayoutError::Field { index: SAMPLE_COUNT_INDEX, field: "sample_count" })? as usize;
+            .ok_or(LayoutError::Field { index: SAMPLE_COUNT_INDEX, field: "sample_count" })?
+            as usize;
         let mut decisions = Vec::with_capacity(layout.batch_size);
         for w in 0..layout.decision_words() {
             let index = HEADER_LEN + w;

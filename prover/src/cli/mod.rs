@@ -10,6 +10,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::evm::cli_args as onchain;
+
 /// zkguard: verifiable ML guards for Ethereum. Turns small fraud/anomaly models into Halo2 KZG
 /// circuits, proves their outputs on private inputs, and prepares the proofs for on-chain guards.
 #[derive(Debug, Parser)]
@@ -35,12 +37,22 @@ pub enum Command {
     Prove(prove::ProveArgs),
     /// Verify a proof artifact natively with the cached verifying key.
     Verify(prove::VerifyArgs),
+    /// Solidity verifiers: generate, compile and size-check the verifier of a cached circuit.
+    #[command(subcommand)]
+    Verifier(onchain::VerifierCommand),
+    /// Aggregate N Poseidon-transcript proofs of one circuit into one proof (batch mode).
+    Aggregate(onchain::AggregateArgs),
+    /// Run direct or batch mode end to end and write contracts/fixtures/<mode>.json.
+    Fixture(Box<onchain::FixtureArgs>),
+    /// Print the context field element a proof must carry (for `prove --context`).
+    Context(onchain::ContextArgs),
 }
 
 /// Parses the command line, runs it and maps errors to a non-zero exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -58,5 +70,9 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Keygen(args) => keygen::run(args),
         Command::Prove(args) => prove::run_prove(args),
         Command::Verify(args) => prove::run_verify(args),
+        Command::Verifier(cmd) => onchain::run_verifier(cmd),
+        Command::Aggregate(args) => onchain::run_aggregate(args),
+        Command::Fixture(args) => onchain::run_fixture(*args),
+        Command::Context(args) => onchain::run_context(args),
     }
 }

@@ -87,7 +87,11 @@ pub fn run(command: ModelCommand) -> anyhow::Result<()> {
                 artifact::write_json(path, &report).with_context(|| "writing the JSON report")?;
             }
             if let Some(min) = args.min_agreement {
-                anyhow::ensure!(report.agreement >= min, "decision agreement {:.4} is below --min-agreement {min}", report.agreement);
+                anyhow::ensure!(
+                    report.agreement >= min,
+                    "decision agreement {:.4} is below --min-agreement {min}",
+                    report.agreement
+                );
             }
             Ok(())
         }

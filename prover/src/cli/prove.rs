@@ -9,7 +9,7 @@ use halo2_base::halo2_proofs::halo2curves::ff::Field;
 use rand::rngs::OsRng;
 
 use super::common::{CacheArgs, ModelArgs, SrsArgs};
-use crate::artifact::{self, fr_from_hex, fr_to_hex, Provenance, ProofArtifact, ARTIFACT_VERSION, PROOF_FORMAT};
+use crate::artifact::{self, fr_from_hex, fr_to_hex, ProofArtifact, Provenance, ARTIFACT_VERSION, PROOF_FORMAT};
 use crate::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS;
 use crate::circuit::{AppInstances, AppShape, AppWitness};
 use crate::data;
@@ -78,8 +78,11 @@ pub struct VerifyArgs {
 }
 
 fn parse_field(name: &str, hex: Option<&str>) -> anyhow::Result<Option<Fr>> {
-    hex.map(|h| fr_from_hex(h).with_context(|| format!("--{name} {h:?} is not a 32-byte hex field element below the BN254 modulus")))
-        .transpose()
+    hex.map(|h| {
+        fr_from_hex(h)
+            .with_context(|| format!("--{name} {h:?} is not a 32-byte hex field element below the BN254 modulus"))
+    })
+    .transpose()
 }
 
 /// Runs `prove`.
@@ -89,12 +92,19 @@ pub fn run_prove(args: ProveArgs) -> anyhow::Result<()> {
     let dataset = data::load_csv(&args.data, &model.features)?;
     let end = (args.first_row + args.batch_size).min(dataset.rows.len());
     if args.first_row >= end {
-        bail!("--first-row {} is past the last row of {} ({} rows)", args.first_row, args.data.display(), dataset.rows.len());
+        bail!(
+            "--first-row {} is past the last row of {} ({} rows)",
+            args.first_row,
+            args.data.display(),
+            dataset.rows.len()
+        );
     }
     let rows = dataset.rows[args.first_row..end]
         .iter()
         .enumerate()
-        .map(|(i, row)| model.quantize_input(row).with_context(|| format!("row {} of {}", args.first_row + i, args.data.display())))
+        .map(|(i, row)| {
+            model.quantize_input(row).with_context(|| format!("row {} of {}", args.first_row + i, args.data.display()))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let context = parse_field("context", args.context.as_deref())?.unwrap_or_else(|| {
         tracing::warn!("no --context: the proof is bound to context 0 and no guard will accept it");
@@ -111,7 +121,8 @@ pub fn run_prove(args: ProveArgs) -> anyhow::Result<()> {
         TranscriptArg::Poseidon => Transcript::Poseidon,
     };
     let proof = prove(&params, &keys, &witness, transcript)?;
-    let decoded = AppInstances::from_slice(shape.layout(), &proof.instances).context("decoding the proof's instances")?;
+    let decoded =
+        AppInstances::from_slice(shape.layout(), &proof.instances).context("decoding the proof's instances")?;
     let artifact = ProofArtifact {
         format: PROOF_FORMAT.into(),
         version: ARTIFACT_VERSION,
@@ -155,8 +166,13 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<()> {
     if artifact.produced_by.srs != srs.id() {
         bail!("{} was made with SRS {}, not {}", args.proof.display(), artifact.produced_by.srs, srs.id());
     }
-    let (keys, params) = AppKeys::load_by_digest(&artifact.circuit_digest, &srs, &args.cache.cache_dir)
-        .with_context(|| format!("no cached keys for circuit {} (run `zkguard keygen` for this model and batch size)", artifact.circuit_digest))?;
+    let (keys, params) =
+        AppKeys::load_by_digest(&artifact.circuit_digest, &srs, &args.cache.cache_dir).with_context(|| {
+            format!(
+                "no cached keys for circuit {} (run `zkguard keygen` for this model and batch size)",
+                artifact.circuit_digest
+            )
+        })?;
     let instances = artifact
         .instances
         .iter()

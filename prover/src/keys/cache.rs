@@ -132,7 +132,8 @@ impl AppKeys {
         let json = fs::read(&config_path).map_err(|source| KeyError::Io { path: config_path.clone(), source })?;
         let config: AppCircuitConfig =
             serde_json::from_slice(&json).map_err(|source| KeyError::Json { path: config_path.clone(), source })?;
-        let params = super::srs::load_params(srs, config.k(), cache_dir).map_err(|e| KeyError::Keygen(e.to_string()))?;
+        let params =
+            super::srs::load_params(srs, config.k(), cache_dir).map_err(|e| KeyError::Keygen(e.to_string()))?;
         let keys = Self::load_or_generate(config, &params, srs, cache_dir)?;
         Ok((keys, params))
     }

@@ -12,7 +12,7 @@ use std::fs;
 use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 
-use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine, G1, G2Affine};
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine, G2Affine, G1};
 use halo2_base::halo2_proofs::halo2curves::ff::{Field, PrimeField};
 use halo2_base::halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
 use halo2_base::halo2_proofs::halo2curves::group::{Curve, Group};
@@ -117,7 +117,8 @@ pub fn load_params(source: &SrsSource, k: u32, cache_dir: &Path) -> Result<Param
             let io = |source| SrsError::Io { path: path.clone(), source };
             if path.exists() {
                 let file = fs::File::open(&path).map_err(io)?;
-                return ParamsKZG::<Bn256>::read_custom(&mut BufReader::new(file), SerdeFormat::RawBytesUnchecked).map_err(io);
+                return ParamsKZG::<Bn256>::read_custom(&mut BufReader::new(file), SerdeFormat::RawBytesUnchecked)
+                    .map_err(io);
             }
             let started = std::time::Instant::now();
             let params = insecure_setup(k);
@@ -270,9 +271,11 @@ mod tests {
         let mut file = fs::File::create(&path).unwrap();
         params.write(&mut file).unwrap();
         let good = hex::encode(Sha256::digest(fs::read(&path).unwrap()));
-        let loaded = load_params(&SrsSource::Ceremony { path: path.clone(), sha256: good.clone() }, 4, dir.path()).unwrap();
+        let loaded =
+            load_params(&SrsSource::Ceremony { path: path.clone(), sha256: good.clone() }, 4, dir.path()).unwrap();
         assert_eq!(loaded.k(), 4);
-        let err = load_params(&SrsSource::Ceremony { path: path.clone(), sha256: "00".repeat(32) }, 4, dir.path()).unwrap_err();
+        let err = load_params(&SrsSource::Ceremony { path: path.clone(), sha256: "00".repeat(32) }, 4, dir.path())
+            .unwrap_err();
         assert!(matches!(err, SrsError::HashMismatch { .. }), "{err}");
         let err = load_params(&SrsSource::Ceremony { path, sha256: good }, 6, dir.path()).unwrap_err();
         assert!(matches!(err, SrsError::TooSmall { available: 5, needed: 6, .. }), "{err}");

@@ -20,11 +20,7 @@ pub fn validate(model: &ModelFile) -> Result<(), Problem> {
         return Err(Problem::new("format", format!("\"{FORMAT_NAME}\""), format!("{:?}", model.format)));
     }
     if model.version != FORMAT_VERSION {
-        return Err(Problem::new(
-            "version",
-            format!("schema version {FORMAT_VERSION}"),
-            model.version.to_string(),
-        ));
+        return Err(Problem::new("version", format!("schema version {FORMAT_VERSION}"), model.version.to_string()));
     }
     if model.name.trim().is_empty() {
         return Err(Problem::new("name", "a non-empty name", "\"\""));
@@ -47,7 +43,11 @@ pub fn validate(model: &ModelFile) -> Result<(), Problem> {
         check_finite("preprocessing.mean", &std.mean)?;
         for (i, &s) in std.scale.iter().enumerate() {
             if !(s.is_finite() && s > 0.0) {
-                return Err(Problem::new(format!("preprocessing.scale[{i}]"), "a positive finite scale", s.to_string()));
+                return Err(Problem::new(
+                    format!("preprocessing.scale[{i}]"),
+                    "a positive finite scale",
+                    s.to_string(),
+                ));
             }
         }
     }

@@ -107,7 +107,12 @@ impl QuantizedModel {
         };
         let standardize = match &model.preprocessing {
             Some(s) => Some(QStandardize {
-                mean: s.mean.iter().enumerate().map(|(i, &m)| q(format!("preprocessing.mean[{i}]"), m)).collect::<Result<_, _>>()?,
+                mean: s
+                    .mean
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &m)| q(format!("preprocessing.mean[{i}]"), m))
+                    .collect::<Result<_, _>>()?,
                 inv_scale: s
                     .scale
                     .iter()
@@ -119,7 +124,11 @@ impl QuantizedModel {
         };
         let body = match &model.model {
             ModelBody::Linear { weights, bias, .. } => QBody::Linear {
-                weights: weights.iter().enumerate().map(|(i, &w)| q(format!("model.weights[{i}]"), w)).collect::<Result<_, _>>()?,
+                weights: weights
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &w)| q(format!("model.weights[{i}]"), w))
+                    .collect::<Result<_, _>>()?,
                 bias: q("model.bias".into(), *bias)?,
             },
             ModelBody::MlpAutoencoder { layers } => QBody::Mlp {
@@ -172,7 +181,13 @@ impl QuantizedModel {
             QBody::Linear { .. } => (Family::Linear, vec![]),
             QBody::Mlp { layers } => (Family::MlpAutoencoder, layers.iter().map(|l| (l.bias.len(), l.relu)).collect()),
         };
-        ModelShape { family, n_features: self.n_features(), standardize: self.standardize.is_some(), layers, fixed: self.fixed }
+        ModelShape {
+            family,
+            n_features: self.n_features(),
+            standardize: self.standardize.is_some(),
+            layers,
+            fixed: self.fixed,
+        }
     }
 
     /// All private parameters in the canonical order the circuit loads and commits them:
@@ -228,7 +243,8 @@ impl ModelShape {
         assert_eq!(params.len(), self.param_count(), "parameter count does not match the shape");
         let mut it = params.iter().copied();
         let mut take = |n: usize| it.by_ref().take(n).collect::<Vec<i64>>();
-        let standardize = self.standardize.then(|| QStandardize { mean: take(self.n_features), inv_scale: take(self.n_features) });
+        let standardize =
+            self.standardize.then(|| QStandardize { mean: take(self.n_features), inv_scale: take(self.n_features) });
         let body = match self.family {
             Family::Linear => QBody::Linear { weights: take(self.n_features), bias: take(1)[0] },
             Family::MlpAutoencoder => {
@@ -243,6 +259,13 @@ impl ModelShape {
             }
         };
         let threshold = take(1)[0];
-        QuantizedModel { name: name.to_string(), features: features.to_vec(), fixed: self.fixed, standardize, body, threshold }
+        QuantizedModel {
+            name: name.to_string(),
+            features: features.to_vec(),
+            fixed: self.fixed,
+            standardize,
+            body,
+            threshold,
+        }
     }
 }

@@ -15,7 +15,6 @@ fn value(a: &AssignedValue<Fr>) -> i128 {
     fr_to_i128(a.value()).expect("small value")
 }
 
-
 #[test]
 fn rescale_matches_floor_division() {
     for v in [0i128, 1, 255, 256, 257, -1, -255, -256, -257, 123_456, -987_654] {

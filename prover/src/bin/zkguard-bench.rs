@@ -1,0 +1,68 @@
+//! `zkguard-bench`: runs the prover benchmarks (each case in a child process), prints a markdown
+//! table and writes JSON. Not a test: numbers are recorded, never asserted.
+//!
+//! Usage: `zkguard-bench [--runs N] [--out FILE] [--cases model:batch,...]`
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::Context;
+use clap::Parser;
+use zkguard_prover::bench::{machine, run_case, table, CaseResult};
+
+#[derive(Debug, Parser)]
+#[command(about = "Prover benchmarks: k, cells, keygen/prove/verify time, proof size, peak memory")]
+struct Args {
+    /// Proving runs per case (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Cases as `model:batch`, comma separated (models from models/).
+    #[arg(
+        long,
+        default_value = "breast_cancer_logistic:1,breast_cancer_logistic:16,breast_cancer_logistic:64,breast_cancer_autoencoder:1,breast_cancer_autoencoder:16,breast_cancer_autoencoder:64"
+    )]
+    cases: String,
+    /// JSON results file.
+    #[arg(long, default_value = "bench/results/prover.json")]
+    out: PathBuf,
+    /// Internal: run one case in this process and print its JSON.
+    #[arg(long, hide = true)]
+    child: Option<String>,
+    /// Cache for the (insecure, benchmark-only) SRS.
+    #[arg(long, default_value = "target/zkguard-bench-cache")]
+    cache: PathBuf,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    if let Some(case) = &args.child {
+        let (model, batch) = case.split_once(':').context("case must be model:batch")?;
+        let result = run_case(&root, model, batch.parse()?, args.runs, &args.cache)?;
+        println!("{}", serde_json::to_string(&result)?);
+        return Ok(());
+    }
+    let exe = std::env::current_exe()?;
+    let mut results: Vec<CaseResult> = Vec::new();
+    for case in args.cases.split(',') {
+        eprintln!("bench: {case} ...");
+        let output = Command::new(&exe)
+            .args(["--child", case, "--runs", &args.runs.to_string(), "--cache"])
+            .arg(&args.cache)
+            .output()
+            .with_context(|| format!("running case {case}"))?;
+        anyhow::ensure!(output.status.success(), "case {case} failed: {}", String::from_utf8_lossy(&output.stderr));
+        let line = String::from_utf8_lossy(&output.stdout);
+        results
+            .push(serde_json::from_str(line.trim().lines().last().unwrap_or("")).context("parsing the case's JSON")?);
+    }
+    let machine = machine();
+    println!("machine: {machine}\n\n{}", table(&results));
+    if let Some(parent) = args.out.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let json = serde_json::json!({ "machine": machine, "results": results });
+    std::fs::write(&args.out, serde_json::to_vec_pretty(&json)?)?;
+    eprintln!("wrote {}", args.out.display());
+    Ok(())
+}
