@@ -5,6 +5,8 @@
 //! parent collects one JSON line per case, prints a table and writes a JSON file. Numbers are
 //! machine-dependent: the table records the machine (cores, CPU model).
 
+pub mod aggregation;
+
 use std::path::Path;
 use std::time::Instant;
 

@@ -1,13 +1,14 @@
 //! `zkguard-bench`: runs the prover benchmarks (each case in a child process), prints a markdown
 //! table and writes JSON. Not a test: numbers are recorded, never asserted.
 //!
-//! Usage: `zkguard-bench [--runs N] [--out FILE] [--cases model:batch,...]`
+//! Usage: `zkguard-bench [--runs N] [--out FILE] [--cases model:batch,...] [--aggregate 1,2,4]`
 
 use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::Context;
 use clap::Parser;
+use zkguard_prover::bench::aggregation::{aggregation_table, run_aggregation_case, AggregationResult};
 use zkguard_prover::bench::{machine, run_case, table, CaseResult};
 
 #[derive(Debug, Parser)]
@@ -25,9 +26,16 @@ struct Args {
     /// JSON results file.
     #[arg(long, default_value = "bench/results/prover.json")]
     out: PathBuf,
+    /// Aggregation cases: numbers of app proofs N to aggregate, comma separated (empty: none).
+    /// N = 4 needs ~12 GB and several minutes on 2 cores.
+    #[arg(long, default_value = "1,2")]
+    aggregate: String,
     /// Internal: run one case in this process and print its JSON.
     #[arg(long, hide = true)]
     child: Option<String>,
+    /// Internal: run one aggregation case in this process and print its JSON.
+    #[arg(long, hide = true)]
+    child_aggregate: Option<usize>,
     /// Cache for the (insecure, benchmark-only) SRS.
     #[arg(long, default_value = "target/zkguard-bench-cache")]
     cache: PathBuf,
@@ -39,6 +47,11 @@ fn main() -> anyhow::Result<()> {
     if let Some(case) = &args.child {
         let (model, batch) = case.split_once(':').context("case must be model:batch")?;
         let result = run_case(&root, model, batch.parse()?, args.runs, &args.cache)?;
+        println!("{}", serde_json::to_string(&result)?);
+        return Ok(());
+    }
+    if let Some(proofs) = args.child_aggregate {
+        let result = run_aggregation_case(&root, proofs, &args.cache)?;
         println!("{}", serde_json::to_string(&result)?);
         return Ok(());
     }
@@ -56,12 +69,35 @@ fn main() -> anyhow::Result<()> {
         results
             .push(serde_json::from_str(line.trim().lines().last().unwrap_or("")).context("parsing the case's JSON")?);
     }
+    let mut aggregations: Vec<AggregationResult> = Vec::new();
+    for n in args.aggregate.split(',').filter(|s| !s.trim().is_empty()) {
+        eprintln!("bench: aggregate N={n} ...");
+        let output = Command::new(&exe)
+            .args(["--child-aggregate", n.trim(), "--cache"])
+            .arg(&args.cache)
+            .output()
+            .with_context(|| format!("running aggregation N={n}"))?;
+        anyhow::ensure!(
+            output.status.success(),
+            "aggregation N={n} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let line = String::from_utf8_lossy(&output.stdout);
+        aggregations
+            .push(serde_json::from_str(line.trim().lines().last().unwrap_or("")).context("parsing the case's JSON")?);
+    }
     let machine = machine();
     println!("machine: {machine}\n\n{}", table(&results));
+    if !aggregations.is_empty() {
+        println!(
+            "\naggregation (batch mode, demo app circuit: 4 features, batch 4):\n\n{}",
+            aggregation_table(&aggregations)
+        );
+    }
     if let Some(parent) = args.out.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let json = serde_json::json!({ "machine": machine, "results": results });
+    let json = serde_json::json!({ "machine": machine, "results": results, "aggregation": aggregations });
     std::fs::write(&args.out, serde_json::to_vec_pretty(&json)?)?;
     eprintln!("wrote {}", args.out.display());
     Ok(())

@@ -1,0 +1,113 @@
+//! Aggregation benchmarks: batch mode with N app proofs of the built-in 4-feature demo circuit
+//! (batch 4, one advice column), aggregated at the default k for N: keygen and prove times, peak
+//! memory, proof and calldata bytes, verifier runtime size and the verify transaction's gas in
+//! revm (Prague), with the calldata share.
+
+use std::path::Path;
+
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use serde::{Deserialize, Serialize};
+
+use super::peak_rss_mb;
+use crate::aggregate::batch::{self, BatchRequest};
+use crate::evm::demo;
+use crate::keys::SrsSource;
+
+/// Features, batch size and column budget of the demo app circuit that is aggregated.
+const FEATURES: usize = 4;
+const BATCH: usize = 4;
+const MAX_COLUMNS: usize = 1;
+
+/// One aggregation case's results.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AggregationResult {
+    /// App proofs aggregated.
+    pub proofs: usize,
+    /// Aggregation circuit k.
+    pub k: u32,
+    /// N app proofs (keys cached) in seconds.
+    pub app_prove_s: f64,
+    /// Aggregation keygen seconds (0 when cached: the cache is fresh per run here).
+    pub keygen_s: f64,
+    /// Aggregation proving seconds.
+    pub prove_s: f64,
+    /// Peak resident memory, MB.
+    pub peak_rss_mb: f64,
+    /// Aggregation proof bytes.
+    pub proof_bytes: usize,
+    /// Verifier calldata bytes (instances and proof).
+    pub calldata_bytes: usize,
+    /// Generated verifier runtime bytes (EIP-170 limit 24,576).
+    pub verifier_runtime_bytes: usize,
+    /// Gas of the verify transaction in revm.
+    pub verify_gas: u64,
+    /// Gas of its calldata.
+    pub calldata_gas: u64,
+}
+
+/// Runs batch mode with `proofs` app proofs; parameters are cached in `cache`, keys are made fresh.
+pub fn run_aggregation_case(root: &Path, proofs: usize, cache: &Path) -> anyhow::Result<AggregationResult> {
+    let keys_dir = tempfile::tempdir()?;
+    // Share the (slow to generate) SRS files, not the keys, so keygen is measured.
+    let srs_dir = keys_dir.path().join("srs");
+    std::fs::create_dir_all(cache.join("srs"))?;
+    std::os::unix::fs::symlink(cache.join("srs").canonicalize()?, &srs_dir)?;
+    let mut batches = vec![];
+    let mut offset = 0;
+    for _ in 0..proofs {
+        batches.push(demo::demo_rows(FEATURES, BATCH, offset));
+        offset += BATCH;
+    }
+    let request = BatchRequest {
+        model: demo::demo_model(FEATURES),
+        batches,
+        batch_size: BATCH,
+        max_columns: MAX_COLUMNS,
+        salt: Fr::from(7u64),
+        ctx: demo::demo_context(offset),
+        k: None,
+        srs: SrsSource::InsecureDev,
+        cache_dir: keys_dir.path().to_path_buf(),
+        solc: root.join("scripts/solc"),
+        verifier_name: None,
+        command: "zkguard-bench --aggregate".into(),
+    };
+    let run = batch::run(&request)?;
+    Ok(AggregationResult {
+        proofs,
+        k: run.keys.config.params.degree,
+        app_prove_s: run.timings.app_prove.as_secs_f64(),
+        keygen_s: run.timings.aggregation_keygen.as_secs_f64(),
+        prove_s: run.timings.aggregation_prove.as_secs_f64(),
+        peak_rss_mb: peak_rss_mb(),
+        proof_bytes: run.proof.proof.len(),
+        calldata_bytes: run.gas.calldata_bytes,
+        verifier_runtime_bytes: run.gas.runtime_size,
+        verify_gas: run.gas.tx_gas,
+        calldata_gas: run.gas.calldata_gas,
+    })
+}
+
+/// Renders aggregation results as a markdown table.
+pub fn aggregation_table(results: &[AggregationResult]) -> String {
+    let mut out = String::from(
+        "| N | k | keygen s | prove s | peak MB | proof B | calldata B | verifier B | verify gas | calldata gas |\n|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in results {
+        out.push_str(&format!(
+            "| {} | {} | {:.1} | {:.1} | {:.0} | {} | {} | {} | {} | {} ({:.0}%) |\n",
+            r.proofs,
+            r.k,
+            r.keygen_s,
+            r.prove_s,
+            r.peak_rss_mb,
+            r.proof_bytes,
+            r.calldata_bytes,
+            r.verifier_runtime_bytes,
+            r.verify_gas,
+            r.calldata_gas,
+            100.0 * r.calldata_gas as f64 / r.verify_gas.max(1) as f64
+        ));
+    }
+    out
+}
