@@ -1,7 +1,7 @@
 //! The `zkguard` command line: clap-derive definitions and dispatch. Each subcommand lives in
 //! its own file and calls the library; `main` in `src/bin/zkguard.rs` only calls [`main`].
 
-mod common;
+pub(crate) mod common;
 mod keygen;
 mod model;
 mod prove;

@@ -26,44 +26,28 @@ use super::{demo, encode_calldata};
 use crate::aggregate::batch::{self, aggregation_verifier_spec, default_batch_name, BatchRequest};
 use crate::aggregate::config::default_k;
 use crate::aggregate::{aggregate, app_snark, AggregationKeys, AggregationShape};
-use crate::artifact::{
-    self, fr_from_hex, fr_to_hex, ProofArtifact, Provenance, QuantizedFile, ARTIFACT_VERSION, QUANTIZED_FORMAT,
-};
-use crate::keys::srs::INSECURE_WARNING;
+use crate::artifact::{self, fr_from_hex, fr_to_hex, ProofArtifact, Provenance, ARTIFACT_VERSION};
+use crate::cli::common::{CacheArgs, SrsArgs};
 use crate::keys::{load_params, AppKeys, SrsSource};
 use crate::prove::AppProof;
-use crate::quant::QuantizedModel;
 
 /// `format` of an aggregation artifact.
 pub const AGGREGATION_FORMAT: &str = "zkguard-aggregation-proof";
 
-/// KZG parameters (same flags as the other subcommands).
+/// KZG parameters and the key cache: the same flags as the other subcommands.
 #[derive(Debug, Clone, Args)]
 pub struct OnchainSrsArgs {
-    /// Ceremony parameters file (halo2 ParamsKZG format). Requires --srs-sha256.
-    #[arg(long, value_name = "FILE", requires = "srs_sha256", conflicts_with = "insecure_dev_srs")]
-    pub srs: Option<PathBuf>,
-    /// Pinned sha256 (hex) of the --srs file.
-    #[arg(long, value_name = "HEX")]
-    pub srs_sha256: Option<String>,
-    /// Use the INSECURE deterministic development setup (anyone can forge proofs). Local testing only.
-    #[arg(long)]
-    pub insecure_dev_srs: bool,
-    /// Cache directory for KZG parameters and keys.
-    #[arg(long, value_name = "DIR", env = "ZKGUARD_CACHE", default_value = ".zkguard")]
-    pub cache_dir: PathBuf,
+    /// KZG parameters.
+    #[command(flatten)]
+    pub srs: SrsArgs,
+    /// Cache.
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 impl OnchainSrsArgs {
     fn source(&self) -> anyhow::Result<SrsSource> {
-        match (&self.srs, &self.srs_sha256, self.insecure_dev_srs) {
-            (Some(path), Some(sha256), false) => Ok(SrsSource::Ceremony { path: path.clone(), sha256: sha256.clone() }),
-            (None, _, true) => {
-                eprintln!("\n!!! {INSECURE_WARNING}\n");
-                Ok(SrsSource::InsecureDev)
-            }
-            _ => bail!("choose the KZG parameters: --srs FILE --srs-sha256 HEX (a ceremony file), or --insecure-dev-srs (development only)"),
-        }
+        self.srs.source()
     }
 }
 
@@ -136,7 +120,7 @@ fn run_verifier_generate(args: VerifierGenerateArgs) -> anyhow::Result<()> {
         (None, None) => bail!("pass --circuit HEX or --proof FILE"),
     };
     let srs = args.srs.source()?;
-    let cache = &args.srs.cache_dir;
+    let cache = &args.srs.cache.cache_dir;
     let command = command_line();
     // App keys live at <cache>/keys/<digest>-<srs id>/ (see crate::keys::cache).
     let app_cached = cache.join("keys").join(format!("{digest}-{}", srs.id())).join("config.json").exists();
@@ -231,7 +215,7 @@ fn app_proof_from_artifact(path: &Path, artifact: &ProofArtifact) -> anyhow::Res
 /// Runs `aggregate`.
 pub fn run_aggregate(args: AggregateArgs) -> anyhow::Result<()> {
     let srs = args.srs.source()?;
-    let cache = &args.srs.cache_dir;
+    let cache = &args.srs.cache.cache_dir;
     let artifacts = args
         .proofs
         .iter()
@@ -400,19 +384,6 @@ pub struct FixtureArgs {
     pub srs: OnchainSrsArgs,
 }
 
-fn load_model(path: &Path, data: &Path) -> anyhow::Result<QuantizedModel> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read model file {}", path.display()))?;
-    let format = serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| v.get("format")?.as_str().map(str::to_string));
-    if format.as_deref() == Some(QUANTIZED_FORMAT) {
-        return Ok(artifact::read_json::<QuantizedFile>(path)?.model);
-    }
-    let float = crate::model::parse_model(&text, path)?;
-    let rows = crate::data::load_csv(data, &float.features)?;
-    Ok(crate::quant::calibrate(&float, &rows.rows, crate::quant::DEFAULT_HEADROOM_BITS)?)
-}
-
 /// Runs `fixture`: proves, generates the verifier (written under --generated-dir), checks it in
 /// revm and writes the fixture.
 pub fn run_fixture(args: FixtureArgs) -> anyhow::Result<()> {
@@ -424,7 +395,7 @@ pub fn run_fixture(args: FixtureArgs) -> anyhow::Result<()> {
     }
     let (model, batches) = match (&args.model, &args.data) {
         (Some(model_path), Some(data_path)) => {
-            let model = load_model(model_path, data_path)?;
+            let model = crate::cli::common::load_quantized(model_path, Some(data_path))?;
             let dataset = crate::data::load_csv(data_path, &model.features)?;
             let mut batches = vec![];
             for p in 0..proofs {
@@ -481,7 +452,7 @@ pub fn run_fixture(args: FixtureArgs) -> anyhow::Result<()> {
                 salt,
                 ctx,
                 srs,
-                cache_dir: args.srs.cache_dir.clone(),
+                cache_dir: args.srs.cache.cache_dir.clone(),
                 solc: args.solidity.solc.clone(),
                 verifier_name: args.solidity.name.clone(),
                 command,
@@ -499,7 +470,7 @@ pub fn run_fixture(args: FixtureArgs) -> anyhow::Result<()> {
                 ctx,
                 k: args.k,
                 srs,
-                cache_dir: args.srs.cache_dir.clone(),
+                cache_dir: args.srs.cache.cache_dir.clone(),
                 solc: args.solidity.solc.clone(),
                 verifier_name: args.solidity.name.clone(),
                 command,
