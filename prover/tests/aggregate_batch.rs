@@ -40,30 +40,10 @@ fn agg_k() -> u32 {
     std::env::var("ZKGUARD_AGG_K").ok().and_then(|k| k.parse().ok()).unwrap_or_else(|| default_k(PROOFS))
 }
 
-/// Batch `i` has `BATCH - 1 + i % 2` real rows (so padding is exercised), rows continuing the demo
-/// sequence; one subject per real row overall.
+/// The shared demo batch (see `batch::demo_request`) at this test's cache and k.
 fn request(proofs: usize) -> BatchRequest {
-    let mut batches = vec![];
-    let mut offset = 0;
-    for i in 0..proofs {
-        let rows = BATCH - 1 + i % 2;
-        batches.push(demo::demo_rows(FEATURES, rows, offset));
-        offset += rows;
-    }
-    BatchRequest {
-        model: demo::demo_model(FEATURES),
-        batches,
-        batch_size: BATCH,
-        max_columns: MAX_COLUMNS,
-        salt: Fr::from(0xba7cu64),
-        ctx: demo::demo_context(offset),
-        k: Some(agg_k()),
-        srs: SrsSource::InsecureDev,
-        cache_dir: cache_dir(),
-        solc: root().join("scripts/solc"),
-        verifier_name: None,
-        command: FIXTURE_COMMAND.to_string(),
-    }
+    assert_eq!((FEATURES, BATCH, MAX_COLUMNS), (4, 4, 1), "demo_request's circuit");
+    batch::demo_request(proofs, Some(agg_k()), cache_dir(), root().join("scripts/solc"), FIXTURE_COMMAND)
 }
 
 #[test]

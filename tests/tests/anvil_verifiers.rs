@@ -113,3 +113,34 @@ async fn generated_verifiers_on_anvil_in_both_modes() -> anyhow::Result<()> {
     println!("wrapper.verify tx gas on anvil (default hardfork): direct {direct_gas}, batch {batch_gas}");
     Ok(())
 }
+
+/// The full batch-mode path in one test: prove N = 2 app proofs, aggregate, generate and compile
+/// the verifier, deploy it on anvil behind the wrapper, verify; and reject a tampered proof.
+/// Keys are cached in `target/zkguard-test-cache` (shared with the prover's tests).
+#[tokio::test]
+async fn fresh_batch_proof_verifies_on_anvil() -> anyhow::Result<()> {
+    use zkguard_prover::aggregate::batch;
+    let request = batch::demo_request(
+        2,
+        None,
+        repo_root().join("target/zkguard-test-cache"),
+        repo_root().join("scripts/solc"),
+        "cargo test -p zkguard-e2e --test anvil_verifiers",
+    );
+    let run = tokio::task::spawn_blocking(move || batch::run(&request)).await??;
+    let ctx = TestCtx::start()?;
+    let d = deploy(&ctx, &run.fixture).await?;
+    let wrapper = IWrapper::new(d.wrapper, &ctx.owner);
+    let receipt = wrapper.verify(d.instances.clone(), d.proof.clone().into()).send().await?.get_receipt().await?;
+    assert!(receipt.status(), "fresh aggregated proof reverted on anvil");
+    let mut proof = d.proof.clone();
+    proof[100] ^= 1;
+    let err = wrapper.verify(d.instances.clone(), proof.into()).call().await.unwrap_err();
+    assert!(err.as_decoded_error::<IWrapper::ProofRejected>().is_some(), "{err}");
+    let mut instances = d.instances.clone();
+    instances[12] += U256::from(1);
+    let err = wrapper.verify(instances, d.proof.clone().into()).call().await.unwrap_err();
+    assert!(err.as_decoded_error::<IWrapper::ProofRejected>().is_some(), "{err}");
+    println!("fresh batch (N = 2) verify tx gas on anvil: {}", receipt.gas_used);
+    Ok(())
+}

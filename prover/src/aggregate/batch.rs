@@ -206,3 +206,32 @@ pub fn run(req: &BatchRequest) -> Result<BatchRun, OnchainError> {
     let timings = BatchTimings { app_prove, aggregation_keygen, aggregation_prove, verifier: verifier_time };
     Ok(BatchRun { app_keys, app_params, keys, params, app_proofs, decoded, proof, verifier, gas, fixture, timings })
 }
+
+/// The demo batch the tests, fixtures and benchmarks share: `proofs` app proofs of the built-in
+/// 4-feature demo circuit (batch 4, one advice column); batch `i` has `3 + i % 2` real rows so
+/// padding is exercised, with one subject per real row, all bound to the demo context.
+pub fn demo_request(proofs: usize, k: Option<u32>, cache_dir: PathBuf, solc: PathBuf, command: &str) -> BatchRequest {
+    const FEATURES: usize = 4;
+    const BATCH: usize = 4;
+    let mut batches = vec![];
+    let mut offset = 0;
+    for i in 0..proofs {
+        let rows = BATCH - 1 + i % 2;
+        batches.push(crate::evm::demo::demo_rows(FEATURES, rows, offset));
+        offset += rows;
+    }
+    BatchRequest {
+        model: crate::evm::demo::demo_model(FEATURES),
+        batches,
+        batch_size: BATCH,
+        max_columns: 1,
+        salt: Fr::from(0xba7cu64),
+        ctx: crate::evm::demo::demo_context(offset),
+        k,
+        srs: SrsSource::InsecureDev,
+        cache_dir,
+        solc,
+        verifier_name: None,
+        command: command.to_string(),
+    }
+}

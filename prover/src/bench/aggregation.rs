@@ -5,18 +5,10 @@
 
 use std::path::Path;
 
-use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Serialize};
 
 use super::peak_rss_mb;
-use crate::aggregate::batch::{self, BatchRequest};
-use crate::evm::demo;
-use crate::keys::SrsSource;
-
-/// Features, batch size and column budget of the demo app circuit that is aggregated.
-const FEATURES: usize = 4;
-const BATCH: usize = 4;
-const MAX_COLUMNS: usize = 1;
+use crate::aggregate::batch;
 
 /// One aggregation case's results.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -52,26 +44,13 @@ pub fn run_aggregation_case(root: &Path, proofs: usize, cache: &Path) -> anyhow:
     let srs_dir = keys_dir.path().join("srs");
     std::fs::create_dir_all(cache.join("srs"))?;
     std::os::unix::fs::symlink(cache.join("srs").canonicalize()?, &srs_dir)?;
-    let mut batches = vec![];
-    let mut offset = 0;
-    for _ in 0..proofs {
-        batches.push(demo::demo_rows(FEATURES, BATCH, offset));
-        offset += BATCH;
-    }
-    let request = BatchRequest {
-        model: demo::demo_model(FEATURES),
-        batches,
-        batch_size: BATCH,
-        max_columns: MAX_COLUMNS,
-        salt: Fr::from(7u64),
-        ctx: demo::demo_context(offset),
-        k: None,
-        srs: SrsSource::InsecureDev,
-        cache_dir: keys_dir.path().to_path_buf(),
-        solc: root.join("scripts/solc"),
-        verifier_name: None,
-        command: "zkguard-bench --aggregate".into(),
-    };
+    let request = batch::demo_request(
+        proofs,
+        None,
+        keys_dir.path().to_path_buf(),
+        root.join("scripts/solc"),
+        "zkguard-bench --aggregate",
+    );
     let run = batch::run(&request)?;
     Ok(AggregationResult {
         proofs,
