@@ -185,35 +185,3 @@ fn write_batch_fixture() {
     run.fixture.write(&root().join("contracts/fixtures/batch.json")).unwrap();
     eprintln!("wrote {} and contracts/fixtures/batch.json; timings {:?}", written.source.display(), run.timings);
 }
-
-/// The batch-mode benchmark: N = `ZKGUARD_AGG_N` (default 2) proofs at `ZKGUARD_AGG_K` (default
-/// [`default_k`]); prints one JSON line of timings, sizes and gas. Measure peak memory with
-/// `/usr/bin/time -v cargo test -p zkguard-prover --test aggregate_batch -- --ignored --nocapture aggregation_bench`
-/// (one proving job at a time).
-#[test]
-#[ignore = "benchmark (minutes, GBs); run explicitly"]
-fn aggregation_bench() {
-    let n: usize = std::env::var("ZKGUARD_AGG_N").ok().and_then(|v| v.parse().ok()).unwrap_or(PROOFS);
-    let mut req = request(n);
-    req.k = std::env::var("ZKGUARD_AGG_K").ok().and_then(|v| v.parse().ok()).or(Some(default_k(n)));
-    let run = batch::run(&req).unwrap();
-    let p = &run.keys.config.params;
-    let line = serde_json::json!({
-        "proofs": n,
-        "k": p.degree,
-        "advice": p.num_advice,
-        "lookupAdvice": p.num_lookup_advice,
-        "fixed": p.num_fixed,
-        "appProveS": run.timings.app_prove.as_secs_f64(),
-        "keygenOrLoadS": run.timings.aggregation_keygen.as_secs_f64(),
-        "aggregateS": run.timings.aggregation_prove.as_secs_f64(),
-        "proofBytes": run.proof.proof.len(),
-        "instances": run.proof.instances.len(),
-        "calldataBytes": run.gas.calldata_bytes,
-        "calldataGas": run.gas.calldata_gas,
-        "runtimeBytes": run.gas.runtime_size,
-        "creationBytes": run.verifier.compiled.creation.len(),
-        "verifyTxGasRevm": run.gas.tx_gas,
-    });
-    println!("{line}");
-}
