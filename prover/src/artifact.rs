@@ -140,13 +140,9 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Artif
 
 /// Writes pretty JSON atomically (temporary file, then rename).
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ArtifactError> {
-    let io = |source| ArtifactError::Io { path: path.to_path_buf(), source };
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(io)?;
-    }
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(value).expect("serializable")).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    let json = serde_json::to_vec_pretty(value).expect("serializable");
+    crate::fsutil::write_bytes_atomic(path, &json)
+        .map_err(|source| ArtifactError::Io { path: path.to_path_buf(), source })
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod circuit;
 pub mod cli;
 pub mod data;
 pub mod evm;
+pub mod fsutil;
 pub mod keys;
 pub mod model;
 pub mod progress;

@@ -395,15 +395,8 @@ pub fn write_verifier(generated: &GeneratedVerifier, generated_root: &Path) -> R
 
 /// Writes a file through a temporary name and a rename, so readers never see half a file.
 pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CodegenError> {
-    let io = |source| CodegenError::Io { path: path.to_path_buf(), source };
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(io)?;
-    }
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(".tmp");
-    let tmp = path.with_file_name(tmp_name);
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    crate::fsutil::write_bytes_atomic(path, bytes)
+        .map_err(|source| CodegenError::Io { path: path.to_path_buf(), source })
 }
 
 #[cfg(test)]

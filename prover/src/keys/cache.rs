@@ -146,14 +146,7 @@ impl AppKeys {
 
 fn write_atomically(
     path: &Path,
-    write: impl FnOnce(&mut BufWriter<fs::File>) -> std::io::Result<()>,
+    write: impl FnOnce(&mut BufWriter<&mut fs::File>) -> std::io::Result<()>,
 ) -> Result<(), KeyError> {
-    let io = |source| KeyError::Io { path: path.to_path_buf(), source };
-    let tmp = path.with_extension("tmp");
-    {
-        let mut writer = BufWriter::new(fs::File::create(&tmp).map_err(io)?);
-        write(&mut writer).map_err(io)?;
-        std::io::Write::flush(&mut writer).map_err(io)?;
-    }
-    fs::rename(&tmp, path).map_err(io)
+    crate::fsutil::write_atomic(path, write).map_err(|source| KeyError::Io { path: path.to_path_buf(), source })
 }

@@ -9,7 +9,7 @@
 //! faster (TOOLCHAIN.md: `setup` takes ~57 s at k = 16).
 
 use std::fs;
-use std::io::{BufReader, BufWriter};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine, G2Affine, G1};
@@ -123,15 +123,8 @@ pub fn load_params(source: &SrsSource, k: u32, cache_dir: &Path) -> Result<Param
             let started = std::time::Instant::now();
             let params = insecure_setup(k);
             tracing::info!(k, elapsed_s = started.elapsed().as_secs_f64(), "generated the insecure development SRS");
-            fs::create_dir_all(path.parent().expect("has a parent")).map_err(io)?;
-            // Write to a temporary name and rename, so a crash never leaves a truncated file.
-            let tmp = path.with_extension("params.tmp");
-            {
-                let file = fs::File::create(&tmp).map_err(io)?;
-                let mut writer = BufWriter::new(file);
-                params.write_custom(&mut writer, SerdeFormat::RawBytesUnchecked).map_err(io)?;
-            }
-            fs::rename(&tmp, &path).map_err(io)?;
+            crate::fsutil::write_atomic(&path, |w| params.write_custom(w, SerdeFormat::RawBytesUnchecked))
+                .map_err(io)?;
             Ok(params)
         }
     }
