@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Export fitted scikit-learn models to zkguard model files (docs/MODEL_FORMAT.md).
+"""Export fitted scikit-learn and XGBoost models to zkguard model files (docs/MODEL_FORMAT.md).
 
 As a library (``scripts/`` on ``sys.path``)::
 
-    from export_model import export_sklearn, write_model, write_reference_csv
+    from export_model import export_sklearn, export_xgboost, write_model, write_reference_csv
     model = export_sklearn(pipeline, feature_names, name="my-model", probability_threshold=0.5)
+    model = export_xgboost(booster, feature_names, name="my-xgb")   # an xgboost.Booster
     write_model(model, "models/my-model.json")
     write_reference_csv(model, X, "data/my-model.csv", labels=y)   # for `zkguard model check`
 
@@ -12,6 +13,8 @@ As a command::
 
     .venv/bin/python scripts/export_model.py sklearn model.joblib --features-file names.txt \\
         --name my-model --probability-threshold 0.5 --out models/my-model.json
+    .venv/bin/python scripts/export_model.py xgboost booster.json --features-file names.txt \\
+        --name my-xgb --out models/my-xgb.json
     .venv/bin/python scripts/export_model.py reference models/my-model.json samples.csv \\
         --label-column label --out data/my-model.csv
 
@@ -37,6 +40,7 @@ from zkguard_export import (  # noqa: E402  (after the sys.path tweak)
     dumps_model,
     evaluate,
     export_sklearn,
+    export_xgboost,
     load_model,
     logit_threshold,
     reference_rows,
@@ -55,6 +59,7 @@ __all__ = [
     "dumps_model",
     "evaluate",
     "export_sklearn",
+    "export_xgboost",
     "load_model",
     "logit_threshold",
     "reference_rows",
@@ -95,10 +100,8 @@ def _features(args) -> list[str] | None:
     return None
 
 
-def cmd_sklearn(args) -> int:
-    import joblib
-
-    estimator = joblib.load(args.estimator)
+def _export(export, model, fitted_names, args, **extra) -> int:
+    """Runs ``export`` (export_sklearn / export_xgboost) with the CLI's options and writes the file."""
     features = _features(args)
     kwargs = dict(
         name=args.name,
@@ -107,18 +110,33 @@ def cmd_sklearn(args) -> int:
         description=args.description,
         scale_bits=args.scale_bits,
         max_false_positive_rate=args.max_fpr,
+        **extra,
     )
     if args.calibrate_csv:
         # The feature names select the CSV columns of the normal samples.
-        names = features or [str(f) for f in getattr(estimator, "feature_names_in_", [])]
+        names = features or [str(f) for f in fitted_names or []]
         if not names:
-            raise ValueError("--calibrate-csv needs --features / --features-file (the estimator has no feature names)")
+            raise ValueError("--calibrate-csv needs --features / --features-file (the model has no feature names)")
         kwargs["calibrate_on"], _ = _read_csv(Path(args.calibrate_csv), names)
-    model = export_sklearn(estimator, features, **kwargs)
+    model = export(model, features, **kwargs)
     out = write_model(model, args.out)
     print(f"wrote {out}: {model['model']['family']} model {model['name']!r}, {len(model['features'])} features, "
           f"threshold {model['decision']['threshold']!r}")
     return 0
+
+
+def cmd_sklearn(args) -> int:
+    import joblib
+
+    estimator = joblib.load(args.estimator)
+    return _export(export_sklearn, estimator, getattr(estimator, "feature_names_in_", None), args, vote=args.vote)
+
+
+def cmd_xgboost(args) -> int:
+    import xgboost
+
+    booster = xgboost.Booster(model_file=args.booster)
+    return _export(export_xgboost, booster, booster.feature_names, args)
 
 
 def cmd_reference(args) -> int:
@@ -133,33 +151,51 @@ def cmd_reference(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="export_model.py",
-        description="Export fitted scikit-learn models to zkguard model files (docs/MODEL_FORMAT.md) "
+        description="Export fitted scikit-learn and XGBoost models to zkguard model files (docs/MODEL_FORMAT.md) "
         "and write the float reference CSV that `zkguard model check` compares against.",
     )
     sub = p.add_subparsers(dest="command", required=True)
+
+    def export_options(s) -> None:
+        s.add_argument("--out", required=True, help="model file to write (JSON)")
+        s.add_argument("--name", required=True, help="model name recorded in the file")
+        g = s.add_mutually_exclusive_group()
+        g.add_argument("--features", help="comma-separated feature names, in the model's column order")
+        g.add_argument("--features-file", help="file with one feature name per line")
+        t = s.add_mutually_exclusive_group()
+        t.add_argument("--threshold", type=float, help="decision threshold in the score's domain (logit for logistic)")
+        t.add_argument("--probability-threshold", type=float,
+                       help="probability threshold p: log(p/(1-p)) for logit scores, p for probability scores")
+        t.add_argument("--calibrate-csv", help="CSV of normal samples: threshold flags at most --max-fpr of them")
+        s.add_argument("--max-fpr", type=float, default=0.05, help="with --calibrate-csv: max flagged fraction (default 0.05)")
+        s.add_argument("--description", help="free text about the training data, recorded in source.training")
+        s.add_argument("--scale-bits", type=int, help="pin quantization.scale_bits (4..24); normally omitted")
 
     s = sub.add_parser(
         "sklearn",
         help="export a joblib/pickle file holding a fitted estimator or Pipeline(StandardScaler, estimator)",
         description="Export a fitted scikit-learn estimator. Supported: LogisticRegression, SGDClassifier "
-        "(binary), LinearRegression, SGDRegressor, Ridge, Lasso, ElasticNet, and MLPRegressor autoencoders "
-        "(relu/identity), optionally after one StandardScaler in a Pipeline. The file is unpickled: only "
-        "load files you trust.",
+        "(binary), LinearRegression, SGDRegressor, Ridge, Lasso, ElasticNet, MLPRegressor autoencoders "
+        "(relu/identity), DecisionTreeClassifier, RandomForestClassifier, GradientBoostingClassifier (binary), "
+        "IsolationForest and xgboost.XGBClassifier (binary:logistic), optionally after one StandardScaler in a "
+        "Pipeline (folded into the thresholds of tree models). The file is unpickled: only load files you trust.",
     )
     s.add_argument("estimator", help="joblib or pickle file of the fitted estimator / pipeline")
-    s.add_argument("--out", required=True, help="model file to write (JSON)")
-    s.add_argument("--name", required=True, help="model name recorded in the file")
-    g = s.add_mutually_exclusive_group()
-    g.add_argument("--features", help="comma-separated feature names, in the model's column order")
-    g.add_argument("--features-file", help="file with one feature name per line")
-    t = s.add_mutually_exclusive_group()
-    t.add_argument("--threshold", type=float, help="decision threshold in the score's domain (logit for logistic)")
-    t.add_argument("--probability-threshold", type=float, help="probability threshold p (logit models): log(p/(1-p))")
-    t.add_argument("--calibrate-csv", help="CSV of normal samples: threshold flags at most --max-fpr of them")
-    s.add_argument("--max-fpr", type=float, default=0.05, help="with --calibrate-csv: max flagged fraction (default 0.05)")
-    s.add_argument("--description", help="free text about the training data, recorded in source.training")
-    s.add_argument("--scale-bits", type=int, help="pin quantization.scale_bits (4..24); normally omitted")
+    export_options(s)
+    s.add_argument("--vote", action="store_true",
+                   help="RandomForestClassifier: score = fraction of trees voting 1, flagged on a strict majority")
     s.set_defaults(func=cmd_sklearn)
+
+    x = sub.add_parser(
+        "xgboost",
+        help="export an XGBoost Booster saved with save_model (JSON or UBJSON; objective binary:logistic)",
+        description="Export an xgboost.Booster from its own model file (booster.save_model / XGBClassifier."
+        "save_model; not a pickle). The score is the margin (log-odds); the default threshold is 0 "
+        "(probability 0.5). Feature names default to the booster's; otherwise give one per column.",
+    )
+    x.add_argument("booster", help="XGBoost model file (.json or .ubj)")
+    export_options(x)
+    x.set_defaults(func=cmd_xgboost)
 
     r = sub.add_parser(
         "reference",

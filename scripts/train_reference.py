@@ -10,11 +10,28 @@ Writes (relative to the repository root, or --out-dir):
   standardized space; threshold flags at most 5% of the benign samples (17 of 357) and sits in
   the widest gap between the scores of all 569 samples that keeps that bound, away from any
   sample's score (see ``zkguard_export.sklearn_export.calibrate_threshold``);
-* ``data/breast_cancer_logistic.csv``, ``data/breast_cancer_autoencoder.csv`` -- all 569 samples:
-  the 30 features, ``label``, and ``float_score`` / ``float_decision`` computed from the EXPORTED
-  JSON by ``zkguard_export.reference`` (bit-identical to prover/src/model/float.rs).
+* tree ensembles (family ``tree_ensemble``, raw features, no scaler: trees do not need one), all
+  fit on all 569 samples with random_state 0 and one thread:
 
-Deterministic: fixed random_state everywhere, BLAS limited to one thread; running it twice
+  - ``models/breast_cancer_decision_tree.json`` -- DecisionTreeClassifier(max_depth=4); score =
+    P(malignant) at the leaf, threshold 0.5;
+  - ``models/breast_cancer_random_forest.json`` -- RandomForestClassifier(n_estimators=20,
+    max_depth=4); score = mean P(malignant) over the trees, threshold 0.5;
+  - ``models/breast_cancer_gbt.json`` -- GradientBoostingClassifier(n_estimators=50, max_depth=3);
+    score = decision_function (log-odds), threshold 0;
+  - ``models/breast_cancer_xgboost.json`` -- XGBClassifier(n_estimators=50, max_depth=4,
+    tree_method="exact", n_jobs=1); score = margin (log-odds), threshold 0;
+  - ``models/breast_cancer_isolation_forest.json`` -- IsolationForest(n_estimators=100,
+    max_samples=256, contamination="auto"), unsupervised (labels unused); score =
+    log2(-score_samples), threshold log2(0.5) = -1 (sklearn's fixed offset for "auto": flagged =
+    anomaly score above 0.5, independent of any training-score percentile);
+
+* ``data/<model>.csv`` for every model above -- all 569 samples: the 30 features, ``label``, and
+  ``float_score`` / ``float_decision`` computed from the EXPORTED JSON by ``zkguard_export.reference``
+  (bit-identical to prover/src/model/float.rs).
+
+Every export is checked against the library's own predictions on all 569 samples before it is
+written. Deterministic: fixed random_state everywhere, BLAS limited to one thread; running it twice
 produces byte-identical files. Usage: ``.venv/bin/python scripts/train_reference.py``.
 """
 
@@ -25,11 +42,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import xgboost
 from sklearn.datasets import load_breast_cancer
+from sklearn.ensemble import GradientBoostingClassifier, IsolationForest, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -46,6 +66,23 @@ DATASET = (
 )
 LOGISTIC = "breast_cancer_logistic"
 AUTOENCODER = "breast_cancer_autoencoder"
+DECISION_TREE = "breast_cancer_decision_tree"
+RANDOM_FOREST = "breast_cancer_random_forest"
+GBT = "breast_cancer_gbt"
+XGBOOST = "breast_cancer_xgboost"
+ISOLATION_FOREST = "breast_cancer_isolation_forest"
+TREE_MODELS = (DECISION_TREE, RANDOM_FOREST, GBT, XGBOOST, ISOLATION_FOREST)
+SUPERVISED = "Fit on all 569 samples (no hold-out: a reference model for the prover)."
+TREE_DESCRIPTIONS = {
+    DECISION_TREE: f"{DATASET}. DecisionTreeClassifier(max_depth=4). {SUPERVISED}",
+    RANDOM_FOREST: f"{DATASET}. RandomForestClassifier(n_estimators=20, max_depth=4). {SUPERVISED}",
+    GBT: f"{DATASET}. GradientBoostingClassifier(n_estimators=50, max_depth=3). {SUPERVISED}",
+    XGBOOST: f"{DATASET}. XGBClassifier(n_estimators=50, max_depth=4, tree_method='exact', n_jobs=1). {SUPERVISED}",
+    ISOLATION_FOREST: (
+        f"{DATASET}. Anomaly detector: IsolationForest(n_estimators=100, max_samples=256, contamination='auto') "
+        "fit on all 569 samples without labels; the label column is for evaluation only."
+    ),
+}
 
 
 def load_data() -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -79,6 +116,44 @@ def fit_autoencoder(X: np.ndarray, y: np.ndarray) -> Pipeline:
         mlp = MLPRegressor(hidden_layer_sizes=(16, 8, 16), activation="relu", max_iter=3000, random_state=RANDOM_STATE)
         mlp.fit(Z, Z)
     return Pipeline([("scaler", scaler), ("autoencoder", mlp)])
+
+
+def fit_tree_model(name: str, X: np.ndarray, y: np.ndarray):
+    """The reference tree model ``name`` (one of ``TREE_MODELS``), fitted deterministically."""
+    est = {
+        DECISION_TREE: lambda: DecisionTreeClassifier(max_depth=4, random_state=RANDOM_STATE),
+        RANDOM_FOREST: lambda: RandomForestClassifier(n_estimators=20, max_depth=4, random_state=RANDOM_STATE, n_jobs=1),
+        GBT: lambda: GradientBoostingClassifier(n_estimators=50, max_depth=3, random_state=RANDOM_STATE),
+        XGBOOST: lambda: xgboost.XGBClassifier(
+            n_estimators=50, max_depth=4, random_state=RANDOM_STATE, n_jobs=1, tree_method="exact"
+        ),
+        ISOLATION_FOREST: lambda: IsolationForest(
+            n_estimators=100, max_samples=256, contamination="auto", random_state=RANDOM_STATE, n_jobs=1
+        ),
+    }[name]()
+    with threadpool_limits(1):
+        return est.fit(X) if name == ISOLATION_FOREST else est.fit(X, y)
+
+
+def library_view(name: str, est, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(score, decision)`` of tree model ``name`` as its own library computes them."""
+    with threadpool_limits(1):
+        if name == ISOLATION_FOREST:
+            return np.log2(-est.score_samples(X)), (est.predict(X) == -1).astype(np.int64)
+        if name in (GBT, XGBOOST):
+            margin = est.decision_function(X) if name == GBT else est.predict(X, output_margin=True)
+            return margin.astype(np.float64), est.predict(X)
+        return est.predict_proba(X)[:, 1], est.predict(X)
+
+
+def export_tree_model(name: str, est, features: list[str]) -> dict:
+    return export_sklearn(
+        est,
+        features,
+        name=name,
+        description=TREE_DESCRIPTIONS[name],
+        source_extra={"script": "scripts/train_reference.py", "reference_csv": f"data/{name}.csv"},
+    )
 
 
 def export_logistic(pipe: Pipeline, features: list[str]) -> dict:
@@ -151,6 +226,22 @@ def build(out_dir: Path = ROOT) -> dict:
     st["benign_flag_rate"] = st["fp"] / 357
     st["malignant_flag_rate"] = st["tp"] / 212
     summary[AUTOENCODER] = st
+
+    for name in TREE_MODELS:
+        est = fit_tree_model(name, X, y)
+        model = export_tree_model(name, est, features)
+        lib_score, lib_decision = library_view(name, est, X)
+        score, decision = evaluate(model, X)
+        atol = 1e-5 if name == XGBOOST else 1e-9  # xgboost sums its float32 leaves in float32
+        assert np.allclose(score, lib_score, rtol=0, atol=atol), f"{name} export: scores differ from the library's"
+        assert np.array_equal(decision, lib_decision), f"{name} export: decisions differ from the library's predict"
+        write_model(model, out_dir / "models" / f"{name}.json")
+        write_reference_csv(model, X, out_dir / "data" / f"{name}.csv", labels=y)
+        st = _stats(model, X, y)
+        st["kind"] = model["model"]["kind"]
+        st["trees"] = model["source"]["trees"]
+        st["max_score_error"] = float(np.max(np.abs(score - lib_score)))
+        summary[name] = st
     return summary
 
 
@@ -170,7 +261,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  benign flagged {ae['fp']}/357 ({ae['benign_flag_rate']:.2%}), malignant flagged {ae['tp']}/212 "
           f"({ae['malignant_flag_rate']:.2%}); accuracy vs label {ae['accuracy']:.4f}; "
           f"min |score - threshold| {ae['min_margin']:.4g}")
-    for name in (LOGISTIC, AUTOENCODER):
+    for name in TREE_MODELS:
+        st = summary[name]
+        t = st["trees"]
+        print(f"{name}: {st['kind']}, {t['count']} trees, max depth {t['max_depth']}, {t['nodes']} nodes "
+              f"({t['leaves']} leaves); threshold {st['threshold']!r}")
+        print(f"  accuracy vs label {st['accuracy']:.4f}; flagged {st['flagged']} (TP {st['tp']}, FP {st['fp']}, "
+              f"FN {st['fn']}, TN {st['tn']}); decisions = the library's on 569/569; max |score - library| "
+              f"{st['max_score_error']:.3g}; min |score - threshold| {st['min_margin']:.4g}")
+    for name in (LOGISTIC, AUTOENCODER) + TREE_MODELS:
         print(f"  wrote {args.out_dir / 'models' / (name + '.json')} and {args.out_dir / 'data' / (name + '.csv')}")
     return 0
 

@@ -134,3 +134,75 @@ fn values_that_overflow_fixed_point_are_refused() {
     let err = q.quantize_input(&[1.0, 2.0]).unwrap_err();
     assert!(err.to_string().contains("expects 3"), "{err}");
 }
+
+fn forest() -> Value {
+    json!({
+        "format": "zkguard-model", "version": 1, "name": "gbt",
+        "features": ["a", "b", "c"],
+        "model": {"family": "tree_ensemble", "kind": "gradient_boosting", "split": "le", "base_score": -0.5,
+            "trees": [
+                {"nodes": [
+                    {"feature": 0, "threshold": 1.5, "left": 1, "right": 2},
+                    {"value": -0.25},
+                    {"feature": 2, "threshold": -3.0, "left": 3, "right": 4},
+                    {"value": 0.5},
+                    {"value": 0.75}
+                ]},
+                {"nodes": [{"value": 0.125}]}
+            ]},
+        "decision": {"threshold": 0.0}
+    })
+}
+
+#[test]
+fn tree_ensembles_load_and_quantize_to_padded_trees() {
+    let model = parse_model(&forest().to_string(), "m.json").unwrap();
+    let q = QuantizedModel::from_float(&model, FixedPoint { scale_bits: 8, value_bits: 40 }).unwrap();
+    let trees = q.shape().trees.unwrap();
+    assert_eq!((trees.n_trees, trees.depth), (2, 2), "padded to the deepest tree");
+    // x = (2, _, -4): right, then left -> 0.5; plus the single-leaf tree's 0.125 and the base
+    // -0.5: 0.125, i.e. 32 at 2^8.
+    let out = q.infer(&q.quantize_input(&[2.0, 0.0, -4.0]).unwrap()).unwrap();
+    assert_eq!(out.score, 32);
+    assert!(out.decision);
+}
+
+#[test]
+fn tree_structure_errors_name_the_node() {
+    let cases = [
+        ("/model/trees/0/nodes/0/right", json!(9), "model.trees[0].nodes[0].right", "a node index < 5"),
+        ("/model/trees/0/nodes/2/left", json!(0), "model.trees[0].nodes[2].left", "cycle"),
+        ("/model/trees/0/nodes/2/feature", json!(3), "model.trees[0].nodes[2].feature", "a feature index < 3"),
+        ("/model/trees/0/nodes/1", json!({"value": 1.0, "left": 2}), "model.trees[0].nodes[1]", "fields {left, value}"),
+        ("/model/trees/1/nodes", json!([]), "model.trees[1].nodes", "at least one node"),
+        ("/model/trees", json!([]), "model.trees", "1..=1024 trees"),
+        ("/model/kind", json!("svm"), "model.kind", "unknown variant"),
+        ("/model/split", json!("ge"), "model.split", "unknown variant"),
+    ];
+    for (pointer, value, path, message) in cases {
+        let e = error_of(&with(forest(), pointer, value));
+        assert!(e.contains(&format!("`{path}`")) && e.contains(message), "{pointer}: {e}");
+    }
+    let mut unreachable = forest();
+    unreachable["model"]["trees"][1]["nodes"].as_array_mut().unwrap().push(json!({"value": 1.0}));
+    let e = error_of(&unreachable);
+    assert!(e.contains("`model.trees[1].nodes[1]`") && e.contains("unreachable"), "{e}");
+
+    let mut unknown = forest();
+    unknown["model"]["trees"][0]["nodes"][1]["weight"] = json!(1.0);
+    let e = error_of(&unknown);
+    assert!(e.contains("model.trees[0].nodes[1]") && e.contains("weight"), "{e}");
+
+    let mut scaled = forest();
+    scaled["preprocessing"] = json!({"mean": [0.0, 0.0, 0.0], "scale": [1.0, 1.0, 1.0]});
+    let e = error_of(&scaled);
+    assert!(e.contains("`preprocessing`") && e.contains("fold"), "{e}");
+}
+
+#[test]
+fn a_tree_threshold_that_overflows_fixed_point_is_refused() {
+    let model =
+        parse_model(&with(forest(), "/model/trees/0/nodes/2/threshold", json!(1e8)).to_string(), "m.json").unwrap();
+    let e = QuantizedModel::from_float(&model, FixedPoint { scale_bits: 8, value_bits: 32 }).unwrap_err();
+    assert!(e.to_string().contains("model.trees[0].nodes[2].threshold"), "{e}");
+}

@@ -52,7 +52,8 @@ fn roundtrip(shape: ModelShape, params: Vec<i64>, rows: Vec<Vec<i64>>, batch_siz
 #[test]
 fn linear_filter_proves_and_verifies() {
     let fixed = FixedPoint { scale_bits: 10, value_bits: 40 };
-    let shape = ModelShape { family: Family::Linear, n_features: 4, standardize: true, layers: vec![], fixed };
+    let shape =
+        ModelShape { family: Family::Linear, n_features: 4, standardize: true, layers: vec![], fixed, trees: None };
     // mean (4), inv_scale (4), weights (4), bias, threshold
     let params = vec![10, -20, 30, 0, 1024, 512, 2048, 1024, 700, -300, 50, 1, 20, 0];
     roundtrip(shape, params, vec![vec![1000, 2000, -500, 30], vec![-4000, 100, 0, 5]], 2);
@@ -67,6 +68,7 @@ fn mlp_autoencoder_proves_and_verifies() {
         standardize: false,
         layers: vec![(2, true), (3, false)],
         fixed,
+        trees: None,
     };
     let params: Vec<i64> = (0..shape.param_count() as i64).map(|i| (i * 37 % 200) - 100).collect();
     roundtrip(shape, params, vec![vec![300, -200, 100]], 1);

@@ -1,7 +1,10 @@
-//! Real data: scikit-learn's breast-cancer set (569 samples, 30 features), with the logistic
-//! filter and the 30-16-8-16-30 autoencoder exported by `scripts/train_reference.py`.
-//! Quantized decisions must agree with the float decisions on at least 99.5% of the samples, and
-//! the circuit's outputs must equal the integer reference on every sample.
+//! Real data: scikit-learn's breast-cancer set (569 samples, 30 features), with the models
+//! exported by `scripts/train_reference.py`: the logistic filter, the 30-16-8-16-30 autoencoder
+//! and the tree ensembles (decision tree, random forest, gradient boosting, XGBoost, isolation
+//! forest). Quantized decisions must agree with the float decisions on at least 99.5% of the
+//! samples. The circuit's outputs must equal the integer reference on every sample for the
+//! linear and MLP models; tree circuits are larger per sample (and property-tested against the
+//! reference in `circuit::tree_tests`), so they are laid out on the first batches only.
 
 use std::path::{Path, PathBuf};
 
@@ -37,11 +40,16 @@ fn load(name: &str) -> (QuantizedModel, Vec<Vec<i64>>, f64) {
 /// Lays out every batch and compares the circuit's public outputs with the integer reference;
 /// runs the mock prover on the first batch.
 fn circuit_equals_reference(model: QuantizedModel, rows: Vec<Vec<i64>>) {
-    let shape = AppShape { model: model.shape(), batch_size: BATCH };
+    circuit_equals_reference_on(model, rows, BATCH, usize::MAX);
+}
+
+/// [`circuit_equals_reference`] with `batch` samples per proof, on the first `batches` batches.
+fn circuit_equals_reference_on(model: QuantizedModel, rows: Vec<Vec<i64>>, batch: usize, batches: usize) {
+    let shape = AppShape { model: model.shape(), batch_size: batch };
     let config = AppCircuitConfig::choose(&shape, DEFAULT_MAX_ADVICE_COLUMNS).unwrap();
-    for (b, chunk) in rows.chunks(BATCH).enumerate() {
+    for (b, chunk) in rows.chunks(batch).take(batches).enumerate() {
         let witness =
-            AppWitness::new(model.clone(), chunk.to_vec(), BATCH, Fr::from(b as u64), Fr::from(42u64)).unwrap();
+            AppWitness::new(model.clone(), chunk.to_vec(), batch, Fr::from(b as u64), Fr::from(42u64)).unwrap();
         let expected = witness.expected_instances().unwrap();
         let (builder, values) = config.builder(CircuitBuilderStage::Mock, &witness).unwrap();
         assert_eq!(values, expected.to_vec(), "batch {b}: circuit outputs differ from the integer reference");
@@ -61,4 +69,37 @@ fn logistic_filter_on_breast_cancer() {
 fn autoencoder_on_breast_cancer() {
     let (model, rows, _) = load("autoencoder");
     circuit_equals_reference(model, rows);
+}
+
+#[test]
+fn decision_tree_on_breast_cancer() {
+    let (model, rows, _) = load("decision_tree");
+    circuit_equals_reference_on(model, rows, 16, 2);
+}
+
+#[test]
+fn random_forest_on_breast_cancer() {
+    let (model, rows, _) = load("random_forest");
+    circuit_equals_reference_on(model, rows, 4, 1);
+}
+
+#[test]
+fn gradient_boosting_on_breast_cancer() {
+    let (model, rows, _) = load("gbt");
+    let trees = model.shape().trees.unwrap();
+    assert_eq!(trees.n_trees, 50);
+    circuit_equals_reference_on(model, rows, 2, 1);
+}
+
+#[test]
+fn xgboost_on_breast_cancer() {
+    let (model, _, _) = load("xgboost");
+    assert_eq!(model.shape().trees.unwrap().n_trees, 50);
+}
+
+#[test]
+fn isolation_forest_on_breast_cancer() {
+    let (model, _, _) = load("isolation_forest");
+    let trees = model.shape().trees.unwrap();
+    assert_eq!((trees.n_trees, trees.depth), (100, 8), "100 trees grown on 256 samples (height limit 8)");
 }

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression, LogisticRegression, SGDClassifier, SGDRegressor
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
-from sklearn.tree import DecisionTreeClassifier
 
 import export_model
 import train_reference
@@ -168,12 +168,11 @@ def test_autoencoder_layout(autoencoder, data):
 
 def test_committed_files_are_up_to_date_and_reproducible(tmp_path):
     train_reference.build(tmp_path)
-    for rel in (
-        "models/breast_cancer_logistic.json",
-        "models/breast_cancer_autoencoder.json",
-        "data/breast_cancer_logistic.csv",
-        "data/breast_cancer_autoencoder.csv",
-    ):
+    names = (train_reference.LOGISTIC, train_reference.AUTOENCODER) + train_reference.TREE_MODELS
+    expected = sorted([f"models/{n}.json" for n in names] + [f"data/{n}.csv" for n in names])
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert written == expected
+    for rel in written:
         assert (tmp_path / rel).read_bytes() == (ROOT / rel).read_bytes(), f"{rel} is stale: rerun train_reference.py"
 
 
@@ -253,13 +252,13 @@ def _small_autoencoder(activation: str, X):
         return MLPRegressor(hidden_layer_sizes=(4,), activation=activation, max_iter=5, random_state=0).fit(X, X)
 
 
-def test_refuses_decision_tree(data):
+def test_refuses_unsupported_estimator(data):
     features, X, y = data
-    tree = DecisionTreeClassifier(random_state=0, max_depth=2).fit(X, y)
-    with pytest.raises(UnsupportedModelError, match=r"unsupported estimator DecisionTreeClassifier"):
-        export_sklearn(tree, features, name="t", threshold=0.5)
-    with pytest.raises(UnsupportedModelError, match=r"DecisionTreeClassifier"):
-        export_sklearn(Pipeline([("s", StandardScaler()), ("t", tree)]), features, name="t", threshold=0.5)
+    knn = KNeighborsClassifier(n_neighbors=3).fit(X, y)
+    with pytest.raises(UnsupportedModelError, match=r"unsupported estimator KNeighborsClassifier"):
+        export_sklearn(knn, features, name="k", threshold=0.5)
+    with pytest.raises(UnsupportedModelError, match=r"KNeighborsClassifier"):
+        export_sklearn(Pipeline([("s", StandardScaler()), ("k", knn)]), features, name="k", threshold=0.5)
 
 
 def test_refuses_tanh_mlp(data):
@@ -292,7 +291,7 @@ def test_refuses_other_shapes_and_steps(data):
         export_sklearn(LogisticRegression(), features, name="x")
     with pytest.raises(ValueError, match="needs a decision threshold"):
         export_sklearn(LinearRegression().fit(X, y), features, name="x")
-    with pytest.raises(ValueError, match="needs a logit score"):
+    with pytest.raises(ValueError, match="needs a logit or probability score"):
         export_sklearn(LinearRegression().fit(X, y), features, name="x", probability_threshold=0.5)
     with pytest.raises(ValueError, match="expects 30 features"):
         export_sklearn(LinearRegression().fit(X, y), features[:29], name="x", threshold=0.0)
@@ -353,8 +352,8 @@ def test_cli_export_and_reference(logistic, data, tmp_path, capsys):
                             "--out", str(tmp_path / "r.csv")])
     assert rc == 0
     assert (tmp_path / "r.csv").read_bytes() == (ROOT / "data/breast_cancer_logistic.csv").read_bytes()
-    joblib.dump(DecisionTreeClassifier(max_depth=1).fit(X, y), tmp_path / "tree.joblib")
-    rc = export_model.main(["sklearn", str(tmp_path / "tree.joblib"), "--features", ",".join(features),
-                            "--name", "t", "--threshold", "0.5", "--out", str(tmp_path / "t.json")])
-    assert rc == 2 and "unsupported estimator DecisionTreeClassifier" in capsys.readouterr().err
-    assert not (tmp_path / "t.json").exists()
+    joblib.dump(KNeighborsClassifier(n_neighbors=3).fit(X, y), tmp_path / "knn.joblib")
+    rc = export_model.main(["sklearn", str(tmp_path / "knn.joblib"), "--features", ",".join(features),
+                            "--name", "k", "--threshold", "0.5", "--out", str(tmp_path / "k.json")])
+    assert rc == 2 and "unsupported estimator KNeighborsClassifier" in capsys.readouterr().err
+    assert not (tmp_path / "k.json").exists()

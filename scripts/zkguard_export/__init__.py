@@ -1,15 +1,18 @@
 """zkguard's Python model exporters.
 
-Turns fitted scikit-learn models into zkguard model files (``docs/MODEL_FORMAT.md``), validates
-them the way the Rust prover does (``prover/src/model/validate.rs``) and evaluates them in float
-exactly as the prover's float reference does (``prover/src/model/float.rs``).
+Turns fitted scikit-learn (and XGBoost) models into zkguard model files (``docs/MODEL_FORMAT.md``),
+validates them the way the Rust prover does (``prover/src/model/validate.rs``) and evaluates them
+in float exactly as the prover's float reference does (``prover/src/model/float.rs``).
 
 Modules:
 
 * :mod:`zkguard_export.schema` -- the file format: constants, validation, deterministic JSON.
 * :mod:`zkguard_export.reference` -- float inference of a model dict (the ``model check`` reference)
   and the reference CSV writer.
-* :mod:`zkguard_export.sklearn_export` -- scikit-learn estimators / pipelines to model dicts.
+* :mod:`zkguard_export.sklearn_export` -- scikit-learn estimators / pipelines (and XGBoost
+  models) to model dicts: pipeline steps, feature names, thresholds, provenance.
+* :mod:`zkguard_export.trees` -- tree models to ``tree_ensemble`` bodies (nodes, leaf values,
+  base score per kind; StandardScaler folding).
 """
 
 from .reference import evaluate, reference_rows, standardize, write_reference_csv
@@ -23,7 +26,7 @@ from .schema import (
     validate_model,
     write_model,
 )
-from .sklearn_export import UnsupportedModelError, calibrate_threshold, export_sklearn
+from .sklearn_export import UnsupportedModelError, calibrate_threshold, export_sklearn, export_xgboost
 
 __all__ = [
     "FORMAT_NAME",
@@ -34,6 +37,7 @@ __all__ = [
     "dumps_model",
     "evaluate",
     "export_sklearn",
+    "export_xgboost",
     "load_model",
     "logit_threshold",
     "reference_rows",

@@ -11,6 +11,11 @@ Semantics:
 * ``linear``: ``score = sum_j w_j * z_j + bias`` (the logit for ``link = "logit"``);
 * ``mlp_autoencoder``: ``a = z``; per layer ``a = act(W a + b)`` (``W`` rows = outputs);
   ``score = sum_j (a_j - z_j)^2`` -- a SUM over features, in standardized space;
+* ``tree_ensemble`` (never has preprocessing): each tree is walked from node 0, going left iff
+  ``x[feature] <= threshold`` (``split = "le"``) or ``f32(x[feature]) < f32(threshold)``
+  (``split = "lt"``, XGBoost's float32 comparison), to a leaf;
+  ``score = base_score + (v_0 + v_1 + ...)``: the leaf values summed left to right in tree order,
+  then added to ``base_score``;
 * ``decision = score > threshold``.
 """
 
@@ -77,6 +82,33 @@ def forward(model: dict, X) -> np.ndarray:
     return A
 
 
+def leaf_values(tree: dict, split: str, X) -> np.ndarray:
+    """The value of the leaf each sample reaches in one ``tree_ensemble`` tree (a 1-D array)."""
+    X = _matrix(X)
+    nodes = tree["nodes"]
+    is_leaf = np.array(["value" in nd for nd in nodes])
+    feature = np.array([nd.get("feature", 0) for nd in nodes], dtype=np.int64)
+    threshold = np.array([nd.get("threshold", 0.0) for nd in nodes], dtype=np.float64)
+    left = np.array([nd.get("left", 0) for nd in nodes], dtype=np.int64)
+    right = np.array([nd.get("right", 0) for nd in nodes], dtype=np.int64)
+    value = np.array([nd.get("value", 0.0) for nd in nodes], dtype=np.float64)
+    rows = np.arange(X.shape[0])
+    at = np.zeros(X.shape[0], dtype=np.int64)
+    for _ in range(len(nodes)):  # a valid tree has fewer levels than nodes
+        walking = ~is_leaf[at]
+        if not walking.any():
+            return value[at]
+        x = X[rows, feature[at]]
+        if split == "le":
+            go_left = x <= threshold[at]
+        elif split == "lt":
+            go_left = x.astype(np.float32) < threshold[at].astype(np.float32)
+        else:
+            raise ValueError(f"unknown split {split!r}")
+        at = np.where(walking, np.where(go_left, left[at], right[at]), at)
+    raise ValueError("a tree walk did not reach a leaf: the tree has a cycle (validate the model)")
+
+
 def scores(model: dict, X) -> np.ndarray:
     """The float score of each sample (a 1-D array)."""
     body = model["model"]
@@ -87,6 +119,9 @@ def scores(model: dict, X) -> np.ndarray:
     if body["family"] == "mlp_autoencoder":
         R = forward(model, X)
         return _seq_sum((R[:, j] - Z[:, j]) * (R[:, j] - Z[:, j]) for j in range(Z.shape[1]))
+    if body["family"] == "tree_ensemble":
+        leaves = _seq_sum(leaf_values(tree, body["split"], Z) for tree in body["trees"])
+        return np.float64(body["base_score"]) + leaves
     raise ValueError(f"unknown model family {body['family']!r}")
 
 

@@ -4,6 +4,8 @@
 ``prover/src/model/format.rs`` plus the semantic checks of ``prover/src/model/validate.rs`` -- so
 that a file this package writes is never refused by ``zkguard model import``. It is stricter than
 Rust in a few places that would otherwise only fail later (they are marked *exporter rule*).
+It also defines :class:`UnsupportedModelError`, the exporters' refusal of a model the format cannot
+express.
 """
 
 from __future__ import annotations
@@ -22,7 +24,12 @@ MAX_ABS_PARAM = 1.0e9
 SCALE_BITS_RANGE = (4, 24)
 LINKS = ("identity", "logit")
 ACTIVATIONS = ("identity", "relu")
-FAMILIES = ("linear", "mlp_autoencoder")
+FAMILIES = ("linear", "mlp_autoencoder", "tree_ensemble")
+TREE_KINDS = ("decision_tree", "random_forest", "gradient_boosting", "xgboost", "isolation_forest")
+# "le": left iff x <= threshold (scikit-learn); "lt": left iff f32(x) < f32(threshold) (XGBoost).
+TREE_SPLITS = ("le", "lt")
+MAX_TREE_DEPTH = 12  # the root is at depth 0
+MAX_TREES = 1024
 # Column names the Rust CSV loader (prover/src/data.rs) gives a meaning; a feature must not use them.
 RESERVED_COLUMNS = ("label", "float_score", "float_decision")
 
@@ -34,6 +41,10 @@ MLP_KEYS = ({"family", "layers"}, set())
 LAYER_KEYS = ({"weights", "bias", "activation"}, set())
 DECISION_KEYS = ({"threshold"}, set())
 QUANTIZATION_KEYS = (set(), {"scale_bits"})
+TREE_ENSEMBLE_KEYS = ({"family", "kind", "split", "base_score", "trees"}, set())
+TREE_KEYS = ({"nodes"}, set())
+SPLIT_NODE_KEYS = ({"feature", "threshold", "left", "right"}, set())
+LEAF_NODE_KEYS = ({"value"}, set())
 
 
 class ModelFormatError(ValueError):
@@ -42,6 +53,10 @@ class ModelFormatError(ValueError):
     def __init__(self, path: str, expected: str, found: Any):
         self.path, self.expected, self.found = path, expected, found
         super().__init__(f"at `{path}`: expected {expected}, found {found}")
+
+
+class UnsupportedModelError(ValueError):
+    """The estimator, a pipeline step or a setting has no zkguard representation."""
 
 
 def logit_threshold(probability: float) -> float:
@@ -58,6 +73,10 @@ def logit_threshold(probability: float) -> float:
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_index(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _check_keys(path: str, obj: Any, keys: tuple[set[str], set[str]]) -> None:
@@ -179,6 +198,14 @@ def validate_model(model: dict) -> None:
                 f"{n} outputs (an autoencoder reconstructs its {n} features)",
                 width,
             )
+    elif family == "tree_ensemble":
+        if "preprocessing" in model:
+            raise ModelFormatError(
+                "preprocessing",
+                "no preprocessing for a tree_ensemble (fold a StandardScaler into the thresholds)",
+                "a preprocessing field",
+            )
+        _check_tree_ensemble(body, n)
     else:
         raise ModelFormatError("model.family", f"one of {FAMILIES}", repr(family))
 
@@ -187,6 +214,80 @@ def validate_model(model: dict) -> None:
             json.dumps(model["source"], allow_nan=False)
         except (TypeError, ValueError) as e:
             raise ModelFormatError("source", "plain JSON without NaN/Infinity", str(e)) from None
+
+
+def _check_tree_ensemble(body: dict, n: int) -> None:
+    _check_keys("model", body, TREE_ENSEMBLE_KEYS)
+    if body["kind"] not in TREE_KINDS:
+        raise ModelFormatError("model.kind", f"one of {TREE_KINDS}", repr(body["kind"]))
+    if body["split"] not in TREE_SPLITS:
+        raise ModelFormatError("model.split", f"one of {TREE_SPLITS}", repr(body["split"]))
+    _check_number("model.base_score", body["base_score"])
+    trees = body["trees"]
+    if not isinstance(trees, list) or not 1 <= len(trees) <= MAX_TREES:
+        found = f"{len(trees)} trees" if isinstance(trees, list) else type(trees).__name__
+        raise ModelFormatError("model.trees", f"1..={MAX_TREES} trees", found)
+    for t, tree in enumerate(trees):
+        _check_tree(f"model.trees[{t}]", tree, n)
+
+
+def _check_tree(path: str, tree: Any, n: int) -> None:
+    """One tree: node fields, then the shape (a proper binary tree rooted at node 0), then depth."""
+    _check_keys(path, tree, TREE_KEYS)
+    nodes = tree["nodes"]
+    if not isinstance(nodes, list) or not nodes:
+        found = "an empty array" if isinstance(nodes, list) else type(nodes).__name__
+        raise ModelFormatError(f"{path}.nodes", "a non-empty array of nodes", found)
+    for i, node in enumerate(nodes):
+        p = f"{path}.nodes[{i}]"
+        if isinstance(node, dict) and "value" in node:
+            _check_keys(p, node, LEAF_NODE_KEYS)
+            _check_number(f"{p}.value", node["value"])
+            continue
+        _check_keys(p, node, SPLIT_NODE_KEYS)
+        f = node["feature"]
+        if not (_is_index(f) and 0 <= f < n):
+            raise ModelFormatError(f"{p}.feature", f"a feature index in 0..{n} (the model has {n} features)", repr(f))
+        _check_number(f"{p}.threshold", node["threshold"])
+        for side in ("left", "right"):
+            c = node[side]
+            if not (_is_index(c) and 0 <= c < len(nodes)):
+                raise ModelFormatError(f"{p}.{side}", f"a node index in 0..{len(nodes)} (this tree's nodes)", repr(c))
+
+    # Depth-first walk from the root. A node is "open" while its subtree is being walked, so the
+    # open nodes are exactly the ancestors of the node being entered.
+    UNSEEN, OPEN, DONE = 0, 1, 2
+    state = [UNSEEN] * len(nodes)
+    depth = [0] * len(nodes)
+    stack: list[tuple[bool, int, int, str]] = [(True, 0, 0, path)]  # (enter?, node, depth, where referenced)
+    while stack:
+        enter, i, d, ref = stack.pop()
+        if not enter:
+            state[i] = DONE
+            continue
+        if state[i] == OPEN:
+            raise ModelFormatError(
+                ref, "a child that is not one of its ancestors (a tree has no cycles)", f"node {i}, an ancestor"
+            )
+        if state[i] == DONE:
+            raise ModelFormatError(
+                ref, "a node reached from the root exactly once (no shared subtrees)", f"node {i}, reached twice"
+            )
+        state[i], depth[i] = OPEN, d
+        stack.append((False, i, d, ref))
+        if "value" not in nodes[i]:
+            for side in ("right", "left"):  # popped left first: preorder
+                stack.append((True, nodes[i][side], d + 1, f"{path}.nodes[{i}].{side}"))
+    for i, s in enumerate(state):
+        if s == UNSEEN:
+            raise ModelFormatError(
+                f"{path}.nodes[{i}]", "a node reachable from the root (node 0)", "an unreachable node"
+            )
+    deepest = max(range(len(nodes)), key=lambda i: depth[i])
+    if depth[deepest] > MAX_TREE_DEPTH:
+        raise ModelFormatError(
+            f"{path}.nodes[{deepest}]", f"depth <= {MAX_TREE_DEPTH} (the root is at depth 0)", f"depth {depth[deepest]}"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -213,6 +314,10 @@ def _render(v: Any, depth: int) -> str:
         if all(_is_number(x) for x in v):
             # A vector (or one matrix row, i.e. one neuron) stays on one line.
             return "[" + ", ".join(_scalar(x) for x in v) + "]"
+        if all(isinstance(x, dict) and x and all(_is_number(y) for y in x.values()) for x in v):
+            # Records of numbers (tree nodes): one record per line.
+            records = [", ".join(f"{_scalar(str(k))}: {_scalar(y)}" for k, y in x.items()) for x in v]
+            return "[\n" + ",\n".join(inner + "{" + r + "}" for r in records) + "\n" + pad + "]"
         parts = [_render(x, depth + 1) for x in v]
         one_line = "[" + ", ".join(parts) + "]"
         if all("\n" not in p for p in parts) and len(one_line) + len(inner) <= 100:

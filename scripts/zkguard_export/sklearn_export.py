@@ -1,6 +1,8 @@
-"""Fitted scikit-learn estimators and pipelines -> zkguard model dicts (``docs/MODEL_FORMAT.md``).
+"""Fitted scikit-learn estimators and pipelines (and XGBoost models) -> zkguard model dicts.
 
-Supported:
+This is the exporters' front end (``docs/MODEL_FORMAT.md``): pipeline steps, feature names, the
+decision threshold and the ``source`` provenance; the linear and autoencoder bodies are built here,
+tree ensembles by :mod:`zkguard_export.trees`. Supported:
 
 * an optional ``StandardScaler`` (bare or as the first ``Pipeline`` step) -> ``preprocessing``;
 * ``LogisticRegression`` (binary) -> ``linear`` with ``link = "logit"`` (score = logit of the
@@ -10,18 +12,25 @@ Supported:
 * ``LinearRegression``, ``SGDRegressor``, ``Ridge``, ``Lasso``, ``ElasticNet`` (single output)
   -> ``linear`` with ``link = "identity"``;
 * ``MLPRegressor`` trained as an autoencoder (outputs = inputs; hidden activation ``relu`` or
-  ``identity``) -> ``mlp_autoencoder``.
+  ``identity``) -> ``mlp_autoencoder``;
+* ``DecisionTreeClassifier``, ``RandomForestClassifier``, ``GradientBoostingClassifier`` (binary),
+  ``IsolationForest`` and ``xgboost.XGBClassifier`` (``binary:logistic``) -> ``tree_ensemble``,
+  a ``StandardScaler`` before them folded into the thresholds; a bare ``xgboost.Booster`` through
+  :func:`export_xgboost`.
 
 Everything else is refused with :class:`UnsupportedModelError` naming the step / estimator.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any, Sequence
 
 import numpy as np
 import sklearn
+import xgboost
+from sklearn.base import is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import (
     ElasticNet,
@@ -37,8 +46,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from . import reference
-from .schema import FORMAT_NAME, FORMAT_VERSION, logit_threshold, validate_model
+from . import reference, trees
+from .schema import FORMAT_NAME, FORMAT_VERSION, UnsupportedModelError, logit_threshold, validate_model
 
 EXPORTER = "zkguard scripts/export_model.py"
 EXPORTER_VERSION = 1
@@ -48,14 +57,14 @@ LINEAR_REGRESSORS = (LinearRegression, SGDRegressor, Ridge, Lasso, ElasticNet)
 AUTOENCODER_ACTIVATIONS = ("relu", "identity")
 SUPPORTED = (
     "LogisticRegression, SGDClassifier (binary; family linear), LinearRegression, SGDRegressor, "
-    "Ridge, Lasso, ElasticNet (single output; family linear) and MLPRegressor trained as an "
-    "autoencoder with relu/identity hidden layers (family mlp_autoencoder), optionally in a "
-    "Pipeline after one StandardScaler"
+    "Ridge, Lasso, ElasticNet (single output; family linear), MLPRegressor trained as an "
+    "autoencoder with relu/identity hidden layers (family mlp_autoencoder), DecisionTreeClassifier, "
+    "RandomForestClassifier, GradientBoostingClassifier (binary), IsolationForest and "
+    "xgboost.XGBClassifier (binary:logistic) (family tree_ensemble), optionally in a Pipeline "
+    "after one StandardScaler"
 )
-
-
-class UnsupportedModelError(ValueError):
-    """The estimator, a pipeline step or a setting has no zkguard representation."""
+# The decision threshold of a logit score when none is given (probability 0.5).
+LOGIT_DEFAULT = (0.0, {"method": "default probability threshold p = 0.5, threshold = logit(0.5) = 0", "probability": 0.5})
 
 
 def _qualname(obj: Any) -> str:
@@ -145,6 +154,16 @@ def _binary_classes(est) -> list:
     return classes
 
 
+def _plain(v):
+    return v.item() if hasattr(v, "item") else v
+
+
+def _class_info(est) -> dict:
+    """``positive_class`` (``classes_[1]``, the flagged one) and ``negative_class`` of a binary classifier."""
+    classes = _binary_classes(est)
+    return {"positive_class": _plain(classes[1]), "negative_class": _plain(classes[0])}
+
+
 def _linear_body(est, n: int) -> tuple[dict, dict]:
     """``(model body, provenance)`` of a linear estimator."""
     if isinstance(est, LINEAR_CLASSIFIERS):
@@ -162,9 +181,7 @@ def _linear_body(est, n: int) -> tuple[dict, dict]:
         raise UnsupportedModelError(f"{type(est).__name__} has {len(weights)} weights for {n} features")
     info: dict = {}
     if isinstance(est, LINEAR_CLASSIFIERS):
-        classes = _binary_classes(est)
-        info["positive_class"] = classes[1].item() if hasattr(classes[1], "item") else classes[1]
-        info["negative_class"] = classes[0].item() if hasattr(classes[0], "item") else classes[0]
+        info.update(_class_info(est))
         if isinstance(est, LogisticRegression) or getattr(est, "loss", None) == "log_loss":
             link = "logit"
             info["score"] = f"logit of P(class {info['positive_class']!r}) = decision_function"
@@ -255,6 +272,121 @@ def calibrate_threshold(
     return threshold, info
 
 
+def _choose_threshold(
+    model: dict,
+    what: str,
+    score: str,
+    domain: str | None,
+    default: tuple[float, dict] | None,
+    *,
+    threshold: float | None,
+    probability_threshold: float | None,
+    calibrate_on,
+    max_false_positive_rate: float,
+    margin_samples,
+) -> dict:
+    """Sets ``model["decision"]["threshold"]`` (see :func:`export_sklearn`); returns its provenance.
+
+    ``domain`` says what the score is: ``"logit"`` (a probability threshold p becomes log(p/(1-p))),
+    ``"probability"`` (p is the threshold) or None (no probability threshold); ``default`` is the
+    threshold used when none is asked for (None: one must be asked for).
+    """
+    if threshold is not None and probability_threshold is not None:
+        raise ValueError("give either threshold or probability_threshold, not both")
+    if probability_threshold is not None and domain is None:
+        raise ValueError(
+            f"probability_threshold needs a logit or probability score; {what} exports a {model['model']['family']} "
+            f"model whose score is {score}: give threshold in the score's domain"
+        )
+    if threshold is not None:
+        model["decision"]["threshold"] = float(threshold)
+        return {"method": "given", "threshold": float(threshold)}
+    if probability_threshold is not None and domain == "logit":
+        model["decision"]["threshold"] = logit_threshold(probability_threshold)
+        return {
+            "method": "probability threshold p, threshold = log(p/(1-p))",
+            "probability": float(probability_threshold),
+        }
+    if probability_threshold is not None:
+        if not 0.0 < float(probability_threshold) < 1.0:
+            raise ValueError(f"a probability threshold must be in (0, 1), got {probability_threshold!r}")
+        model["decision"]["threshold"] = float(probability_threshold)
+        return {
+            "method": "probability threshold p on a probability score, threshold = p",
+            "probability": float(probability_threshold),
+        }
+    if calibrate_on is not None:
+        validate_model(model)
+        thr, info = calibrate_threshold(model, calibrate_on, max_false_positive_rate, margin_samples)
+        model["decision"]["threshold"] = thr
+        return info
+    if default is not None:
+        model["decision"]["threshold"] = float(default[0])
+        return dict(default[1])  # a copy: the defaults are shared
+    raise ValueError(
+        f"a {model['model']['family']} model from {what} needs a decision threshold: "
+        "pass threshold= (CLI --threshold) or normal samples to calibrate on, calibrate_on= (CLI --calibrate-csv)"
+    )
+
+
+def _finish(
+    name: str,
+    features: list[str],
+    preprocessing: dict | None,
+    body: dict,
+    info: dict,
+    source: dict,
+    what: str,
+    domain: str | None,
+    default: tuple[float, dict] | None,
+    *,
+    description: str | None,
+    source_extra: dict | None,
+    scale_bits: int | None,
+    **threshold_args,
+) -> dict:
+    """Assembles, thresholds and validates the model dict; ``source`` is the provenance so far."""
+    model: dict = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "name": name, "features": features}
+    if preprocessing is not None:
+        model["preprocessing"] = preprocessing
+    model["model"] = body
+    model["decision"] = {"threshold": 0.0}  # placeholder until chosen below
+    if scale_bits is not None:
+        model["quantization"] = {"scale_bits": int(scale_bits)}
+    decision_info = _choose_threshold(model, what, info["score"], domain, default, **threshold_args)
+    source = dict(source)
+    source.update(info)
+    source["decision"] = decision_info
+    if description:
+        source["training"] = description
+    if source_extra:
+        source.update(source_extra)
+    model["source"] = source
+    validate_model(model)
+    return model
+
+
+def _feature_list(n_in: int, feature_names: Sequence[str] | None, fitted_names, what: str) -> list[str]:
+    """The file's feature names: ``feature_names``, else the names the model was fitted on."""
+    if feature_names is None:
+        if fitted_names is None:
+            raise ValueError(f"{what} was not fitted on named columns: pass feature_names ({n_in} names)")
+        feature_names = fitted_names
+    features = [str(f) for f in feature_names]
+    if fitted_names is not None and [str(f) for f in fitted_names] != features:
+        raise ValueError(f"feature_names {features} differ from the names the model was fitted on {list(fitted_names)}")
+    if n_in and n_in != len(features):
+        raise ValueError(f"{what} expects {n_in} features, {len(features)} names given")
+    return features
+
+
+def _libraries(est) -> dict:
+    libs = {"scikit-learn": sklearn.__version__, "numpy": np.__version__}
+    if isinstance(est, trees.XGBOOST_MODELS):
+        libs["xgboost"] = xgboost.__version__
+    return libs
+
+
 def export_sklearn(
     estimator,
     feature_names: Sequence[str] | None = None,
@@ -268,91 +400,62 @@ def export_sklearn(
     description: str | None = None,
     source_extra: dict | None = None,
     scale_bits: int | None = None,
+    vote: bool = False,
 ) -> dict:
     """Converts a fitted estimator (or ``Pipeline(StandardScaler, estimator)``) to a model dict.
 
     The decision threshold is, in order of precedence:
 
     * ``threshold`` -- in the score's own domain (the logit for logistic models);
-    * ``probability_threshold`` -- logit models only, converted to ``log(p / (1 - p))``;
+    * ``probability_threshold`` -- logit scores (logistic models, gradient boosting, XGBoost):
+      converted to ``log(p / (1 - p))``; probability scores (decision tree, random forest): ``p``;
     * ``calibrate_on`` -- samples of the normal (unflagged) class, optionally ``margin_samples``:
       see :func:`calibrate_threshold`;
-    * for logit models only, the default probability 0.5 (threshold 0.0).
+    * the model's default: probability 0.5 for classifiers (threshold 0.0 for a logit, 0.5 for a
+      probability), ``log2(-offset_)`` for ``IsolationForest`` (its own ``predict``).
 
-    ``description`` (free text about the training data) and ``source_extra`` go to ``source``.
-    The result is validated as zkguard would validate it; write it with ``write_model``.
+    ``vote=True`` exports a ``RandomForestClassifier`` as a hard majority vote (see
+    :mod:`zkguard_export.trees`). ``description`` (free text about the training data) and
+    ``source_extra`` go to ``source``. The result is validated as zkguard would validate it; write
+    it with ``write_model``.
     """
     scaler, est, steps = _split_pipeline(estimator)
-    if not isinstance(est, LINEAR_CLASSIFIERS + LINEAR_REGRESSORS + (MLPRegressor,)):
+    if not isinstance(est, LINEAR_CLASSIFIERS + LINEAR_REGRESSORS + (MLPRegressor,) + trees.TREE_MODELS):
         raise UnsupportedModelError(
             f"unsupported estimator {type(est).__name__} ({_qualname(est)}); zkguard model files support {SUPPORTED}"
         )
+    if isinstance(est, xgboost.Booster):
+        raise UnsupportedModelError("export a bare xgboost.Booster with export_xgboost (CLI: export_model.py xgboost)")
     try:
         check_is_fitted(est)
     except NotFittedError:
         raise UnsupportedModelError(f"{type(est).__name__} is not fitted; fit it before exporting") from None
 
+    what = type(est).__name__
     n_in = int(getattr(est, "n_features_in_", 0))
-    if feature_names is None:
-        names_in = getattr(estimator, "feature_names_in_", None)
-        if names_in is None:
-            raise ValueError(
-                f"{type(est).__name__} was not fitted on named columns: pass feature_names ({n_in} names)"
-            )
-        feature_names = [str(f) for f in names_in]
-    features = [str(f) for f in feature_names]
-    names_in = getattr(estimator, "feature_names_in_", None)
-    if names_in is not None and list(map(str, names_in)) != features:
-        raise ValueError(f"feature_names {features} differ from the names the model was fitted on {list(names_in)}")
-    if n_in and n_in != len(features):
-        raise ValueError(f"{type(est).__name__} expects {n_in} features, {len(features)} names given")
+    features = _feature_list(n_in, feature_names, getattr(estimator, "feature_names_in_", None), what)
     n = len(features)
+    preprocessing = _preprocessing(scaler, n)
 
-    if isinstance(est, MLPRegressor):
-        body, info = _autoencoder_body(est, n)
+    if isinstance(est, trees.TREE_MODELS):
+        classes = _class_info(est) if is_classifier(est) else {}  # refuses multiclass first
+        fold = None if preprocessing is None else (preprocessing["mean"], preprocessing["scale"])
+        body, info, domain, default = trees.tree_body(est, n, fold, vote=vote)
+        info = {**classes, **info}
+        if fold is not None:
+            info["standard_scaler"] = "folded into the thresholds: t_raw = t * scale[j] + mean[j] (no preprocessing)"
+        preprocessing = None
     else:
-        body, info = _linear_body(est, n)
-    logit = body.get("link") == "logit"
-
-    model: dict = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "name": name, "features": features}
-    pre = _preprocessing(scaler, n)
-    if pre is not None:
-        model["preprocessing"] = pre
-    model["model"] = body
-    model["decision"] = {"threshold": 0.0}  # placeholder until chosen below
-    if scale_bits is not None:
-        model["quantization"] = {"scale_bits": int(scale_bits)}
-
-    if threshold is not None and probability_threshold is not None:
-        raise ValueError("give either threshold or probability_threshold, not both")
-    if probability_threshold is not None and not logit:
-        raise ValueError(
-            f"probability_threshold needs a logit score; {type(est).__name__} exports a {body['family']} "
-            f"model with link {body.get('link', 'n/a')!r}: give threshold in the score's domain"
-        )
-    if threshold is not None:
-        decision_info = {"method": "given", "threshold": float(threshold)}
-        model["decision"]["threshold"] = float(threshold)
-    elif probability_threshold is not None:
-        model["decision"]["threshold"] = logit_threshold(probability_threshold)
-        decision_info = {"method": "probability threshold p, threshold = log(p/(1-p))", "probability": float(probability_threshold)}
-    elif calibrate_on is not None:
-        validate_model(model)
-        thr, decision_info = calibrate_threshold(model, calibrate_on, max_false_positive_rate, margin_samples)
-        model["decision"]["threshold"] = thr
-    elif logit:
-        model["decision"]["threshold"] = 0.0
-        decision_info = {"method": "default probability threshold p = 0.5, threshold = logit(0.5) = 0", "probability": 0.5}
-    else:
-        raise ValueError(
-            f"a {body['family']} model from {type(est).__name__} needs a decision threshold: "
-            "pass threshold= (CLI --threshold) or normal samples to calibrate on, calibrate_on= (CLI --calibrate-csv)"
-        )
+        if vote:
+            raise ValueError(f"vote=True is for RandomForestClassifier, not {what}")
+        body, info = _autoencoder_body(est, n) if isinstance(est, MLPRegressor) else _linear_body(est, n)
+        domain = "logit" if body.get("link") == "logit" else None
+        default = LOGIT_DEFAULT if domain == "logit" else None
 
     source: dict = {
         "exporter": EXPORTER,
         "exporter_version": EXPORTER_VERSION,
-        "libraries": {"scikit-learn": sklearn.__version__, "numpy": np.__version__},
+        "libraries": _libraries(est),
         "estimator": _qualname(est),
         "pipeline": steps,
         "params": _json_params(est),
@@ -360,12 +463,60 @@ def export_sklearn(
     n_iter = getattr(est, "n_iter_", None)
     if n_iter is not None:
         source["n_iter"] = int(np.max(n_iter))
-    source.update(info)
-    source["decision"] = decision_info
-    if description:
-        source["training"] = description
-    if source_extra:
-        source.update(source_extra)
-    model["source"] = source
-    validate_model(model)
-    return model
+    return _finish(
+        name, features, preprocessing, body, info, source, what, domain, default,
+        description=description, source_extra=source_extra, scale_bits=scale_bits, threshold=threshold,
+        probability_threshold=probability_threshold, calibrate_on=calibrate_on,
+        max_false_positive_rate=max_false_positive_rate, margin_samples=margin_samples,
+    )
+
+
+def export_xgboost(
+    model,
+    feature_names: Sequence[str] | None = None,
+    *,
+    name: str,
+    threshold: float | None = None,
+    probability_threshold: float | None = None,
+    calibrate_on=None,
+    max_false_positive_rate: float = 0.05,
+    margin_samples=None,
+    description: str | None = None,
+    source_extra: dict | None = None,
+    scale_bits: int | None = None,
+) -> dict:
+    """Converts a fitted ``xgboost.Booster`` (``binary:logistic``) to a model dict.
+
+    ``XGBClassifier`` and pipelines go through :func:`export_sklearn` (with the same options).
+    The feature names default to the booster's ``feature_names``; without them the booster's
+    feature ``i`` (``f<i>`` in its dumps) is ``feature_names[i]``. The threshold options are
+    those of :func:`export_sklearn` (default: margin 0, probability 0.5).
+    """
+    options = dict(
+        name=name, threshold=threshold, probability_threshold=probability_threshold, calibrate_on=calibrate_on,
+        max_false_positive_rate=max_false_positive_rate, margin_samples=margin_samples, description=description,
+        source_extra=source_extra, scale_bits=scale_bits,
+    )
+    if isinstance(model, (xgboost.XGBClassifier, Pipeline)):
+        return export_sklearn(model, feature_names, **options)
+    if not isinstance(model, xgboost.Booster):
+        raise UnsupportedModelError(
+            f"export_xgboost needs an xgboost.Booster or XGBClassifier, not {type(model).__name__}"
+        )
+    features = _feature_list(model.num_features(), feature_names, model.feature_names, "the XGBoost booster")
+    body, info, domain, default = trees.tree_body(model, len(features))
+    config = json.loads(model.save_config())["learner"]
+    source: dict = {
+        "exporter": EXPORTER,
+        "exporter_version": EXPORTER_VERSION,
+        "libraries": _libraries(model),
+        "estimator": _qualname(model),
+        "pipeline": ["Booster"],
+        "params": config["gradient_booster"]["tree_train_param"],
+    }
+    return _finish(
+        name, features, None, body, info, source, "the XGBoost booster", domain, default,
+        description=description, source_extra=source_extra, scale_bits=scale_bits, threshold=threshold,
+        probability_threshold=probability_threshold, calibrate_on=calibrate_on,
+        max_false_positive_rate=max_false_positive_rate, margin_samples=margin_samples,
+    )

@@ -1,5 +1,6 @@
-//! The app circuit: one proof over a batch of samples for a linear/logistic filter or an MLP
-//! autoencoder, exposing the public-instance layout of [`super::instances`].
+//! The app circuit: one proof over a batch of samples for a linear/logistic filter, an MLP
+//! autoencoder or a tree ensemble ([`super::tree`]), exposing the public-instance layout of
+//! [`super::instances`].
 //!
 //! Everything the model needs is a private witness: parameters are loaded, range-checked and
 //! hashed to the model commitment; inputs likewise to the input commitment. The shape (family,
@@ -13,10 +14,11 @@ use halo2_base::Context;
 use halo2_base::QuantumCell::Constant;
 use serde::{Deserialize, Serialize};
 
-use super::commit::{self, hash_assigned, pack_assigned};
+use super::commit::{self, hash_assigned, pack_assigned, pack_params_assigned};
 use super::field::pow2;
 use super::fixed_point::FixedPointChip;
 use super::instances::{AppInstances, InstanceLayout, DECISION_BITS_PER_WORD};
+use super::tree::LoadedTrees;
 use super::CircuitError;
 use crate::quant::{Family, ModelShape, QuantizedModel};
 
@@ -127,12 +129,43 @@ type LoadedStandardize = (Vec<AssignedValue<Fr>>, Vec<AssignedValue<Fr>>);
 struct LoadedModel {
     standardize: Option<LoadedStandardize>,
     layers: Vec<LoadedLayer>,
+    trees: Option<LoadedTrees>,
     threshold: AssignedValue<Fr>,
     autoencoder: bool,
 }
 
 impl LoadedModel {
-    /// Splits the canonical flat parameter cells (see `QuantizedModel::params`).
+    /// Assigns the canonical parameters (see `QuantizedModel::params`), each constrained to the
+    /// width it is packed at: tree feature indices to `< n_features`, everything else to a
+    /// signed value. Returns the cells in canonical order and their structured view.
+    fn load(
+        ctx: &mut Context<Fr>,
+        chip: &FixedPointChip<'_>,
+        shape: &ModelShape,
+        params: &[i64],
+    ) -> (Vec<AssignedValue<Fr>>, Self) {
+        if shape.family != Family::TreeEnsemble {
+            let cells: Vec<_> = params.iter().map(|&p| chip.load_value(ctx, p)).collect();
+            let model = Self::from_flat(shape, &cells);
+            return (cells, model);
+        }
+        let trees = shape.tree_shape();
+        let indices = trees.n_trees * trees.internal_nodes();
+        let features: Vec<_> = params[..indices].iter().map(|&f| ctx.load_witness(Fr::from(f as u64))).collect();
+        let values: Vec<_> = params[indices..].iter().map(|&p| chip.load_value(ctx, p)).collect();
+        let (body, threshold) = values.split_at(values.len() - 1);
+        let loaded = LoadedTrees::load(ctx, chip, trees, shape.n_features, &features, body);
+        let model = Self {
+            standardize: None,
+            layers: vec![],
+            trees: Some(loaded),
+            threshold: threshold[0],
+            autoencoder: false,
+        };
+        (features.into_iter().chain(values).collect(), model)
+    }
+
+    /// Splits the canonical flat parameter cells of a linear or MLP model.
     fn from_flat(shape: &ModelShape, flat: &[AssignedValue<Fr>]) -> Self {
         let mut it = flat.iter().copied();
         let mut take = |n: usize| it.by_ref().take(n).collect::<Vec<_>>();
@@ -154,9 +187,10 @@ impl LoadedModel {
                     })
                     .collect()
             }
+            Family::TreeEnsemble => unreachable!("tree parameters are loaded by LoadedModel::load"),
         };
         let threshold = take(1)[0];
-        Self { standardize, layers, threshold, autoencoder: shape.family == Family::MlpAutoencoder }
+        Self { standardize, layers, trees: None, threshold, autoencoder: shape.family == Family::MlpAutoencoder }
     }
 }
 
@@ -172,12 +206,11 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, witness: &AppWitness) ->
     let ctx = builder.main(0);
 
     // Model parameters: loaded, range-checked, committed.
-    let params: Vec<_> = witness.model.params().iter().map(|&p| chip.load_value(ctx, p)).collect();
+    let (params, model) = LoadedModel::load(ctx, &chip, &shape.model, &witness.model.params());
     let mut model_elements =
         vec![ctx.load_constant(commit::model_domain()), ctx.load_constant(commit::shape_tag(&shape.model))];
-    model_elements.extend(pack_assigned(ctx, gate, &params, fixed.value_bits));
+    model_elements.extend(pack_params_assigned(ctx, gate, &shape.model, &params));
     let model_commitment = hash_assigned(ctx, gate, &model_elements);
-    let model = LoadedModel::from_flat(&shape.model, &params);
 
     // Inputs: loaded, range-checked, committed with the salt.
     let rows: Vec<Vec<_>> =
@@ -199,7 +232,7 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, witness: &AppWitness) ->
     let mut decisions = Vec::with_capacity(shape.batch_size);
     let mut scores = Vec::with_capacity(shape.batch_size);
     for (i, x) in rows.iter().enumerate() {
-        let (score, decision) = infer_row(ctx, &chip, &model, x);
+        let (score, decision) = infer_row(ctx, &chip, &model, x, i);
         let mask = range.is_less_than(ctx, Constant(Fr::from(i as u64)), count, count_bits);
         decisions.push(gate.mul(ctx, decision, mask));
         scores.push(gate.mul(ctx, score, mask));
@@ -226,7 +259,12 @@ fn infer_row(
     chip: &FixedPointChip<'_>,
     model: &LoadedModel,
     x: &[AssignedValue<Fr>],
+    sample: usize,
 ) -> (AssignedValue<Fr>, AssignedValue<Fr>) {
+    if let Some(trees) = &model.trees {
+        let score = trees.score(ctx, chip, x, sample);
+        return (score, chip.greater_than(ctx, score, model.threshold));
+    }
     let gate = chip.range().gate();
     let z: Vec<_> = match &model.standardize {
         Some((mean, inv_scale)) => x

@@ -115,8 +115,33 @@ pub fn hash_assigned(
 /// The model commitment, natively.
 pub fn model_commitment(shape: &ModelShape, params: &[i64]) -> Fr {
     let mut elements = vec![model_domain(), shape_tag(shape)];
-    elements.extend(pack_native(params, shape.fixed.value_bits));
+    let mut rest = params;
+    for (count, bits) in shape.param_packing() {
+        let (run, tail) = rest.split_at(count);
+        elements.extend(pack_native(run, bits));
+        rest = tail;
+    }
+    assert!(rest.is_empty(), "parameter count does not match the shape");
     hash_native(&elements)
+}
+
+/// Packs the model's parameter cells in the circuit, run by run as
+/// [`ModelShape::param_packing`] says (each run starts a new word). Each cell must already be
+/// range-checked to its run's width.
+pub fn pack_params_assigned(
+    ctx: &mut Context<Fr>,
+    gate: &impl GateInstructions<Fr>,
+    shape: &ModelShape,
+    params: &[AssignedValue<Fr>],
+) -> Vec<AssignedValue<Fr>> {
+    let mut words = Vec::new();
+    let mut rest = params;
+    for (count, bits) in shape.param_packing() {
+        let (run, tail) = rest.split_at(count);
+        words.extend(pack_assigned(ctx, gate, run, bits));
+        rest = tail;
+    }
+    words
 }
 
 /// The input commitment of a batch (rows already padded to the batch size), natively.

@@ -7,9 +7,12 @@ pub mod config;
 pub mod field;
 pub mod fixed_point;
 pub mod instances;
+pub mod tree;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tree_tests;
 
 pub use app::{AppShape, AppWitness};
 pub use config::AppCircuitConfig;

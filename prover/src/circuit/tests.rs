@@ -16,7 +16,7 @@ use crate::quant::{Family, FixedPoint, ModelShape, QuantizedModel};
 const FX: FixedPoint = FixedPoint { scale_bits: 8, value_bits: 40 };
 
 fn linear_shape(n: usize, standardize: bool) -> ModelShape {
-    ModelShape { family: Family::Linear, n_features: n, standardize, layers: vec![], fixed: FX }
+    ModelShape { family: Family::Linear, n_features: n, standardize, layers: vec![], fixed: FX, trees: None }
 }
 
 fn mlp_shape(n: usize, hidden: usize) -> ModelShape {
@@ -26,6 +26,7 @@ fn mlp_shape(n: usize, hidden: usize) -> ModelShape {
         standardize: true,
         layers: vec![(hidden, true), (n, false)],
         fixed: FX,
+        trees: None,
     }
 }
 
@@ -42,11 +43,11 @@ fn random_model(shape: &ModelShape, rng: &mut impl Rng) -> QuantizedModel {
     shape.model_from_params("random", &features, &params)
 }
 
-fn random_rows(n_features: usize, count: usize, rng: &mut impl Rng) -> Vec<Vec<i64>> {
+pub(super) fn random_rows(n_features: usize, count: usize, rng: &mut impl Rng) -> Vec<Vec<i64>> {
     (0..count).map(|_| (0..n_features).map(|_| rng.gen_range(-3000..=3000)).collect()).collect()
 }
 
-fn mock(witness: &AppWitness, instances: &AppInstances) -> Result<(), String> {
+pub(super) fn mock(witness: &AppWitness, instances: &AppInstances) -> Result<(), String> {
     let config = AppCircuitConfig::choose(&witness.shape(), DEFAULT_MAX_ADVICE_COLUMNS).map_err(|e| e.to_string())?;
     let (builder, _) = config.builder(CircuitBuilderStage::Mock, witness).map_err(|e| e.to_string())?;
     let prover = MockProver::run(config.k(), &builder, vec![instances.to_vec()]).map_err(|e| e.to_string())?;
@@ -54,7 +55,7 @@ fn mock(witness: &AppWitness, instances: &AppInstances) -> Result<(), String> {
 }
 
 /// Runs the circuit and returns its instances, after checking they satisfy the constraints.
-fn circuit_instances(witness: &AppWitness) -> AppInstances {
+pub(super) fn circuit_instances(witness: &AppWitness) -> AppInstances {
     let config = AppCircuitConfig::choose(&witness.shape(), DEFAULT_MAX_ADVICE_COLUMNS).unwrap();
     let (builder, values) = config.builder(CircuitBuilderStage::Mock, witness).unwrap();
     MockProver::run(config.k(), &builder, vec![values.clone()]).unwrap().assert_satisfied();

@@ -24,7 +24,7 @@ pub const DEMO_ISSUED_AT: u64 = 1_700_000_000;
 
 /// The demo model's shape over `n_features` features.
 pub fn demo_shape(n_features: usize) -> ModelShape {
-    ModelShape { family: Family::Linear, n_features, standardize: true, layers: vec![], fixed: DEMO_FIXED }
+    ModelShape { family: Family::Linear, n_features, standardize: true, layers: vec![], fixed: DEMO_FIXED, trees: None }
 }
 
 /// The demo model: mean `10 i`, inverse scale 1.0 (1024), weights alternating 0.5 / -0.25,

@@ -26,6 +26,10 @@ pub fn describe_app(shape: &AppShape, k: u32, advice_columns: usize) -> String {
     let family = match m.family {
         Family::Linear => "linear".to_string(),
         Family::MlpAutoencoder => format!("MLP autoencoder {:?}", m.layers.iter().map(|l| l.0).collect::<Vec<_>>()),
+        Family::TreeEnsemble => {
+            let trees = m.tree_shape();
+            format!("tree ensemble of {} trees of depth {}", trees.n_trees, trees.depth)
+        }
     };
     format!(
         "app circuit: {family}, {} features{}, batch {}, fixed point {}/{} bits, k = {k}, {advice_columns} advice columns",

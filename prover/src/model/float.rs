@@ -43,6 +43,9 @@ pub fn infer(model: &ModelFile, row: &[f64]) -> FloatOutput {
             }
             a.iter().zip(&z).map(|(r, x)| (r - x) * (r - x)).sum()
         }
+        ModelBody::TreeEnsemble { split, base_score, trees, .. } => {
+            base_score + trees.iter().map(|t| t.leaf_value(*split, &z)).sum::<f64>()
+        }
     };
     FloatOutput { score, decision: score > model.decision.threshold }
 }

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::trees::{SplitRule, Tree, TreeKind};
+
 /// The value of the `format` field of every model file.
 pub const FORMAT_NAME: &str = "zkguard-model";
 /// The schema version this build reads and writes.
@@ -68,6 +70,19 @@ pub enum ModelBody {
         /// Layers from input to output; the last layer's width equals the feature count.
         layers: Vec<DenseLayer>,
     },
+    /// Tree ensemble: `score = base_score + sum of the values of the leaves the sample reaches`
+    /// (see [`super::trees`]).
+    TreeEnsemble {
+        /// Where the leaf values came from.
+        kind: TreeKind,
+        /// The split comparison.
+        #[serde(default)]
+        split: SplitRule,
+        /// Added to the sum of leaf values.
+        base_score: f64,
+        /// The trees.
+        trees: Vec<Tree>,
+    },
 }
 
 impl ModelBody {
@@ -76,6 +91,7 @@ impl ModelBody {
         match self {
             ModelBody::Linear { .. } => "linear",
             ModelBody::MlpAutoencoder { .. } => "mlp_autoencoder",
+            ModelBody::TreeEnsemble { .. } => "tree_ensemble",
         }
     }
 }
@@ -163,8 +179,19 @@ struct MlpFields {
     layers: Vec<DenseLayer>,
 }
 
+/// The fields of a `tree_ensemble` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TreeFields {
+    kind: TreeKind,
+    #[serde(default)]
+    split: SplitRule,
+    base_score: f64,
+    trees: Vec<Tree>,
+}
+
 /// The families a model file may name.
-pub const FAMILIES: &[&str] = &["linear", "mlp_autoencoder"];
+pub const FAMILIES: &[&str] = &["linear", "mlp_autoencoder", "tree_ensemble"];
 
 /// Parses the `model` object by its `family`; errors are `(field path, message)`.
 pub(crate) fn parse_body(mut value: serde_json::Value) -> Result<ModelBody, (String, String)> {
@@ -192,6 +219,10 @@ pub(crate) fn parse_body(mut value: serde_json::Value) -> Result<ModelBody, (Str
         "mlp_autoencoder" => {
             let f: MlpFields = fields(value)?;
             Ok(ModelBody::MlpAutoencoder { layers: f.layers })
+        }
+        "tree_ensemble" => {
+            let f: TreeFields = fields(value)?;
+            Ok(ModelBody::TreeEnsemble { kind: f.kind, split: f.split, base_score: f.base_score, trees: f.trees })
         }
         other => Err(("model.family".into(), format!("unknown family {other:?}, expected one of {FAMILIES:?}"))),
     }

@@ -4,12 +4,14 @@
 pub mod error;
 pub mod float;
 pub mod format;
+pub mod trees;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
 
 pub use error::{ModelError, Problem};
 pub use format::{Activation, DecisionRule, DenseLayer, Link, ModelBody, ModelFile, Standardization};
+pub use trees::{NodeKind, SplitRule, Tree, TreeKind, TreeNode};
 
 /// Parses and validates a model from JSON text. `origin` names the source in errors.
 ///

@@ -96,6 +96,17 @@ pub fn validate(model: &ModelFile) -> Result<(), Problem> {
                 ));
             }
         }
+        ModelBody::TreeEnsemble { base_score, trees, .. } => {
+            if model.preprocessing.is_some() {
+                return Err(Problem::new(
+                    "preprocessing",
+                    "no preprocessing for a tree ensemble (fold a scaler into the thresholds; the exporter does)",
+                    "a standardization",
+                ));
+            }
+            check_finite_one("model.base_score", *base_score)?;
+            super::trees::check_trees(trees, n)?;
+        }
     }
     Ok(())
 }
@@ -115,7 +126,7 @@ fn check_finite(path: &str, values: &[f64]) -> Result<(), Problem> {
     Ok(())
 }
 
-fn check_finite_one(path: &str, v: f64) -> Result<(), Problem> {
+pub(crate) fn check_finite_one(path: &str, v: f64) -> Result<(), Problem> {
     if v.is_finite() && v.abs() <= MAX_ABS_PARAM {
         Ok(())
     } else {

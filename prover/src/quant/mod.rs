@@ -5,11 +5,13 @@ pub mod calibrate;
 pub mod fixed;
 pub mod model;
 pub mod reference;
+pub mod trees;
 
 pub use calibrate::{calibrate, DEFAULT_HEADROOM_BITS};
 pub use fixed::FixedPoint;
 pub use model::{Family, ModelShape, QBody, QLayer, QStandardize, QuantizedModel};
 pub use reference::QuantOutput;
+pub use trees::{QTree, TreeShape};
 
 /// Why a model or an input cannot be represented in fixed point.
 #[derive(Debug, thiserror::Error)]

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::fixed::FixedPoint;
+use super::trees::{feature_index_bits, QTree, TreeShape};
 use super::QuantError;
 use crate::model::{Activation, ModelBody, ModelFile};
 
@@ -23,6 +24,10 @@ pub struct ModelShape {
     pub layers: Vec<(usize, bool)>,
     /// The fixed-point format.
     pub fixed: FixedPoint,
+    /// Tree ensembles only: number of trees and padded depth. (Absent from the serialized
+    /// shape of the other families, so their shape tags and circuit digests are unchanged.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trees: Option<TreeShape>,
 }
 
 /// Model families, as the circuit knows them.
@@ -33,6 +38,8 @@ pub enum Family {
     Linear,
     /// Dense autoencoder, score = sum of squared reconstruction errors.
     MlpAutoencoder,
+    /// Tree ensemble, score = base + sum of the reached leaves.
+    TreeEnsemble,
 }
 
 impl Family {
@@ -41,6 +48,7 @@ impl Family {
         match self {
             Family::Linear => 1,
             Family::MlpAutoencoder => 2,
+            Family::TreeEnsemble => 3,
         }
     }
 }
@@ -79,6 +87,13 @@ pub enum QBody {
     Mlp {
         /// Layers from input to output.
         layers: Vec<QLayer>,
+    },
+    /// Padded trees; `score = base + sum_t leaf_t(x)`.
+    Trees {
+        /// The trees, all of the same depth.
+        trees: Vec<QTree>,
+        /// Base score.
+        base: i64,
     },
 }
 
@@ -159,6 +174,18 @@ impl QuantizedModel {
                     })
                     .collect::<Result<_, QuantError>>()?,
             },
+            ModelBody::TreeEnsemble { split, base_score, trees, .. } => {
+                let depth = crate::model::trees::check_trees(trees, model.features.len())
+                    .expect("the model file was validated");
+                QBody::Trees {
+                    trees: trees
+                        .iter()
+                        .enumerate()
+                        .map(|(t, tree)| QTree::from_float(tree, t, depth, *split, fixed))
+                        .collect::<Result<_, _>>()?,
+                    base: q("model.base_score".into(), *base_score)?,
+                }
+            }
         };
         Ok(Self {
             name: model.name.clone(),
@@ -177,9 +204,15 @@ impl QuantizedModel {
 
     /// The public shape that selects the circuit.
     pub fn shape(&self) -> ModelShape {
-        let (family, layers) = match &self.body {
-            QBody::Linear { .. } => (Family::Linear, vec![]),
-            QBody::Mlp { layers } => (Family::MlpAutoencoder, layers.iter().map(|l| (l.bias.len(), l.relu)).collect()),
+        let (family, layers, trees) = match &self.body {
+            QBody::Linear { .. } => (Family::Linear, vec![], None),
+            QBody::Mlp { layers } => {
+                (Family::MlpAutoencoder, layers.iter().map(|l| (l.bias.len(), l.relu)).collect(), None)
+            }
+            QBody::Trees { trees, .. } => {
+                let depth = trees.first().map_or(0, QTree::depth);
+                (Family::TreeEnsemble, vec![], Some(TreeShape { n_trees: trees.len(), depth }))
+            }
         };
         ModelShape {
             family,
@@ -187,12 +220,14 @@ impl QuantizedModel {
             standardize: self.standardize.is_some(),
             layers,
             fixed: self.fixed,
+            trees,
         }
     }
 
     /// All private parameters in the canonical order the circuit loads and commits them:
     /// standardization means, inverse scales, then the body (linear: weights, bias; MLP: per
-    /// layer the weights row by row, then the biases), then the threshold.
+    /// layer the weights row by row, then the biases; trees: all feature indices, all
+    /// thresholds, all leaves, tree by tree in heap order, then the base), then the threshold.
     pub fn params(&self) -> Vec<i64> {
         let mut out = Vec::new();
         if let Some(s) = &self.standardize {
@@ -211,6 +246,12 @@ impl QuantizedModel {
                     }
                     out.extend(&layer.bias);
                 }
+            }
+            QBody::Trees { trees, base } => {
+                out.extend(trees.iter().flat_map(|t| &t.features));
+                out.extend(trees.iter().flat_map(|t| &t.thresholds));
+                out.extend(trees.iter().flat_map(|t| &t.leaves));
+                out.push(*base);
             }
         }
         out.push(self.threshold);
@@ -233,8 +274,31 @@ impl ModelShape {
                 }
                 total
             }
+            Family::TreeEnsemble => self.tree_shape().param_count(),
         };
         std + body + 1
+    }
+
+    /// The tree shape of a tree ensemble (panics for the other families).
+    pub fn tree_shape(&self) -> TreeShape {
+        self.trees.expect("a tree ensemble shape has a tree shape")
+    }
+
+    /// How the canonical parameters are packed into the model commitment: consecutive runs of
+    /// `(count, bits)`. Feature indices of trees are packed at their own small width; every
+    /// other parameter at `value_bits`.
+    pub fn param_packing(&self) -> Vec<(usize, u32)> {
+        match self.family {
+            Family::TreeEnsemble => {
+                let trees = self.tree_shape();
+                let indices = trees.n_trees * trees.internal_nodes();
+                vec![
+                    (indices, feature_index_bits(self.n_features) + 1),
+                    (self.param_count() - indices, self.fixed.value_bits),
+                ]
+            }
+            _ => vec![(self.param_count(), self.fixed.value_bits)],
+        }
     }
 
     /// Rebuilds a quantized model of this shape from a canonical parameter vector (the inverse of
@@ -256,6 +320,23 @@ impl ModelShape {
                     width = outs;
                 }
                 QBody::Mlp { layers }
+            }
+            Family::TreeEnsemble => {
+                let shape = self.tree_shape();
+                let features = take(shape.n_trees * shape.internal_nodes());
+                let thresholds = take(shape.n_trees * shape.internal_nodes());
+                let leaves = take(shape.n_trees * shape.leaves());
+                let trees = (0..shape.n_trees)
+                    .map(|t| {
+                        let nodes = t * shape.internal_nodes()..(t + 1) * shape.internal_nodes();
+                        QTree {
+                            features: features[nodes.clone()].to_vec(),
+                            thresholds: thresholds[nodes].to_vec(),
+                            leaves: leaves[t * shape.leaves()..(t + 1) * shape.leaves()].to_vec(),
+                        }
+                    })
+                    .collect();
+                QBody::Trees { trees, base: take(1)[0] }
             }
         };
         let threshold = take(1)[0];

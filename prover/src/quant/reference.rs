@@ -89,6 +89,19 @@ impl QuantizedModel {
                 let sq: i128 = a.iter().zip(&z).map(|(&r, &v)| (r - v) * (r - v)).sum();
                 fit(fx, fx.rescale(sq), || "reconstruction error".into())?
             }
+            QBody::Trees { trees, base } => {
+                for (t, tree) in trees.iter().enumerate() {
+                    if let Some(bad) = tree.features.iter().find(|&&f| f < 0 || f as usize >= x.len()) {
+                        return Err(QuantError::ValueOutOfRange {
+                            what: format!("tree {t} feature index"),
+                            value: *bad as i128,
+                            value_bits: super::trees::feature_index_bits(x.len()),
+                        });
+                    }
+                }
+                let sum: i128 = trees.iter().map(|tree| tree.walk(x).1 as i128).sum();
+                fit(fx, *base as i128 + sum, || "tree ensemble score".into())?
+            }
         };
         Ok(QuantOutput { score: score as i64, decision: score > self.threshold as i128 })
     }

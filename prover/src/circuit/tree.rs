@@ -1,0 +1,261 @@
+//! Tree-ensemble evaluation in the circuit, sound whatever the witness.
+//!
+//! Layout (chosen for cost, see below): every tree is a *complete* binary tree of the
+//! ensemble's depth `D` in heap order (`quant::trees` pads shallower leaves), with private
+//! feature indices, thresholds and leaves behind the model commitment, so the circuit fixes only
+//! the number of trees and `D`, never a tree's real shape. Per sample and tree, only the `D`
+//! nodes on the sample's path are evaluated:
+//!
+//! 1. level `l`: the current node's feature index and threshold are *selected* from the level's
+//!    `2^l` nodes by a multiplexer over the path bits so far (`2^l - 1` constrained selects each);
+//! 2. the feature index is decomposed into `m = ceil(log2 n_features)` constrained bits, which
+//!    select `x[feature]` through a multiplexer over the (zero-padded) inputs;
+//! 3. the path bit is `x[feature] > threshold`, a range-checked comparison (the same gadget as
+//!    every other threshold);
+//! 4. after `D` levels the leaf is selected from the `2^D` leaves by the `D` path bits.
+//!
+//! Soundness: path bits are outputs of constrained comparisons, feature-index bits are boolean
+//! and recompose to the selected index, and each multiplexer stage is a `b + sel (a - b)` gate
+//! with a boolean selector, so the selected leaf is exactly the one the comparisons lead to:
+//! the prover cannot choose a leaf, flip a comparison or substitute a value (the mock-prover
+//! tests try each). Feature indices are checked `< n_features` once per model, so padding
+//! inputs are never selected.
+//!
+//! Cost: evaluating all `2^D - 1` comparisons per tree would need a feature selection for each
+//! node; following the path needs `D` of them plus the node multiplexers, about 3x fewer cells
+//! at `D = 4` and exponentially fewer as `D` grows. The feature multiplexer dominates
+//! (`2^m - 1` selects per level); a dynamic lookup table of `(index, x[index])` would make it
+//! constant, at the price of a custom halo2 configuration.
+
+use halo2_base::gates::{GateInstructions, RangeInstructions};
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use halo2_base::AssignedValue;
+use halo2_base::Context;
+use halo2_base::QuantumCell::{Constant, Existing, Witness};
+
+use super::field::{fr_to_i128, pow2};
+use super::fixed_point::FixedPointChip;
+use crate::quant::trees::{feature_index_bits, TreeShape};
+
+/// One padded tree's parameters as assigned cells.
+#[derive(Clone, Debug)]
+pub struct LoadedTree {
+    /// Feature index of each internal node (checked `< n_features`).
+    pub features: Vec<AssignedValue<Fr>>,
+    /// Bits of the root's feature index (decomposed once per proof).
+    pub root_feature_bits: Vec<AssignedValue<Fr>>,
+    /// Threshold of each internal node (range-checked values).
+    pub thresholds: Vec<AssignedValue<Fr>>,
+    /// Leaf values (range-checked values).
+    pub leaves: Vec<AssignedValue<Fr>>,
+}
+
+/// A tree ensemble's parameters as assigned cells.
+#[derive(Clone, Debug)]
+pub struct LoadedTrees {
+    /// The trees.
+    pub trees: Vec<LoadedTree>,
+    /// The base score.
+    pub base: AssignedValue<Fr>,
+    /// Bits per feature index.
+    pub index_bits: usize,
+}
+
+impl LoadedTrees {
+    /// Splits the canonical tree parameters (`quant::QuantizedModel::params` order: feature
+    /// indices, thresholds, leaves, base) and constrains the feature indices.
+    ///
+    /// `features` are unconstrained cells, checked here to be `< n_features` (which also bounds
+    /// them for the commitment's packing); `values` (thresholds, leaves, base) must already be
+    /// range-checked values.
+    pub fn load(
+        ctx: &mut Context<Fr>,
+        chip: &FixedPointChip<'_>,
+        shape: TreeShape,
+        n_features: usize,
+        features: &[AssignedValue<Fr>],
+        values: &[AssignedValue<Fr>],
+    ) -> Self {
+        let range = chip.range();
+        let index_bits = feature_index_bits(n_features) as usize;
+        for &f in features {
+            range.check_less_than_safe(ctx, f, n_features as u64);
+        }
+        let (inner, leaves) = (shape.internal_nodes(), shape.leaves());
+        let thresholds = &values[..shape.n_trees * inner];
+        let leaf_values = &values[shape.n_trees * inner..shape.n_trees * (inner + leaves)];
+        let trees = (0..shape.n_trees)
+            .map(|t| {
+                let features = features[t * inner..(t + 1) * inner].to_vec();
+                let root_feature_bits = match features.first() {
+                    Some(&root) => range.gate().num_to_bits(ctx, root, index_bits),
+                    None => vec![],
+                };
+                LoadedTree {
+                    features,
+                    root_feature_bits,
+                    thresholds: thresholds[t * inner..(t + 1) * inner].to_vec(),
+                    leaves: leaf_values[t * leaves..(t + 1) * leaves].to_vec(),
+                }
+            })
+            .collect();
+        Self { trees, base: values[values.len() - 1], index_bits }
+    }
+
+    /// The ensemble's score on one sample of range-checked inputs `x`: `base + sum of the
+    /// reached leaves`, range-checked. `sample` only identifies the sample to test adversaries.
+    pub fn score(
+        &self,
+        ctx: &mut Context<Fr>,
+        chip: &FixedPointChip<'_>,
+        x: &[AssignedValue<Fr>],
+        sample: usize,
+    ) -> AssignedValue<Fr> {
+        let gate = chip.range().gate();
+        let zero = ctx.load_zero();
+        let mut padded = x.to_vec();
+        padded.resize(1 << self.index_bits, zero);
+        let mut terms = vec![self.base];
+        for (t, tree) in self.trees.iter().enumerate() {
+            let depth = tree.leaves.len().trailing_zeros() as usize;
+            // Path bits, first decision first (the most significant bit of the node index).
+            let mut path: Vec<AssignedValue<Fr>> = Vec::with_capacity(depth);
+            for level in 0..depth {
+                let nodes = (1 << level) - 1..(1 << (level + 1)) - 1;
+                let lsb_first: Vec<_> = path.iter().rev().copied().collect();
+                let feature_bits = if level == 0 {
+                    tree.root_feature_bits.clone()
+                } else {
+                    let feature = mux(ctx, &tree.features[nodes.clone()], &lsb_first, None);
+                    gate.num_to_bits(ctx, feature, self.index_bits)
+                };
+                let threshold = mux(ctx, &tree.thresholds[nodes], &lsb_first, None);
+                let value = mux(ctx, &padded, &feature_bits, None);
+                let flip = adversary::flips(sample, t, level);
+                path.push(goes_right(ctx, chip, value, threshold, flip));
+            }
+            let lsb_first: Vec<_> = path.iter().rev().copied().collect();
+            let forced = adversary::forced_leaf(sample, t).map(|leaf| *tree.leaves[leaf].value());
+            terms.push(mux(ctx, &tree.leaves, &lsb_first, forced));
+        }
+        let score = gate.sum(ctx, terms);
+        chip.check_value(ctx, score);
+        score
+    }
+}
+
+/// Selects `values[index]` where `index = sum_i bits[i] 2^i` (bits boolean, least significant
+/// first; `values.len() == 2^bits.len()`), with one `b + sel (a - b)` gate per pair and stage.
+/// `forced` replaces the final output's witness (test adversaries only; the gate still applies).
+fn mux(
+    ctx: &mut Context<Fr>,
+    values: &[AssignedValue<Fr>],
+    bits: &[AssignedValue<Fr>],
+    forced: Option<Fr>,
+) -> AssignedValue<Fr> {
+    assert_eq!(values.len(), 1 << bits.len(), "multiplexer width");
+    let mut layer = values.to_vec();
+    for (stage, &bit) in bits.iter().enumerate() {
+        let last = stage + 1 == bits.len();
+        layer = layer.chunks(2).map(|pair| select(ctx, pair[1], pair[0], bit, forced.filter(|_| last))).collect();
+    }
+    layer[0]
+}
+
+/// `sel ? a : b` as the gate `b + sel * (a - b) = out` (`sel` must be a constrained bit).
+fn select(
+    ctx: &mut Context<Fr>,
+    a: AssignedValue<Fr>,
+    b: AssignedValue<Fr>,
+    sel: AssignedValue<Fr>,
+    forced: Option<Fr>,
+) -> AssignedValue<Fr> {
+    let diff = *a.value() - b.value();
+    let out = forced.unwrap_or(*b.value() + *sel.value() * diff);
+    // | diff | 1 | b | a |      diff + 1 * b = a
+    // | b | sel | diff | out |   b + sel * diff = out   (the layout of halo2-base's `select`)
+    let cells = [
+        Witness(diff),
+        Constant(Fr::one()),
+        Existing(b),
+        Existing(a),
+        Existing(b),
+        Existing(sel),
+        Witness(diff),
+        Witness(out),
+    ];
+    ctx.assign_region_smart(cells, [0, 4], [(0, 6)], []);
+    ctx.last().expect("just assigned")
+}
+
+/// 1 if `x > threshold` (both range-checked values), else 0: the fixed-point chip's comparison
+/// with the decomposition witnessed here, so a test adversary can `flip` it (the constraints
+/// are the same and reject the flipped decomposition).
+fn goes_right(
+    ctx: &mut Context<Fr>,
+    chip: &FixedPointChip<'_>,
+    x: AssignedValue<Fr>,
+    threshold: AssignedValue<Fr>,
+    flip: bool,
+) -> AssignedValue<Fr> {
+    let gate = chip.range().gate();
+    let bits = chip.fixed().value_bits + 1;
+    let half = pow2((bits - 1) as u64);
+    let diff = gate.sub(ctx, x, threshold);
+    let diff_minus_one = gate.sub(ctx, diff, Constant(Fr::one()));
+    let u = fr_to_i128(diff_minus_one.value()).expect("a difference of values") + (1i128 << (bits - 1));
+    let honest_hi = u >= (1i128 << (bits - 1));
+    let hi = honest_hi ^ flip;
+    let lo = *diff_minus_one.value() + half - if hi { half } else { Fr::zero() };
+    let negative = chip.is_negative_witnessed(ctx, diff_minus_one, bits, lo, Fr::from(hi as u64));
+    gate.not(ctx, negative)
+}
+
+/// Test-only adversaries: a dishonest prover's witness choices, injected at one point of the
+/// evaluation while everything downstream is computed honestly from them.
+pub(crate) mod adversary {
+    #[cfg(test)]
+    use std::cell::Cell;
+
+    /// A dishonest choice for one (sample, tree).
+    #[cfg(test)]
+    #[derive(Clone, Copy, Debug)]
+    pub(crate) enum Tamper {
+        /// Flip the comparison at `level` (and follow the other branch).
+        FlipComparison { sample: usize, tree: usize, level: usize },
+        /// Output leaf `leaf`'s value instead of the reached leaf's.
+        ForceLeaf { sample: usize, tree: usize, leaf: usize },
+    }
+
+    #[cfg(test)]
+    thread_local! {
+        static TAMPER: Cell<Option<Tamper>> = const { Cell::new(None) };
+    }
+
+    /// Runs `f` with `tamper` active on this thread.
+    #[cfg(test)]
+    pub(crate) fn with<T>(tamper: Tamper, f: impl FnOnce() -> T) -> T {
+        TAMPER.with(|c| c.set(Some(tamper)));
+        let out = f();
+        TAMPER.with(|c| c.set(None));
+        out
+    }
+
+    pub(super) fn flips(sample: usize, tree: usize, level: usize) -> bool {
+        #[cfg(test)]
+        if let Some(Tamper::FlipComparison { sample: s, tree: t, level: l }) = TAMPER.with(Cell::get) {
+            return (s, t, l) == (sample, tree, level);
+        }
+        let _ = (sample, tree, level);
+        false
+    }
+
+    pub(super) fn forced_leaf(sample: usize, tree: usize) -> Option<usize> {
+        #[cfg(test)]
+        if let Some(Tamper::ForceLeaf { sample: s, tree: t, leaf }) = TAMPER.with(Cell::get) {
+            return ((s, t) == (sample, tree)).then_some(leaf);
+        }
+        let _ = (sample, tree);
+        None
+    }
+}
