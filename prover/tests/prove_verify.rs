@@ -73,3 +73,23 @@ fn mlp_autoencoder_proves_and_verifies() {
     let params: Vec<i64> = (0..shape.param_count() as i64).map(|i| (i * 37 % 200) - 100).collect();
     roundtrip(shape, params, vec![vec![300, -200, 100]], 1);
 }
+
+#[test]
+fn tree_ensemble_proves_and_verifies() {
+    use zkguard_prover::quant::TreeShape;
+    let fixed = FixedPoint { scale_bits: 8, value_bits: 40 };
+    let shape = ModelShape {
+        family: Family::TreeEnsemble,
+        n_features: 3,
+        standardize: false,
+        layers: vec![],
+        fixed,
+        trees: Some(TreeShape { n_trees: 2, depth: 2 }),
+    };
+    // Per tree 3 internal nodes: feature indices (6), thresholds (6), leaves (2 x 4), base, threshold.
+    let mut params = vec![0, 1, 2, 2, 0, 1];
+    params.extend([100, -50, 300, 0, 20, -20]);
+    params.extend([-256, 128, 512, 64, 32, -32, 16, 1024]);
+    params.extend([10, 200]);
+    roundtrip(shape, params, vec![vec![150, -60, 400], vec![-5, 0, 5]], 2);
+}
