@@ -18,3 +18,4 @@ pub mod model;
 pub mod progress;
 pub mod prove;
 pub mod quant;
+pub mod report;
