@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Train zkguard's reference models on scikit-learn's bundled breast-cancer data and export them.
+"""Train zkguard's reference models on scikit-learn's bundled breast-cancer data, and the fraud-guard
+demo's models on a SYNTHETIC transaction feed, and export them.
 
 Writes (relative to the repository root, or --out-dir):
 
@@ -31,8 +32,24 @@ Writes (relative to the repository root, or --out-dir):
   (bit-identical to prover/src/model/float.rs).
 
 Every export is checked against the library's own predictions on all 569 samples before it is
-written. Deterministic: fixed random_state everywhere, BLAS limited to one thread; running it twice
-produces byte-identical files. Usage: ``.venv/bin/python scripts/train_reference.py``.
+written.
+
+The fraud-guard demo's models are trained on a SYNTHETIC transaction feed
+(``zkguard_export.feed``, documented in ``docs/FRAUD_FEED.md``): 4000 transactions, 5% injected
+fraud, seed 1 for training; a separate 256-transaction demo feed, seed 2, for the held-out check:
+
+* ``models/fraud_logistic.json`` -- Pipeline(StandardScaler, LogisticRegression(class_weight=
+  "balanced")); score = logit;
+* ``models/fraud_gbt.json`` -- GradientBoostingClassifier(n_estimators=20, max_depth=3) (small on
+  purpose: proving cost grows with the trees); score = log-odds;
+* both thresholds: the highest probability on a 0.05 grid whose decisions still catch at least
+  95% of the TRAINING feed's fraud rows (a catch-rate target; the demo feed is not looked at);
+* ``data/fraud_logistic.csv``, ``data/fraud_gbt.csv`` -- the training feed's features, ``label``,
+  ``float_score``, ``float_decision`` (as for the models above);
+* ``data/fraud_feed.csv`` -- the demo feed: ``subject, timestamp, pattern, label`` and the features.
+
+Deterministic: fixed random_state and seeds everywhere, BLAS limited to one thread; running it
+twice produces byte-identical files. Usage: ``.venv/bin/python scripts/train_reference.py``.
 """
 
 from __future__ import annotations
@@ -55,7 +72,7 @@ from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from zkguard_export import evaluate, export_sklearn, write_model, write_reference_csv  # noqa: E402
-from zkguard_export import reference  # noqa: E402
+from zkguard_export import feed, reference  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RANDOM_STATE = 0
@@ -82,6 +99,24 @@ TREE_DESCRIPTIONS = {
         f"{DATASET}. Anomaly detector: IsolationForest(n_estimators=100, max_samples=256, contamination='auto') "
         "fit on all 569 samples without labels; the label column is for evaluation only."
     ),
+}
+
+
+FRAUD_LOGISTIC = "fraud_logistic"
+FRAUD_GBT = "fraud_gbt"
+FRAUD_MODELS = (FRAUD_LOGISTIC, FRAUD_GBT)
+FRAUD_FEED = "fraud_feed"
+FRAUD_TRAINING = dict(n_transactions=4_000, fraud_share=0.05, seed=1)
+FRAUD_DEMO = dict(n_transactions=256, seed=2)
+TARGET_RECALL = 0.95
+PROBABILITY_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05 .. 0.95
+FRAUD_DATASET = (
+    "SYNTHETIC transaction feed (scripts/zkguard_export/feed.py, docs/FRAUD_FEED.md): training_feed("
+    "n_transactions=4000, fraud_share=0.05, seed=1), 200 injected fraud rows in 5 patterns; label 1 = fraud"
+)
+FRAUD_DESCRIPTIONS = {
+    FRAUD_LOGISTIC: f"{FRAUD_DATASET}. StandardScaler + LogisticRegression(class_weight='balanced').",
+    FRAUD_GBT: f"{FRAUD_DATASET}. GradientBoostingClassifier(n_estimators=20, max_depth=3).",
 }
 
 
@@ -183,6 +218,49 @@ def export_autoencoder(pipe: Pipeline, features: list[str], X: np.ndarray, y: np
     )
 
 
+def fit_fraud_model(name: str, X: np.ndarray, y: np.ndarray):
+    """The fraud model ``name`` (one of ``FRAUD_MODELS``), fitted deterministically."""
+    est = {
+        FRAUD_LOGISTIC: lambda: Pipeline(
+            [
+                ("scaler", StandardScaler()),
+                ("logistic", LogisticRegression(max_iter=5000, class_weight="balanced", random_state=RANDOM_STATE)),
+            ]
+        ),
+        FRAUD_GBT: lambda: GradientBoostingClassifier(n_estimators=20, max_depth=3, random_state=RANDOM_STATE),
+    }[name]()
+    with threadpool_limits(1):
+        return est.fit(X, y)
+
+
+def fraud_probability_threshold(est, X: np.ndarray, y: np.ndarray) -> float:
+    """The highest probability on ``PROBABILITY_GRID`` whose decisions catch >= ``TARGET_RECALL`` of the fraud."""
+    with threadpool_limits(1):
+        p = est.predict_proba(X)[:, 1]
+    ok = [t for t in PROBABILITY_GRID if np.sum((p > t) & (y == 1)) >= TARGET_RECALL * np.sum(y == 1)]
+    if not ok:
+        raise AssertionError(f"no threshold on the grid reaches recall {TARGET_RECALL} on the training feed")
+    return max(ok)
+
+
+def export_fraud_model(name: str, est, probability: float) -> dict:
+    return export_sklearn(
+        est,
+        list(feed.FEATURES),
+        name=name,
+        probability_threshold=probability,
+        description=FRAUD_DESCRIPTIONS[name],
+        source_extra={
+            "script": "scripts/train_reference.py",
+            "reference_csv": f"data/{name}.csv",
+            "demo_feed": f"data/{FRAUD_FEED}.csv",
+            "threshold_rule": (
+                f"highest probability on a 0.05 grid catching >= {TARGET_RECALL:.0%} of the training feed's fraud rows"
+            ),
+        },
+    )
+
+
 def _stats(model: dict, X: np.ndarray, y: np.ndarray) -> dict:
     s, d = evaluate(model, X)
     thr = model["decision"]["threshold"]
@@ -245,11 +323,50 @@ def build(out_dir: Path = ROOT) -> dict:
     return summary
 
 
+def build_fraud(out_dir: Path = ROOT) -> dict:
+    """Generates the synthetic feeds, trains, exports and writes the fraud models; returns statistics."""
+    train = feed.training_feed(**FRAUD_TRAINING)
+    demo = feed.demo_feed(**FRAUD_DEMO)
+    y, y_demo = train.labels, demo.labels
+    summary = {}
+    for name in FRAUD_MODELS:
+        est = fit_fraud_model(name, train.X, y)
+        probability = fraud_probability_threshold(est, train.X, y)
+        model = export_fraud_model(name, est, probability)
+        thr = model["decision"]["threshold"]
+        for X in (train.X, demo.X):
+            with threadpool_limits(1):
+                lib_score = est.decision_function(X)
+            score, decision = evaluate(model, X)
+            assert np.allclose(score, lib_score, rtol=1e-12, atol=1e-9), f"{name} export: scores differ from sklearn's"
+            assert np.array_equal(decision, (lib_score > thr).astype(np.int64)), f"{name} export: decisions differ"
+        write_model(model, out_dir / "models" / f"{name}.json")
+        write_reference_csv(model, train.X, out_dir / "data" / f"{name}.csv", labels=y)
+        st = {"probability": probability, "train": _stats(model, train.X, y), "demo": _stats(model, demo.X, y_demo)}
+        _, d = evaluate(model, demo.X)
+        patterns = np.array(demo.patterns)
+        st["demo_missed"] = {p: int(np.sum((d == 0) & (patterns == p))) for p in feed.PATTERNS}
+        summary[name] = st
+    feed.write_feed_csv(demo, out_dir / "data" / f"{FRAUD_FEED}.csv")
+    summary[FRAUD_FEED] = {
+        "train_rows": len(y), "train_fraud": int(y.sum()), "demo_rows": len(y_demo), "demo_fraud": int(y_demo.sum()),
+    }
+    return summary
+
+
+def _precision_recall(st: dict) -> str:
+    precision = st["tp"] / max(st["tp"] + st["fp"], 1)
+    recall = st["tp"] / max(st["tp"] + st["fn"], 1)
+    return (f"precision {precision:.3f}, recall {recall:.3f} (TP {st['tp']}, FP {st['fp']}, FN {st['fn']}, "
+            f"TN {st['tn']}); min |score - threshold| {st['min_margin']:.4g}")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out-dir", type=Path, default=ROOT, help="root under which models/ and data/ are written")
     args = p.parse_args(argv)
     summary = build(args.out_dir)
+    fraud = build_fraud(args.out_dir)
 
     lg = summary[LOGISTIC]
     print(f"{LOGISTIC}: threshold {lg['threshold']!r} (logit; probability 0.5)")
@@ -269,8 +386,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  accuracy vs label {st['accuracy']:.4f}; flagged {st['flagged']} (TP {st['tp']}, FP {st['fp']}, "
               f"FN {st['fn']}, TN {st['tn']}); decisions = the library's on 569/569; max |score - library| "
               f"{st['max_score_error']:.3g}; min |score - threshold| {st['min_margin']:.4g}")
-    for name in (LOGISTIC, AUTOENCODER) + TREE_MODELS:
+    fd = fraud[FRAUD_FEED]
+    print(f"synthetic fraud feed: training {fd['train_rows']} rows ({fd['train_fraud']} fraud), "
+          f"demo {fd['demo_rows']} rows ({fd['demo_fraud']} fraud)")
+    for name in FRAUD_MODELS:
+        st = fraud[name]
+        print(f"{name}: threshold {st['train']['threshold']!r} (logit of probability {st['probability']})")
+        print(f"  training feed: {_precision_recall(st['train'])}")
+        print(f"  demo feed:     {_precision_recall(st['demo'])}; missed {st['demo_missed']}")
+    for name in (LOGISTIC, AUTOENCODER) + TREE_MODELS + FRAUD_MODELS:
         print(f"  wrote {args.out_dir / 'models' / (name + '.json')} and {args.out_dir / 'data' / (name + '.csv')}")
+    print(f"  wrote {args.out_dir / 'data' / (FRAUD_FEED + '.csv')}")
     return 0
 
 

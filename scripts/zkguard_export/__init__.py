@@ -13,6 +13,8 @@ Modules:
   models) to model dicts: pipeline steps, feature names, thresholds, provenance.
 * :mod:`zkguard_export.trees` -- tree models to ``tree_ensemble`` bodies (nodes, leaf values,
   base score per kind; StandardScaler folding).
+* :mod:`zkguard_export.feed` -- a SYNTHETIC transaction feed with injected fraud patterns (the
+  fraud-guard demo's training data and demo feed; ``docs/FRAUD_FEED.md``).
 """
 
 from .reference import evaluate, reference_rows, standardize, write_reference_csv
