@@ -20,7 +20,11 @@ struct Args {
     /// Cases as `model:batch`, comma separated (models from models/).
     #[arg(
         long,
-        default_value = "breast_cancer_logistic:1,breast_cancer_logistic:16,breast_cancer_logistic:64,breast_cancer_autoencoder:1,breast_cancer_autoencoder:16,breast_cancer_autoencoder:64"
+        default_value = "breast_cancer_logistic:1,breast_cancer_logistic:16,breast_cancer_logistic:64,\
+breast_cancer_autoencoder:1,breast_cancer_autoencoder:16,breast_cancer_autoencoder:64,\
+breast_cancer_decision_tree:1,breast_cancer_decision_tree:16,breast_cancer_decision_tree:64,\
+breast_cancer_random_forest:1,breast_cancer_random_forest:16,breast_cancer_gbt:1,breast_cancer_gbt:16,\
+breast_cancer_xgboost:1,breast_cancer_xgboost:16"
     )]
     cases: String,
     /// JSON results file.
@@ -57,7 +61,7 @@ fn main() -> anyhow::Result<()> {
     }
     let exe = std::env::current_exe()?;
     let mut results: Vec<CaseResult> = Vec::new();
-    for case in args.cases.split(',') {
+    for case in args.cases.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         eprintln!("bench: {case} ...");
         let output = Command::new(&exe)
             .args(["--child", case, "--runs", &args.runs.to_string(), "--cache"])
