@@ -1,0 +1,141 @@
+//! End-to-end throughput of the relayer in direct mode: starts a local anvil (PUBLIC dev keys,
+//! local only) with the contracts and the breast-cancer logistic model registered at batch size
+//! B, runs the `zkguard-relayer` binary (build it first: it must sit next to this one), sends
+//! `--requests` one-row requests from `--clients` concurrent clients, waits until every job is
+//! confirmed, prints a table and writes JSON: decisions per minute, p50/p95 latency from request
+//! to confirmed, gas per decision.
+//!
+//! `cargo build --release -p zkguard-relayer && target/release/relayer-bench --batch-size 16`
+
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use support::chain::{rows, Deployment};
+use support::relayer::{Relayer, Setup};
+use zkguard_relayer::intake::SubmitRequest;
+
+/// Options.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Circuit batch size B (samples per app proof).
+    #[arg(long, default_value_t = 16)]
+    batch_size: usize,
+    /// One-row requests to send.
+    #[arg(long, default_value_t = 64)]
+    requests: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 4)]
+    clients: usize,
+    /// Proving workers.
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// Batch flush window (ms).
+    #[arg(long, default_value_t = 500)]
+    max_wait_ms: u64,
+    /// JSON output.
+    #[arg(long, default_value = "bench/results/relayer.json")]
+    out: PathBuf,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let d = Deployment::start(args.batch_size).await;
+    let dir = tempfile::tempdir()?;
+    let mut setup = Setup::new(dir.path(), &d);
+    setup.workers = args.workers;
+    setup.max_wait_ms = args.max_wait_ms;
+    let relayer = Relayer::start(&setup, &d, None).await;
+    let all = rows(args.requests);
+    let started = Instant::now();
+    let mut tasks = vec![];
+    for c in 0..args.clients {
+        let client = relayer.client.clone();
+        let mine: Vec<(usize, Vec<f64>)> =
+            all.iter().cloned().enumerate().filter(|(i, _)| i % args.clients == c).collect();
+        tasks.push(tokio::spawn(async move {
+            for (i, row) in mine {
+                let req = SubmitRequest {
+                    request_id: format!("bench-{i}"),
+                    model_id: "1".into(),
+                    rows: vec![row],
+                    salt: None,
+                    subjects: vec![],
+                };
+                client.submit(&req).await?;
+            }
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let mut latencies = vec![];
+    let mut batches = std::collections::BTreeSet::new();
+    for i in 0..args.requests {
+        let job = relayer.client.wait_final(&format!("bench-{i}"), Duration::from_secs(3600)).await?;
+        anyhow::ensure!(job.state == "confirmed", "job bench-{i} ended {}: {:?}", job.state, job.error);
+        let at = |state: &str| job.transitions.iter().filter(|t| t.to == state).map(|t| t.at_ms).next_back();
+        let (queued, done) = (at("queued").context("no queued")?, at("confirmed").context("no confirmed")?);
+        latencies.push((done - queued) as f64 / 1000.0);
+        batches.insert(job.batch_id);
+    }
+    let wall = started.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    let metrics = relayer.client.metrics().await?;
+    let gas: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("zkguard_relayer_gas_spent_total "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let per_min = args.requests as f64 / wall * 60.0;
+    let (p50, p95) = (percentile(&latencies, 50.0), percentile(&latencies, 95.0));
+    println!("| mode | B | requests | clients | proofs | wall s | decisions/min | p50 s | p95 s | gas/decision |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| direct | {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
+        args.batch_size,
+        args.requests,
+        args.clients,
+        batches.len(),
+        wall,
+        per_min,
+        p50,
+        p95,
+        gas / args.requests as u64
+    );
+    let json = serde_json::json!({
+        "mode": "direct",
+        "batch_size": args.batch_size,
+        "requests": args.requests,
+        "clients": args.clients,
+        "workers": args.workers,
+        "proofs": batches.len(),
+        "wall_s": wall,
+        "decisions_per_min": per_min,
+        "latency_p50_s": p50,
+        "latency_p95_s": p95,
+        "gas_total": gas,
+        "gas_per_decision": gas / args.requests as u64,
+        "srs": "INSECURE dev SRS (local benchmark only)",
+    });
+    if let Some(parent) = args.out.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&args.out, serde_json::to_string_pretty(&json)?)?;
+    println!("wrote {}", args.out.display());
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! Everything that talks to the chain: the Guard's ABI ([`bindings`]), revert decoding
+//! ([`revert`]), RPC error classification and retries ([`rpc`]), the signer ([`signer`]) and the
+//! submission state machine ([`submitter`]).
+
+pub mod bindings;
+pub mod revert;
+pub mod rpc;
+pub mod signer;
+pub mod submitter;
+
+pub use submitter::Submitter;

@@ -1,0 +1,594 @@
+//! The submission state machine, one batch at a time in batch order (so one transaction of the
+//! relayer's account is in flight, and account nonces are simple to manage):
+//!
+//! - `proved`: refuse to send if the Guard nonce is already used (then find out by whom); re-prove
+//!   if the proof is older than `max_proof_age_s`; estimate gas (a revert here is decoded and the
+//!   batch fails, nothing is sent); take EIP-1559 fees; sign with an explicit account nonce;
+//!   store the signed bytes (`signed`); broadcast; mark `sent`.
+//! - `signed` (a crash between storing and broadcasting): re-broadcast the same bytes.
+//! - `sent`: poll receipts of every attempt; replace a transaction without a receipt after
+//!   `stuck_after_ms` with bumped fees (same account nonce); once a receipt is `confirmations`
+//!   deep, re-fetch it (reorg check) and check the Guard consumed the nonce, then `confirmed`. A
+//!   mined revert is decoded (replayed with `eth_call`) and the batch fails.
+//!
+//! Transient RPC errors are retried with back-off for as long as the node is away.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::eips::{BlockId, Encodable2718};
+use alloy::network::{EthereumWallet, NetworkTransactionBuilder, TransactionBuilder};
+use alloy::primitives::{Address, Bytes, B256, U256};
+use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::{Filter, TransactionReceipt, TransactionRequest};
+use alloy::sol_types::{SolCall, SolEvent};
+use tokio::sync::{watch, Notify};
+
+use super::bindings::{IGuard, SubmissionContext};
+use super::revert::decode_revert;
+use super::rpc::{with_retry, RpcFailure};
+use crate::config::ChainConfig;
+use crate::metrics::Metrics;
+use crate::model::Models;
+use crate::store::{now_ms, BatchRecord, BatchState, BatchUpdate, JobStore, StoreError, TxAttempt};
+
+/// Why processing a batch stopped (it is retried on the next loop unless it was failed).
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Signing failed.
+    #[error("signing: {0}")]
+    Sign(String),
+    /// A stored value does not decode.
+    #[error("batch {0}: {1}")]
+    Corrupt(i64, String),
+}
+
+/// Submits proved batches to the Guard and follows them to confirmation.
+pub struct Submitter {
+    /// Store.
+    pub store: Arc<dyn JobStore>,
+    /// Models.
+    pub models: Models,
+    /// Provider (no wallet filler: transactions are built and signed here).
+    pub provider: DynProvider,
+    /// The signing wallet.
+    pub wallet: EthereumWallet,
+    /// Its address.
+    pub from: Address,
+    /// Chain settings.
+    pub chain: ChainConfig,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Woken when a batch is proved.
+    pub proved: Arc<Notify>,
+    /// Wakes the provers (a batch goes back to `created`).
+    pub new_batch: Arc<Notify>,
+    /// Next account nonce, once known.
+    next_nonce: Option<u64>,
+    /// The (batch, block) last noted as waiting for confirmations.
+    waiting_depth: Option<(i64, u64)>,
+}
+
+impl std::fmt::Debug for Submitter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Submitter").field("from", &self.from).field("guard", &self.chain.guard).finish_non_exhaustive()
+    }
+}
+
+fn tx_hash(s: &str) -> Option<B256> {
+    s.parse().ok()
+}
+
+fn bump(value: u128, percent: u64) -> u128 {
+    value.saturating_mul(100 + percent as u128).div_ceil(100)
+}
+
+impl Submitter {
+    /// A submitter.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        store: Arc<dyn JobStore>,
+        models: Models,
+        provider: DynProvider,
+        wallet: EthereumWallet,
+        chain: ChainConfig,
+        metrics: Arc<Metrics>,
+        proved: Arc<Notify>,
+        new_batch: Arc<Notify>,
+    ) -> Self {
+        let from = wallet.default_signer().address();
+        Self {
+            store,
+            models,
+            provider,
+            wallet,
+            from,
+            chain,
+            metrics,
+            proved,
+            new_batch,
+            next_nonce: None,
+            waiting_depth: None,
+        }
+    }
+
+    fn backoff(&self) -> Duration {
+        Duration::from_millis(self.chain.max_backoff_ms)
+    }
+
+    fn poll(&self) -> Duration {
+        Duration::from_millis(self.chain.poll_interval_ms)
+    }
+
+    /// Runs until shutdown. Checks first that the node is on the configured chain (waiting for it
+    /// while it is away); on another chain it submits nothing.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        let p = &self.provider;
+        let check = with_retry("chainId", self.backoff(), &self.metrics, || async move { p.get_chain_id().await });
+        tokio::select! {
+            id = check => match id {
+                Ok(id) if id == self.chain.chain_id => {}
+                other => {
+                    tracing::error!(expected = self.chain.chain_id, got = ?other, "wrong chain: submitting nothing");
+                    return;
+                }
+            },
+            _ = shutdown.changed() => return,
+        }
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let next = self.store.batches_in(&[BatchState::Proved, BatchState::Signed, BatchState::Sent]);
+            match next {
+                Ok(batches) if !batches.is_empty() => {
+                    let batch = batches[0].clone();
+                    let id = batch.id;
+                    tokio::select! {
+                        r = self.process(batch) => if let Err(e) = r {
+                            tracing::error!(batch = id, error = %e, "submission step failed; retrying");
+                            tokio::time::sleep(self.poll()).await;
+                        },
+                        _ = shutdown.changed() => return,
+                    }
+                }
+                Ok(_) => {
+                    tokio::select! {
+                        _ = self.proved.notified() => {}
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                        _ = shutdown.changed() => return,
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "submitter: store error");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// One step of a batch (returns when it changed state or needs another look).
+    pub async fn process(&mut self, batch: BatchRecord) -> Result<(), SubmitError> {
+        match batch.state {
+            Some(BatchState::Proved) => self.send_new(batch).await,
+            Some(BatchState::Signed) => self.resume_signed(batch).await,
+            Some(BatchState::Sent) => self.follow(batch).await,
+            _ => Ok(()),
+        }
+    }
+
+    fn fail(&self, b: &BatchRecord, reason: String, gas_used: Option<u64>) -> Result<(), SubmitError> {
+        tracing::error!(batch = b.id, %reason, "submission failed");
+        let u = BatchUpdate { error: Some(reason.clone()), gas_used, ..BatchUpdate::default() };
+        self.store.transition(b.id, b.state.unwrap_or(BatchState::Proved), BatchState::Failed, &u, &reason)?;
+        Ok(())
+    }
+
+    /// Sends the batch back to proving with a fresh issue time (and maybe a fresh Guard nonce).
+    fn reprove(&self, b: &BatchRecord, nonce: Option<u64>, why: &str) -> Result<(), SubmitError> {
+        let issued_at = (now_ms() / 1000) as u64 - crate::batcher::ISSUED_AT_MARGIN_S;
+        let u = BatchUpdate { nonce, issued_at: Some(issued_at), clear_proof: true, ..BatchUpdate::default() };
+        tracing::warn!(batch = b.id, why, "proving again");
+        self.store.transition(b.id, b.state.unwrap_or(BatchState::Proved), BatchState::Created, &u, why)?;
+        self.new_batch.notify_one();
+        Ok(())
+    }
+
+    fn calldata(&self, b: &BatchRecord) -> Result<(U256, Bytes), SubmitError> {
+        let corrupt = |m: &str| SubmitError::Corrupt(b.id, m.to_string());
+        let model = self.models.get(&b.model_id).ok_or_else(|| corrupt("model not served"))?;
+        let instances = b
+            .instances
+            .as_ref()
+            .ok_or_else(|| corrupt("no instances"))?
+            .iter()
+            .map(|h| h.parse::<U256>().map_err(|_| corrupt("instance is not hex")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let proof = hex::decode(b.proof.as_deref().ok_or_else(|| corrupt("no proof"))?.trim_start_matches("0x"))
+            .map_err(|_| corrupt("proof is not hex"))?;
+        let subjects = b
+            .subjects
+            .iter()
+            .map(|s| s.parse::<Address>().map_err(|_| corrupt("subject is not an address")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let call = IGuard::submitCall {
+            modelId: model.id_u256,
+            ctx: SubmissionContext { nonce: b.nonce, issuedAt: b.issued_at, subjects },
+            instances,
+            proof: proof.into(),
+        };
+        Ok((model.id_u256, call.abi_encode().into()))
+    }
+
+    async fn nonce_used(&self, model_id: U256, nonce: u64) -> Result<bool, RpcFailure> {
+        let call = IGuard::isNonceUsedCall { modelId: model_id, nonce };
+        let tx = TransactionRequest::default().with_to(self.chain.guard).with_input(call.abi_encode());
+        let p = &self.provider;
+        let out = with_retry("isNonceUsed", self.backoff(), &self.metrics, || {
+            let tx = tx.clone();
+            async move { p.call(tx).await }
+        })
+        .await?;
+        IGuard::isNonceUsedCall::abi_decode_returns(&out).map_err(|e| RpcFailure::Rejected(e.to_string()))
+    }
+
+    async fn account_nonce(&mut self) -> Result<u64, RpcFailure> {
+        let (p, from) = (&self.provider, self.from);
+        let pending = with_retry("nonce", self.backoff(), &self.metrics, || async move {
+            p.get_transaction_count(from).pending().await
+        })
+        .await?;
+        let next = self.next_nonce.unwrap_or(0).max(pending);
+        self.next_nonce = Some(next);
+        Ok(next)
+    }
+
+    async fn sign(
+        &self,
+        b: &BatchRecord,
+        input: &Bytes,
+        nonce: u64,
+        gas_limit: u64,
+        max_fee: u128,
+        priority_fee: u128,
+    ) -> Result<TxAttempt, SubmitError> {
+        let tx = TransactionRequest::default()
+            .with_from(self.from)
+            .with_to(self.chain.guard)
+            .with_input(input.clone())
+            .with_chain_id(self.chain.chain_id)
+            .with_nonce(nonce)
+            .with_gas_limit(gas_limit)
+            .with_max_fee_per_gas(max_fee)
+            .with_max_priority_fee_per_gas(priority_fee);
+        let envelope = tx.build(&self.wallet).await.map_err(|e| SubmitError::Sign(e.to_string()))?;
+        Ok(TxAttempt {
+            batch_id: b.id,
+            guard_nonce: b.nonce,
+            tx_hash: format!("{:#x}", envelope.tx_hash()),
+            account_nonce: nonce,
+            max_fee,
+            priority_fee,
+            gas_limit,
+            raw: format!("0x{}", hex::encode(envelope.encoded_2718())),
+            created_ms: now_ms(),
+        })
+    }
+
+    /// Broadcasts stored bytes. `Ok(true)`: accepted or already known; `Ok(false)`: refused.
+    async fn broadcast(&self, a: &TxAttempt) -> Result<bool, SubmitError> {
+        let raw = hex::decode(a.raw.trim_start_matches("0x"))
+            .map_err(|_| SubmitError::Corrupt(a.batch_id, "raw tx".into()))?;
+        let sent = with_retry("send", self.backoff(), &self.metrics, || async {
+            self.provider.send_raw_transaction(&raw).await.map(|_| ())
+        })
+        .await;
+        match sent {
+            Ok(()) => Ok(true),
+            Err(RpcFailure::Rejected(m))
+                if m.contains("already known") || m.contains("nonce too low") || m.contains("already imported") =>
+            {
+                tracing::info!(batch = a.batch_id, tx = %a.tx_hash, reply = %m, "node already has this nonce");
+                Ok(true)
+            }
+            Err(failure) => {
+                tracing::warn!(batch = a.batch_id, tx = %a.tx_hash, %failure, "broadcast refused");
+                self.store.note(a.batch_id, &format!("broadcast of {} refused: {failure}", a.tx_hash))?;
+                Ok(false)
+            }
+        }
+    }
+
+    async fn send_new(&mut self, b: BatchRecord) -> Result<(), SubmitError> {
+        let now_s = (now_ms() / 1000) as u64;
+        if now_s.saturating_sub(b.issued_at) > self.chain.max_proof_age_s {
+            return self.reprove(&b, None, "proof too old for the policy's maxAge");
+        }
+        let (model_id, input) = self.calldata(&b)?;
+        match self.nonce_used(model_id, b.nonce).await {
+            Ok(true) => return self.resolve_used_nonce(b).await,
+            Ok(false) => {}
+            Err(f) => return self.fail(&b, format!("isNonceUsed failed: {f}"), None),
+        }
+        let probe =
+            TransactionRequest::default().with_from(self.from).with_to(self.chain.guard).with_input(input.clone());
+        let p = &self.provider;
+        let estimate = with_retry("estimateGas", self.backoff(), &self.metrics, || {
+            let probe = probe.clone();
+            async move { p.estimate_gas(probe).await }
+        })
+        .await;
+        let gas = match estimate {
+            Ok(gas) => gas,
+            Err(RpcFailure::Revert(data)) => {
+                let reason = decode_revert(&data);
+                if reason.starts_with("StaleSubmission") || reason.starts_with("IssuedInFuture") {
+                    return self.reprove(&b, None, &format!("estimateGas: {reason}"));
+                }
+                if reason.starts_with("NonceAlreadyUsed") {
+                    return self.resolve_used_nonce(b).await;
+                }
+                return self.fail(&b, format!("reverted: {reason}"), None);
+            }
+            Err(f) => return self.fail(&b, format!("estimateGas: {f}"), None),
+        };
+        let fees =
+            match with_retry("fees", self.backoff(), &self.metrics, || self.provider.estimate_eip1559_fees()).await {
+                Ok(f) => f,
+                Err(f) => return self.fail(&b, format!("fee estimation: {f}"), None),
+            };
+        let nonce = match self.account_nonce().await {
+            Ok(n) => n,
+            Err(f) => return self.fail(&b, format!("account nonce: {f}"), None),
+        };
+        let gas_limit = gas + gas / 5;
+        let attempt =
+            self.sign(&b, &input, nonce, gas_limit, fees.max_fee_per_gas, fees.max_priority_fee_per_gas).await?;
+        self.store.add_attempt(&attempt)?;
+        let u = BatchUpdate { tx_hash: Some(attempt.tx_hash.clone()), ..BatchUpdate::default() };
+        let detail = format!("signed {} (account nonce {nonce}, gas limit {gas_limit})", attempt.tx_hash);
+        let b = self.store.transition(b.id, BatchState::Proved, BatchState::Signed, &u, &detail)?;
+        self.next_nonce = Some(nonce + 1);
+        if !self.broadcast(&attempt).await? {
+            return Ok(());
+        }
+        crate::crash::point(crate::crash::AFTER_SEND);
+        tracing::info!(batch = b.id, tx = %attempt.tx_hash, "sent");
+        let b = self.store.transition(b.id, BatchState::Signed, BatchState::Sent, &BatchUpdate::default(), "sent")?;
+        self.follow(b).await
+    }
+
+    async fn resume_signed(&mut self, b: BatchRecord) -> Result<(), SubmitError> {
+        let attempts = self.current_attempts(&b)?;
+        let Some(last) = attempts.last() else {
+            return Err(SubmitError::Corrupt(b.id, "signed without an attempt".into()));
+        };
+        tracing::info!(batch = b.id, tx = %last.tx_hash, "re-broadcasting a signed transaction");
+        if self.broadcast(last).await? {
+            let b = self.store.transition(
+                b.id,
+                BatchState::Signed,
+                BatchState::Sent,
+                &BatchUpdate::default(),
+                "re-broadcast",
+            )?;
+            return self.follow(b).await;
+        }
+        // Refused: if its account nonce is gone, `follow` works out what happened.
+        let mined = self.mined_nonce().await;
+        if mined > last.account_nonce {
+            let b = self.store.transition(
+                b.id,
+                BatchState::Signed,
+                BatchState::Sent,
+                &BatchUpdate::default(),
+                "account nonce consumed",
+            )?;
+            return self.follow(b).await;
+        }
+        // Still refused (e.g. the account cannot pay): try again after the longest back-off.
+        tokio::time::sleep(self.backoff()).await;
+        Ok(())
+    }
+
+    /// The batch's transactions for its current Guard nonce, oldest first (after a re-nonce the
+    /// older ones can never verify: the proof they carry is bound to the old nonce).
+    fn current_attempts(&self, b: &BatchRecord) -> Result<Vec<TxAttempt>, SubmitError> {
+        Ok(self.store.attempts(b.id)?.into_iter().filter(|a| a.guard_nonce == b.nonce).collect())
+    }
+
+    /// The account's mined transaction count (0 if the node refuses to say).
+    async fn mined_nonce(&self) -> u64 {
+        let (p, from) = (&self.provider, self.from);
+        with_retry("nonce", self.backoff(), &self.metrics, || async move { p.get_transaction_count(from).await })
+            .await
+            .unwrap_or(0)
+    }
+
+    async fn receipt(&self, hash: B256) -> Result<Option<TransactionReceipt>, RpcFailure> {
+        with_retry("receipt", self.backoff(), &self.metrics, || self.provider.get_transaction_receipt(hash)).await
+    }
+
+    /// Follows a sent batch until it is confirmed, failed or needs re-sending.
+    async fn follow(&mut self, b: BatchRecord) -> Result<(), SubmitError> {
+        loop {
+            let attempts = self.current_attempts(&b)?;
+            let Some(last) = attempts.last().cloned() else {
+                return Err(SubmitError::Corrupt(b.id, "sent without an attempt".into()));
+            };
+            let mut found = None;
+            for a in attempts.iter().rev() {
+                let Some(hash) = tx_hash(&a.tx_hash) else { continue };
+                if let Ok(Some(r)) = self.receipt(hash).await {
+                    found = Some((a.clone(), r));
+                    break;
+                }
+            }
+            if let Some((attempt, receipt)) = found {
+                if self.settle(&b, &attempt, &receipt, attempts[0].created_ms).await? {
+                    return Ok(());
+                }
+            } else {
+                let mined = self.mined_nonce().await;
+                // Our account nonce was used, but no attempt has a receipt. Nodes index receipts
+                // and logs a little after the nonce moves, so give them a grace period first.
+                let grace = (20 * self.chain.poll_interval_ms).max(5_000) as i64;
+                if mined > last.account_nonce && now_ms() - last.created_ms > grace {
+                    let (model_id, _) = self.calldata(&b)?;
+                    if matches!(self.nonce_used(model_id, b.nonce).await, Ok(true)) {
+                        return self.resolve_used_nonce(b).await;
+                    }
+                    self.store.note(b.id, "account nonce consumed elsewhere; sending again")?;
+                    self.store.transition(
+                        b.id,
+                        BatchState::Sent,
+                        BatchState::Proved,
+                        &BatchUpdate::default(),
+                        "re-send",
+                    )?;
+                    self.next_nonce = None;
+                    return Ok(());
+                }
+                if now_ms() - last.created_ms > self.chain.stuck_after_ms as i64 {
+                    self.bump(&b, &last).await?;
+                }
+            }
+            tokio::time::sleep(self.poll()).await;
+        }
+    }
+
+    /// A receipt was found. Returns true when the batch reached a final state.
+    async fn settle(
+        &mut self,
+        b: &BatchRecord,
+        attempt: &TxAttempt,
+        receipt: &TransactionReceipt,
+        first_sent_ms: i64,
+    ) -> Result<bool, SubmitError> {
+        let block = receipt.block_number.unwrap_or_default();
+        if !receipt.status() {
+            let reason = self.replay_revert(attempt, block).await;
+            self.fail(b, format!("reverted on chain in {}: {reason}", attempt.tx_hash), Some(receipt.gas_used))?;
+            return Ok(true);
+        }
+        let head = with_retry("blockNumber", self.backoff(), &self.metrics, || self.provider.get_block_number())
+            .await
+            .unwrap_or(0);
+        if head + 1 < block + self.chain.confirmations {
+            if self.waiting_depth != Some((b.id, block)) {
+                self.waiting_depth = Some((b.id, block));
+                let detail =
+                    format!("included in block {block}; waiting for {} confirmations", self.chain.confirmations);
+                self.store.note(b.id, &detail)?;
+            }
+            return Ok(false);
+        }
+        // Reorg check: the receipt must still be there, in the same block, and the nonce consumed.
+        let Some(hash) = tx_hash(&attempt.tx_hash) else { return Ok(false) };
+        match self.receipt(hash).await {
+            Ok(Some(again)) if again.block_hash == receipt.block_hash => {}
+            _ => {
+                self.store
+                    .note(b.id, &format!("receipt of {} changed or vanished (reorg?); waiting", attempt.tx_hash))?;
+                return Ok(false);
+            }
+        }
+        let (model_id, _) = self.calldata(b)?;
+        if !matches!(self.nonce_used(model_id, b.nonce).await, Ok(true)) {
+            self.store.note(b.id, "receipt found but the Guard nonce is not used yet (reorg?); waiting")?;
+            return Ok(false);
+        }
+        let u = BatchUpdate {
+            tx_hash: Some(attempt.tx_hash.clone()),
+            block_number: Some(block),
+            gas_used: Some(receipt.gas_used),
+            ..BatchUpdate::default()
+        };
+        let detail = format!(
+            "confirmed in block {block} ({} gas, {} confirmations)",
+            receipt.gas_used, self.chain.confirmations
+        );
+        self.store.transition(b.id, BatchState::Sent, BatchState::Confirmed, &u, &detail)?;
+        self.metrics.observe_submission((now_ms() - first_sent_ms) as f64 / 1000.0);
+        tracing::info!(batch = b.id, tx = %attempt.tx_hash, block, gas = receipt.gas_used, "confirmed");
+        Ok(true)
+    }
+
+    async fn replay_revert(&self, a: &TxAttempt, block: u64) -> String {
+        let Some(hash) = tx_hash(&a.tx_hash) else { return "unknown".into() };
+        let Ok(Some(tx)) = self.provider.get_transaction_by_hash(hash).await else {
+            return "reverted (transaction not found for replay)".into();
+        };
+        let input = alloy::consensus::Transaction::input(&tx).clone();
+        let call = TransactionRequest::default().with_from(self.from).with_to(self.chain.guard).with_input(input);
+        match self.provider.call(call).block(BlockId::number(block.saturating_sub(1))).await {
+            Err(e) => match super::rpc::classify(&e) {
+                Ok(RpcFailure::Revert(data)) => decode_revert(&data),
+                Ok(other) => other.to_string(),
+                Err(m) => format!("reverted (replay failed: {m})"),
+            },
+            Ok(_) => "reverted (the replay succeeds: state changed in between)".into(),
+        }
+    }
+
+    async fn bump(&mut self, b: &BatchRecord, last: &TxAttempt) -> Result<(), SubmitError> {
+        let current = with_retry("fees", self.backoff(), &self.metrics, || self.provider.estimate_eip1559_fees()).await;
+        let pct = self.chain.fee_bump_percent;
+        let (mut max_fee, mut prio) = (bump(last.max_fee, pct), bump(last.priority_fee, pct));
+        if let Ok(c) = current {
+            max_fee = max_fee.max(c.max_fee_per_gas);
+            prio = prio.max(c.max_priority_fee_per_gas);
+        }
+        let (_, input) = self.calldata(b)?;
+        let attempt = self.sign(b, &input, last.account_nonce, last.gas_limit, max_fee, prio).await?;
+        self.store.add_attempt(&attempt)?;
+        self.store
+            .note(b.id, &format!("fee bump: {} replaces {} (max fee {max_fee} wei)", attempt.tx_hash, last.tx_hash))?;
+        self.metrics.fee_bump();
+        tracing::warn!(batch = b.id, old = %last.tx_hash, new = %attempt.tx_hash, max_fee, "stuck transaction: fees bumped");
+        self.broadcast(&attempt).await?;
+        Ok(())
+    }
+
+    /// The Guard nonce is used: ours (one of our attempts emitted `Verified`) or someone else's.
+    async fn resolve_used_nonce(&mut self, b: BatchRecord) -> Result<(), SubmitError> {
+        let model_id = self.models.get(&b.model_id).map(|m| m.id_u256).unwrap_or_default();
+        let filter = Filter::new()
+            .address(self.chain.guard)
+            .event_signature(IGuard::Verified::SIGNATURE_HASH)
+            .topic1(B256::from(model_id))
+            .topic2(B256::from(U256::from(b.nonce)))
+            .from_block(0);
+        let logs = with_retry("getLogs", self.backoff(), &self.metrics, || self.provider.get_logs(&filter))
+            .await
+            .unwrap_or_default();
+        let ours: Vec<String> = self.current_attempts(&b)?.into_iter().map(|a| a.tx_hash.to_lowercase()).collect();
+        let mine = logs.iter().find_map(|l| l.transaction_hash.filter(|h| ours.contains(&format!("{h:#x}"))));
+        let state = b.state.unwrap_or(BatchState::Proved);
+        if logs.is_empty() {
+            // The nonce reads as used but its event is not visible yet: never conclude "someone
+            // else" without seeing their transaction (a new nonce could verify the batch twice).
+            self.store
+                .note(b.id, &format!("Guard nonce {} is used but its Verified log is not visible yet", b.nonce))?;
+            tokio::time::sleep(self.poll()).await;
+            return Ok(());
+        }
+        if let Some(hash) = mine {
+            tracing::info!(batch = b.id, tx = %hash, "the Guard nonce was consumed by our own transaction");
+            if state != BatchState::Sent {
+                let u = BatchUpdate { tx_hash: Some(format!("{hash:#x}")), ..BatchUpdate::default() };
+                self.store.transition(b.id, state, BatchState::Sent, &u, "our transaction is on chain")?;
+            }
+            return Ok(());
+        }
+        let next = self.store.next_nonce(&b.model_id, now_ms() as u64)?;
+        self.reprove(
+            &b,
+            Some(next),
+            &format!("Guard nonce {} was used by another submission; new nonce {next}", b.nonce),
+        )
+    }
+}

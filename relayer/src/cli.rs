@@ -1,0 +1,111 @@
+//! The command line: `serve` runs the service, `submit` and `status` are clients of its API.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::client::Client;
+use crate::config::Config;
+use crate::intake::SubmitRequest;
+use crate::secret::Secret;
+
+/// zkguard-relayer: proves, batches and submits zkguard proofs to the Guard.
+#[derive(Debug, Parser)]
+#[command(name = "zkguard-relayer", version)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the relayer's API is and how to authenticate.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApiArgs {
+    /// Base URL of the relayer.
+    #[arg(long, env = "ZKGUARD_RELAYER_URL", default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// Environment variable holding the bearer token.
+    #[arg(long, default_value = "ZKGUARD_RELAYER_TOKEN")]
+    pub token_env: String,
+}
+
+impl ApiArgs {
+    fn client(&self) -> anyhow::Result<Client> {
+        let token =
+            std::env::var(&self.token_env).with_context(|| format!("set {} to the API token", self.token_env))?;
+        Ok(Client::new(&self.url, Secret::new(token)))
+    }
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs the service.
+    Serve {
+        /// Config file (TOML); `ZKGUARD_RELAYER_*` variables override it.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Submits a request (rows from a JSON file: `[[f64, ...], ...]`).
+    Submit {
+        /// API.
+        #[command(flatten)]
+        api: ApiArgs,
+        /// Model id.
+        #[arg(long)]
+        model: String,
+        /// JSON file with the feature rows.
+        #[arg(long, value_name = "FILE")]
+        rows: PathBuf,
+        /// Request id (idempotency key).
+        #[arg(long)]
+        request_id: String,
+        /// Input-commitment salt (0x hex field element).
+        #[arg(long)]
+        salt: Option<String>,
+        /// Subject addresses, one per row (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        subjects: Vec<String>,
+        /// Wait until the job is confirmed or failed (seconds).
+        #[arg(long)]
+        wait: Option<u64>,
+    },
+    /// Shows a job.
+    Status {
+        /// API.
+        #[command(flatten)]
+        api: ApiArgs,
+        /// The job (request) id.
+        job: String,
+    },
+}
+
+/// Runs the command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { config } => {
+            let config = Config::load(&config).with_context(|| format!("loading {}", config.display()))?;
+            crate::service::serve(config, crate::service::shutdown_signal()).await.context("relayer service")
+        }
+        Command::Submit { api, model, rows, request_id, salt, subjects, wait } => {
+            let text = std::fs::read_to_string(&rows).with_context(|| format!("reading {}", rows.display()))?;
+            let rows: Vec<Vec<f64>> =
+                serde_json::from_str(&text).with_context(|| format!("{} is not [[number]]", rows.display()))?;
+            let client = api.client()?;
+            let req = SubmitRequest { request_id, model_id: model, rows, salt, subjects };
+            let mut job = client.submit(&req).await?;
+            if let Some(seconds) = wait {
+                job = client.wait_final(&job.id, Duration::from_secs(seconds)).await?;
+            }
+            println!("{}", serde_json::to_string_pretty(&job)?);
+            Ok(())
+        }
+        Command::Status { api, job } => {
+            let job = api.client()?.job(&job).await?;
+            println!("{}", serde_json::to_string_pretty(&job)?);
+            Ok(())
+        }
+    }
+}

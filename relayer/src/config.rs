@@ -1,0 +1,413 @@
+//! The service configuration: a TOML file, then `ZKGUARD_RELAYER_*` environment overrides, then
+//! validation. Secrets (API token, signer key) come from the environment or a keystore file and
+//! are wrapped in [`Secret`].
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::Address;
+use serde::Deserialize;
+
+use crate::secret::Secret;
+
+/// Why the configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read config {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("config {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    /// An environment override does not parse.
+    #[error("environment variable {name}: cannot parse {value:?}")]
+    Env {
+        /// The variable.
+        name: String,
+        /// Its value.
+        value: String,
+    },
+    /// A value is out of range or missing.
+    #[error("config: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// HTTP listen address (`127.0.0.1:0` picks a free port).
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// SQLite database file.
+    pub database: PathBuf,
+    /// Bearer token clients must present (prefer `ZKGUARD_RELAYER_TOKEN`).
+    #[serde(default)]
+    pub api_token: Secret,
+    /// File the bound address is written to once listening (for tests and supervisors).
+    #[serde(default)]
+    pub address_file: Option<PathBuf>,
+    /// Chain and submission settings.
+    pub chain: ChainConfig,
+    /// Proving settings.
+    pub proving: ProvingConfig,
+    /// Batching policy.
+    #[serde(default)]
+    pub batching: BatchingConfig,
+    /// Models served.
+    pub models: Vec<ModelConfig>,
+}
+
+/// Chain, signer and transaction policy.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainConfig {
+    /// JSON-RPC endpoint.
+    pub rpc_url: String,
+    /// Expected chain id (checked against the node).
+    pub chain_id: u64,
+    /// The Guard contract.
+    pub guard: Address,
+    /// Blocks on top of the inclusion block before a batch counts as confirmed (1 = included).
+    #[serde(default = "one")]
+    pub confirmations: u64,
+    /// Environment variable holding the signer's private key (hex).
+    #[serde(default = "default_key_env")]
+    pub signer_key_env: String,
+    /// Or an encrypted JSON keystore file...
+    #[serde(default)]
+    pub keystore: Option<PathBuf>,
+    /// ...whose password is in this environment variable.
+    #[serde(default = "default_keystore_password_env")]
+    pub keystore_password_env: String,
+    /// How often receipts are polled (ms).
+    #[serde(default = "default_poll_ms")]
+    pub poll_interval_ms: u64,
+    /// A transaction without a receipt after this long gets its fees bumped (ms).
+    #[serde(default = "default_stuck_ms")]
+    pub stuck_after_ms: u64,
+    /// Fee bump per replacement, percent (at least 10, what nodes require).
+    #[serde(default = "default_bump")]
+    pub fee_bump_percent: u64,
+    /// Longest back-off between retries of transient RPC errors (ms).
+    #[serde(default = "default_backoff_ms")]
+    pub max_backoff_ms: u64,
+    /// A proof is re-made with a fresh issue time when older than this at submission (s); keep it
+    /// below the model policy's `maxAge`.
+    #[serde(default = "default_max_age")]
+    pub max_proof_age_s: u64,
+}
+
+/// Proving settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvingConfig {
+    /// Concurrent proofs (each takes one blocking thread and the circuit's memory).
+    #[serde(default = "one_usize")]
+    pub workers: usize,
+    /// Memory the concurrent proofs may use together, MB (0: only `workers` limits them). Each
+    /// proof reserves its circuit's estimated peak (`ServedModel::proving_memory_mb`) first.
+    #[serde(default)]
+    pub memory_budget_mb: u64,
+    /// Key and parameter cache directory.
+    pub cache_dir: PathBuf,
+    /// Use the INSECURE deterministic development setup (tests and local demos only).
+    #[serde(default)]
+    pub insecure_dev_srs: bool,
+    /// Ceremony parameters file...
+    #[serde(default)]
+    pub srs: Option<PathBuf>,
+    /// ...and its pinned sha256.
+    #[serde(default)]
+    pub srs_sha256: Option<String>,
+    /// Advice-column budget of the app circuits (must match the deployed verifiers).
+    #[serde(default = "default_columns")]
+    pub max_columns: usize,
+}
+
+/// When requests are flushed into a proof.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchingConfig {
+    /// A partial batch is proved once its oldest request waited this long (ms).
+    #[serde(default = "default_wait_ms")]
+    pub max_wait_ms: u64,
+}
+
+impl Default for BatchingConfig {
+    fn default() -> Self {
+        Self { max_wait_ms: default_wait_ms() }
+    }
+}
+
+/// A served model.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Registry model id (decimal).
+    pub id: String,
+    /// Model file (float model with `calibration`, or quantized).
+    pub path: PathBuf,
+    /// Calibration CSV for a float model.
+    #[serde(default)]
+    pub calibration: Option<PathBuf>,
+    /// The circuit's batch size B (must match the registered verifier).
+    pub batch_size: usize,
+    /// Batch mode: aggregate this many app proofs (N, 1..=[`MAX_AGGREGATE`]) into one proof per
+    /// transaction (the registered verifier must be the aggregation verifier of N proofs of the
+    /// app circuit). Absent: direct mode (one app proof per transaction).
+    #[serde(default)]
+    pub aggregate: Option<usize>,
+    /// Degree of the aggregation circuit (default `zkguard_prover::aggregate::config::default_k(N)`;
+    /// must match the registered verifier). Only with `aggregate`.
+    #[serde(default)]
+    pub aggregation_k: Option<u32>,
+}
+
+/// Largest N the relayer aggregates (prover memory: k = 20 peaks ~3 GB, k = 21 ~6 GB, k = 22 ~12 GB).
+pub const MAX_AGGREGATE: usize = 4;
+
+impl ModelConfig {
+    /// The aggregation degree in batch mode (`None` in direct mode).
+    pub fn aggregation_degree(&self) -> Option<u32> {
+        self.aggregate.map(|n| self.aggregation_k.unwrap_or_else(|| zkguard_prover::aggregate::config::default_k(n)))
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn one() -> u64 {
+    1
+}
+fn one_usize() -> usize {
+    1
+}
+fn default_key_env() -> String {
+    "ZKGUARD_RELAYER_KEY".into()
+}
+fn default_keystore_password_env() -> String {
+    "ZKGUARD_RELAYER_KEYSTORE_PASSWORD".into()
+}
+fn default_poll_ms() -> u64 {
+    250
+}
+fn default_stuck_ms() -> u64 {
+    30_000
+}
+fn default_bump() -> u64 {
+    20
+}
+fn default_backoff_ms() -> u64 {
+    5_000
+}
+fn default_max_age() -> u64 {
+    3_000
+}
+fn default_columns() -> usize {
+    zkguard_prover::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS
+}
+fn default_wait_ms() -> u64 {
+    1_000
+}
+
+fn env_parse<T: std::str::FromStr>(name: &str, target: &mut T) -> Result<(), ConfigError> {
+    if let Ok(value) = std::env::var(name) {
+        *target = value.parse().map_err(|_| ConfigError::Env { name: name.into(), value })?;
+    }
+    Ok(())
+}
+
+impl Config {
+    /// Reads `path`, applies environment overrides and validates. Relative paths in the file are
+    /// relative to the file's directory.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.into(), source })?;
+        let mut config: Config = toml::from_str(&text)
+            .map_err(|source| ConfigError::Parse { path: path.into(), source: Box::new(source) })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.resolve_paths(base);
+        config.apply_env()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        fix(&mut self.database);
+        fix(&mut self.proving.cache_dir);
+        if let Some(p) = self.proving.srs.as_mut() {
+            fix(p);
+        }
+        if let Some(p) = self.chain.keystore.as_mut() {
+            fix(p);
+        }
+        if let Some(p) = self.address_file.as_mut() {
+            fix(p);
+        }
+        for m in &mut self.models {
+            fix(&mut m.path);
+            if let Some(c) = m.calibration.as_mut() {
+                fix(c);
+            }
+        }
+    }
+
+    /// `ZKGUARD_RELAYER_{LISTEN,DATABASE,TOKEN,RPC_URL,CHAIN_ID,GUARD,CONFIRMATIONS,WORKERS,MAX_WAIT_MS}`.
+    pub fn apply_env(&mut self) -> Result<(), ConfigError> {
+        env_parse("ZKGUARD_RELAYER_LISTEN", &mut self.listen)?;
+        env_parse("ZKGUARD_RELAYER_DATABASE", &mut self.database)?;
+        if let Ok(token) = std::env::var("ZKGUARD_RELAYER_TOKEN") {
+            self.api_token = Secret::new(token);
+        }
+        env_parse("ZKGUARD_RELAYER_RPC_URL", &mut self.chain.rpc_url)?;
+        env_parse("ZKGUARD_RELAYER_CHAIN_ID", &mut self.chain.chain_id)?;
+        env_parse("ZKGUARD_RELAYER_GUARD", &mut self.chain.guard)?;
+        env_parse("ZKGUARD_RELAYER_CONFIRMATIONS", &mut self.chain.confirmations)?;
+        env_parse("ZKGUARD_RELAYER_WORKERS", &mut self.proving.workers)?;
+        env_parse("ZKGUARD_RELAYER_MAX_WAIT_MS", &mut self.batching.max_wait_ms)?;
+        Ok(())
+    }
+
+    /// Checks ranges and required values.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        if self.api_token.expose().len() < 16 {
+            return bad("the API token (ZKGUARD_RELAYER_TOKEN or api_token) must have at least 16 characters".into());
+        }
+        if self.models.is_empty() {
+            return bad("no [[models]]".into());
+        }
+        for (i, m) in self.models.iter().enumerate() {
+            if m.id.parse::<alloy::primitives::U256>().is_err() {
+                return bad(format!("models[{i}].id {:?} is not a decimal uint256", m.id));
+            }
+            if m.batch_size == 0 {
+                return bad(format!("models[{i}].batch_size must be > 0"));
+            }
+            if let Some(n) = m.aggregate {
+                if !(1..=MAX_AGGREGATE).contains(&n) {
+                    return bad(format!(
+                        "models[{i}].aggregate = {n}: batch mode aggregates 1..={MAX_AGGREGATE} proofs"
+                    ));
+                }
+            }
+            if let Some(k) = m.aggregation_k {
+                use zkguard_prover::aggregate::config::{MAX_K, MIN_K};
+                if m.aggregate.is_none() {
+                    return bad(format!("models[{i}].aggregation_k is set without aggregate (batch mode)"));
+                }
+                if !(MIN_K..=MAX_K).contains(&k) {
+                    return bad(format!("models[{i}].aggregation_k = {k} is outside {MIN_K}..={MAX_K}"));
+                }
+            }
+            if self.models[..i].iter().any(|o| o.id == m.id) {
+                return bad(format!("model id {} appears twice", m.id));
+            }
+        }
+        if self.proving.workers == 0 {
+            return bad("proving.workers must be > 0".into());
+        }
+        if self.chain.confirmations == 0 {
+            return bad("chain.confirmations must be >= 1".into());
+        }
+        if self.chain.fee_bump_percent < 10 {
+            return bad("chain.fee_bump_percent must be >= 10 (nodes refuse smaller replacements)".into());
+        }
+        if !self.proving.insecure_dev_srs && (self.proving.srs.is_none() || self.proving.srs_sha256.is_none()) {
+            return bad(
+                "set proving.srs and proving.srs_sha256, or proving.insecure_dev_srs = true (development only)".into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The KZG parameter source.
+    pub fn srs(&self) -> zkguard_prover::keys::SrsSource {
+        match (&self.proving.srs, &self.proving.srs_sha256) {
+            (Some(path), Some(sha256)) if !self.proving.insecure_dev_srs => {
+                zkguard_prover::keys::SrsSource::Ceremony { path: path.clone(), sha256: sha256.clone() }
+            }
+            _ => zkguard_prover::keys::SrsSource::InsecureDev,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+        database = "jobs.db"
+        api_token = "0123456789abcdef"
+        [chain]
+        rpc_url = "http://127.0.0.1:8545"
+        chain_id = 31337
+        guard = "0x00000000000000000000000000000000000000a1"
+        [proving]
+        cache_dir = "cache"
+        insecure_dev_srs = true
+        [[models]]
+        id = "1"
+        path = "m.json"
+        batch_size = 4
+    "#;
+
+    #[test]
+    fn parses_with_defaults_and_resolves_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relayer.toml");
+        std::fs::write(&path, MINIMAL).unwrap();
+        let c = Config::load(&path).unwrap();
+        assert_eq!(c.database, dir.path().join("jobs.db"));
+        assert_eq!(c.chain.confirmations, 1);
+        assert_eq!(c.models[0].path, dir.path().join("m.json"));
+        assert!(!format!("{c:?}").contains("0123456789abcdef"), "the token leaks through Debug");
+    }
+
+    #[test]
+    fn refuses_short_tokens_unknown_keys_and_bad_models() {
+        let short: Config = toml::from_str(&MINIMAL.replace("0123456789abcdef", "short")).unwrap();
+        assert!(short.validate().unwrap_err().to_string().contains("at least 16"));
+        assert!(toml::from_str::<Config>(&format!("{MINIMAL}\nbogus = 1")).is_err());
+        let zero: Config = toml::from_str(&MINIMAL.replace("batch_size = 4", "batch_size = 0")).unwrap();
+        assert!(zero.validate().is_err());
+    }
+
+    #[test]
+    fn batch_mode_is_validated() {
+        let with = |extra: &str| toml::from_str::<Config>(&format!("{MINIMAL}{extra}")).unwrap();
+        let direct = with("");
+        assert_eq!(direct.models[0].aggregate, None);
+        assert_eq!(direct.models[0].aggregation_degree(), None);
+        let two = with("aggregate = 2\n");
+        assert!(two.validate().is_ok());
+        assert_eq!(two.models[0].aggregation_degree(), Some(21));
+        assert_eq!(with("aggregate = 1\naggregation_k = 22\n").models[0].aggregation_degree(), Some(22));
+        for (extra, message) in [
+            ("aggregate = 0\n", "aggregates 1..=4"),
+            ("aggregate = 5\n", "aggregates 1..=4"),
+            ("aggregation_k = 20\n", "without aggregate"),
+            ("aggregate = 1\naggregation_k = 12\n", "outside 18..=23"),
+        ] {
+            let err = with(extra).validate().unwrap_err().to_string();
+            assert!(err.contains(message), "{extra}: {err}");
+        }
+    }
+}

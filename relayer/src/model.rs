@@ -1,0 +1,295 @@
+//! Served models: each model's quantized parameters, circuit keys and KZG parameters, loaded once
+//! at startup and shared (behind `Arc`) by the intake validation and the proving workers.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use alloy::primitives::U256;
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr};
+use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use zkguard_prover::aggregate::{AggregationKeys, AggregationShape};
+use zkguard_prover::circuit::{AppInstances, AppShape};
+use zkguard_prover::keys::{load_params, AppKeys};
+use zkguard_prover::quant::QuantizedModel;
+
+use crate::config::{Config, ModelConfig};
+
+/// Why a model could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelLoadError {
+    /// The model file or calibration data.
+    #[error("model {id}: {message}")]
+    Model {
+        /// Model id.
+        id: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// Keys or parameters.
+    #[error("model {id}: keys: {message}")]
+    Keys {
+        /// Model id.
+        id: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// One served model, ready to prove.
+pub struct ServedModel {
+    /// Registry id (decimal string, as in the config and the API).
+    pub id: String,
+    /// Registry id as a number.
+    pub id_u256: U256,
+    /// The quantized model.
+    pub model: QuantizedModel,
+    /// Circuit batch size.
+    pub batch_size: usize,
+    /// Proving and verifying keys.
+    pub keys: AppKeys,
+    /// KZG parameters for the circuit's k.
+    pub params: ParamsKZG<Bn256>,
+    /// Batch mode (`None`: direct mode).
+    pub aggregation: Option<Aggregation>,
+}
+
+/// Batch mode of a served model: N app proofs aggregated into one.
+pub struct Aggregation {
+    /// App proofs per aggregation proof (N).
+    pub proofs: usize,
+    /// The aggregation circuit's keys.
+    pub keys: AggregationKeys,
+    /// Its KZG parameters (k of the aggregation circuit).
+    pub params: ParamsKZG<Bn256>,
+}
+
+/// Splits `samples` into `proofs` segment sizes, in order and as even as possible (the first
+/// `samples % proofs` segments take one more). Every size is in 1..=`batch_size` when
+/// `proofs <= samples <= proofs * batch_size`; `None` otherwise.
+pub fn segment_sizes(samples: usize, proofs: usize, batch_size: usize) -> Option<Vec<usize>> {
+    if proofs == 0 || samples < proofs || samples > proofs * batch_size {
+        return None;
+    }
+    let (base, extra) = (samples / proofs, samples % proofs);
+    Some((0..proofs).map(|i| base + usize::from(i < extra)).collect())
+}
+
+impl std::fmt::Debug for ServedModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServedModel")
+            .field("id", &self.id)
+            .field("name", &self.model.name)
+            .field("batch_size", &self.batch_size)
+            .field("circuit", &self.keys.digest)
+            .field("aggregate", &self.aggregation.as_ref().map(|a| (a.proofs, a.keys.config.shape.k)))
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServedModel {
+    /// Number of features per row.
+    pub fn n_features(&self) -> usize {
+        self.model.n_features()
+    }
+
+    /// App proofs per transaction: N in batch mode, 1 in direct mode.
+    pub fn proofs_per_batch(&self) -> usize {
+        self.aggregation.as_ref().map_or(1, |a| a.proofs)
+    }
+
+    /// Most samples one batch (one transaction) holds: N * B in batch mode, B in direct mode.
+    pub fn batch_capacity(&self) -> usize {
+        self.proofs_per_batch() * self.batch_size
+    }
+
+    /// Fewest samples a batch needs: N in batch mode (every segment proves at least one real
+    /// sample; the Guard refuses an empty segment), 1 in direct mode.
+    pub fn min_batch_samples(&self) -> usize {
+        self.proofs_per_batch()
+    }
+
+    /// `"direct"` or `"aggregate"`.
+    pub fn mode(&self) -> &'static str {
+        if self.aggregation.is_some() {
+            "aggregate"
+        } else {
+            "direct"
+        }
+    }
+
+    /// Estimated peak memory of one app proof, MB: about 1.1 KB per row per column (measured on
+    /// the logistic circuits: 72 MB at k = 14 with 4 columns, 278 MB at k = 16 with 4 columns).
+    pub fn app_proving_memory_mb(&self) -> u64 {
+        let p = &self.keys.config.params;
+        let columns = p.num_advice_per_phase.iter().sum::<usize>()
+            + p.num_lookup_advice_per_phase.iter().sum::<usize>()
+            + p.num_fixed
+            + p.num_instance_columns;
+        estimate_memory_mb(p.k as u32, columns)
+    }
+
+    /// Estimated peak memory of proving one batch, MB: one app proof in direct mode; in batch
+    /// mode the N app proofs (one at a time) plus the aggregation proof
+    /// ([`aggregation_memory_mb`]), counted together to stay on the safe side.
+    pub fn proving_memory_mb(&self) -> u64 {
+        let app = self.app_proving_memory_mb();
+        match &self.aggregation {
+            None => app,
+            Some(a) => app + aggregation_memory_mb(a.keys.config.shape.k),
+        }
+    }
+
+    /// Decodes a proof's instances with this model's layout.
+    pub fn decode(&self, instances: &[Fr]) -> Option<AppInstances> {
+        AppInstances::from_slice(self.keys.config.shape.layout(), instances).ok()
+    }
+}
+
+/// Peak-memory estimate of a proof at `k` with `columns` columns, MB (at least 1).
+pub fn estimate_memory_mb(k: u32, columns: usize) -> u64 {
+    ((1u64 << k) * columns as u64 * 1100 / 1_000_000).max(1)
+}
+
+/// Peak-memory estimate of an aggregation proof at degree `k`, MB, proving key included: the
+/// prover measured ~3 GB at k = 20 and ~6 GB at k = 21 (3 advice + 1 lookup column, the default
+/// configuration); the relayer process peaked at 3.6 GB proving N = 1 at k = 20. Doubles per k.
+pub fn aggregation_memory_mb(k: u32) -> u64 {
+    const AT_K20: u64 = 3_584;
+    if k >= 20 {
+        AT_K20 << (k - 20).min(20)
+    } else {
+        (AT_K20 >> (20 - k).min(11)).max(1)
+    }
+}
+
+/// All served models by id.
+pub type Models = Arc<BTreeMap<String, Arc<ServedModel>>>;
+
+/// Loads a quantized model file, or quantizes a float model with its calibration data (the same
+/// rules as `zkguard prove --model`; the prover's own helper is not public).
+pub fn load_quantized(path: &Path, calibration: Option<&Path>) -> Result<QuantizedModel, String> {
+    use zkguard_prover::artifact::{self, QuantizedFile, QUANTIZED_FORMAT};
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let format = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("format").and_then(|f| f.as_str()).map(str::to_string));
+    if format.as_deref() == Some(QUANTIZED_FORMAT) {
+        let file: QuantizedFile = artifact::read_json(path).map_err(|e| e.to_string())?;
+        return Ok(file.model);
+    }
+    let float = zkguard_prover::model::parse_model(&text, path).map_err(|e| e.to_string())?;
+    let calibration = calibration.ok_or_else(|| format!("{} is a float model: set `calibration`", path.display()))?;
+    let data = zkguard_prover::data::load_csv(calibration, &float.features).map_err(|e| e.to_string())?;
+    zkguard_prover::quant::calibrate(&float, &data.rows, zkguard_prover::quant::DEFAULT_HEADROOM_BITS)
+        .map_err(|e| e.to_string())
+}
+
+/// Loads one model: quantization, circuit choice, parameters and keys (generated and cached on
+/// first use; the cache is the prover's, keyed by circuit digest).
+pub fn load_model(config: &Config, m: &ModelConfig) -> Result<ServedModel, ModelLoadError> {
+    let err = |message: String| ModelLoadError::Model { id: m.id.clone(), message };
+    let keys_err = |message: String| ModelLoadError::Keys { id: m.id.clone(), message };
+    let model = load_quantized(&m.path, m.calibration.as_deref()).map_err(err)?;
+    let shape = AppShape { model: model.shape(), batch_size: m.batch_size };
+    let srs = config.srs();
+    let circuit = AppKeys::choose_config(&shape, config.proving.max_columns).map_err(|e| keys_err(e.to_string()))?;
+    let params = load_params(&srs, circuit.k(), &config.proving.cache_dir).map_err(|e| keys_err(e.to_string()))?;
+    let keys = AppKeys::load_or_generate(circuit, &params, &srs, &config.proving.cache_dir)
+        .map_err(|e| keys_err(e.to_string()))?;
+    let id_u256 = m.id.parse().map_err(|_| err("id is not a decimal uint256".into()))?;
+    let aggregation = match (m.aggregate, m.aggregation_degree()) {
+        (Some(proofs), Some(k)) => Some(load_aggregation(config, m, &shape, &keys, &params, proofs, k)?),
+        _ => None,
+    };
+    let served = ServedModel { id: m.id.clone(), id_u256, model, batch_size: m.batch_size, keys, params, aggregation };
+    tracing::info!(model = %m.id, name = %served.model.name, batch = m.batch_size, k = served.keys.config.k(),
+        circuit = %&served.keys.digest[..12], mode = served.mode(), proofs_per_tx = served.proofs_per_batch(),
+        proving_mb = served.proving_memory_mb(), "model loaded");
+    Ok(served)
+}
+
+/// Loads (or, the first time, generates: minutes and gigabytes) the aggregation keys of N proofs
+/// of a model's app circuit at degree `k`, with their parameters.
+fn load_aggregation(
+    config: &Config,
+    m: &ModelConfig,
+    shape: &AppShape,
+    app_keys: &AppKeys,
+    app_params: &ParamsKZG<Bn256>,
+    proofs: usize,
+    k: u32,
+) -> Result<Aggregation, ModelLoadError> {
+    let keys_err = |message: String| ModelLoadError::Keys { id: m.id.clone(), message };
+    let srs = config.srs();
+    let cache = &config.proving.cache_dir;
+    let agg_shape = AggregationShape::new(&app_keys.digest, shape.layout().len(), proofs, k);
+    AggregationKeys::check_shape(&agg_shape).map_err(|e| keys_err(format!("aggregation: {e}")))?;
+    let digest = agg_shape.digest();
+    let cached = AggregationKeys::cache_path(&digest, &srs, cache).join("pk.bin").exists();
+    if cached {
+        tracing::info!(model = %m.id, proofs, k, aggregation = %&digest[..12], "loading cached aggregation keys");
+    } else {
+        tracing::warn!(model = %m.id, proofs, k, aggregation = %&digest[..12], memory_mb = aggregation_memory_mb(k),
+            "generating aggregation keys: this takes minutes (measured ~70 s at k = 20 on 2 cores, more at larger k) \
+             and is cached in the key cache for the next start");
+    }
+    let started = std::time::Instant::now();
+    let params = load_params(&srs, k, cache).map_err(|e| keys_err(format!("aggregation parameters: {e}")))?;
+    let keys = AggregationKeys::load_or_generate(agg_shape, app_keys, app_params, &params, &srs, cache)
+        .map_err(|e| keys_err(format!("aggregation: {e}")))?;
+    tracing::info!(model = %m.id, proofs, k, aggregation = %&digest[..12], seconds = started.elapsed().as_secs_f64(),
+        "aggregation keys ready");
+    Ok(Aggregation { proofs, keys, params })
+}
+
+/// Loads every configured model (blocking: keygen may take seconds).
+pub fn load_models(config: &Config) -> Result<Models, ModelLoadError> {
+    let mut map = BTreeMap::new();
+    for m in &config.models {
+        map.insert(m.id.clone(), Arc::new(load_model(config, m)?));
+    }
+    Ok(Arc::new(map))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{aggregation_memory_mb, estimate_memory_mb, segment_sizes};
+
+    #[test]
+    fn memory_estimate_matches_the_measured_circuits() {
+        assert!((60..=100).contains(&estimate_memory_mb(14, 4)), "{}", estimate_memory_mb(14, 4));
+        assert!((250..=350).contains(&estimate_memory_mb(16, 4)));
+        assert_eq!(estimate_memory_mb(17, 4), 2 * estimate_memory_mb(16, 4));
+        assert!((3_000..=4_000).contains(&aggregation_memory_mb(20)));
+        assert!((6_000..=8_000).contains(&aggregation_memory_mb(21)));
+        assert_eq!(aggregation_memory_mb(22), 2 * aggregation_memory_mb(21));
+        assert_eq!(aggregation_memory_mb(19), aggregation_memory_mb(20) / 2);
+    }
+
+    #[test]
+    fn segments_are_in_order_as_even_as_possible_and_never_empty() {
+        assert_eq!(segment_sizes(1, 1, 4), Some(vec![1]));
+        assert_eq!(segment_sizes(4, 1, 4), Some(vec![4]));
+        assert_eq!(segment_sizes(2, 2, 4), Some(vec![1, 1]));
+        assert_eq!(segment_sizes(5, 2, 4), Some(vec![3, 2]));
+        assert_eq!(segment_sizes(8, 2, 4), Some(vec![4, 4]));
+        assert_eq!(segment_sizes(7, 3, 4), Some(vec![3, 2, 2]));
+        assert_eq!(segment_sizes(16, 4, 4), Some(vec![4, 4, 4, 4]));
+        // Below N samples some segment would be empty; above N * B one would overflow.
+        assert_eq!(segment_sizes(1, 2, 4), None);
+        assert_eq!(segment_sizes(9, 2, 4), None);
+        assert_eq!(segment_sizes(3, 0, 4), None);
+        for proofs in 2..=4 {
+            for batch in [1, 4, 16] {
+                for samples in proofs..=proofs * batch {
+                    let sizes = segment_sizes(samples, proofs, batch).unwrap();
+                    assert_eq!(sizes.len(), proofs);
+                    assert_eq!(sizes.iter().sum::<usize>(), samples);
+                    assert!(sizes.iter().all(|&s| (1..=batch).contains(&s)), "{samples}/{proofs}/{batch}: {sizes:?}");
+                    assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1);
+                }
+            }
+        }
+    }
+}

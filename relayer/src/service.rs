@@ -1,0 +1,173 @@
+//! Wires the service together: store, models, signer, provider, recovery of unfinished work,
+//! the batcher, the proving pool, the submitter and the HTTP server; graceful shutdown on
+//! SIGINT/SIGTERM (in-flight work is persisted at every step, so stopping parks it safely).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::network::EthereumWallet;
+use alloy::providers::{Provider, ProviderBuilder};
+use tokio::sync::{watch, Notify};
+
+use crate::chain::rpc::with_retry;
+use crate::chain::signer::{load_signer, SignerError};
+use crate::chain::Submitter;
+use crate::config::Config;
+use crate::intake::{router, AppState};
+use crate::metrics::Metrics;
+use crate::model::{load_models, ModelLoadError};
+use crate::store::{BatchState, BatchUpdate, JobStore, SqliteStore, StoreError};
+use crate::worker::ProverPool;
+
+/// Why the service could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Store.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Models.
+    #[error(transparent)]
+    Model(#[from] ModelLoadError),
+    /// Signer.
+    #[error(transparent)]
+    Signer(#[from] SignerError),
+    /// The RPC URL does not parse.
+    #[error("chain.rpc_url {0:?} is not a URL")]
+    RpcUrl(String),
+    /// The node is on another chain.
+    #[error("the node reports chain id {got}, the config says {expected}")]
+    ChainId {
+        /// Configured.
+        expected: u64,
+        /// Reported.
+        got: u64,
+    },
+    /// RPC.
+    #[error("chain: {0}")]
+    Rpc(String),
+    /// Listening or serving.
+    #[error("http: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// How long start-up waits for the node to report its chain id.
+const STARTUP_CHAIN_CHECK: Duration = Duration::from_secs(10);
+
+/// Moves batches that were being proved when the process stopped back to `created`.
+pub fn recover(store: &dyn JobStore) -> Result<usize, StoreError> {
+    let stuck = store.batches_in(&[BatchState::Proving])?;
+    for b in &stuck {
+        store.transition(
+            b.id,
+            BatchState::Proving,
+            BatchState::Created,
+            &BatchUpdate::default(),
+            "resumed after restart",
+        )?;
+    }
+    let pending = store.batches_in(&[BatchState::Created, BatchState::Proved, BatchState::Signed, BatchState::Sent])?;
+    if !pending.is_empty() {
+        tracing::info!(batches = pending.len(), reproving = stuck.len(), "resuming unfinished batches");
+    }
+    Ok(stuck.len())
+}
+
+/// Resolves when SIGINT or SIGTERM arrives.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// Runs the service until `stop` resolves.
+pub async fn serve(
+    config: Config,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServiceError> {
+    let store: Arc<dyn JobStore> = Arc::new(SqliteStore::open(&config.database)?);
+    let signer = load_signer(&config.chain)?;
+    tracing::info!(address = %signer.address(), guard = %config.chain.guard, "signer loaded");
+    let url = config.chain.rpc_url.parse().map_err(|_| ServiceError::RpcUrl(config.chain.rpc_url.clone()))?;
+    let provider = ProviderBuilder::new().disable_recommended_fillers().connect_http(url).erased();
+    let metrics = Arc::new(Metrics::default());
+    let backoff = Duration::from_millis(config.chain.max_backoff_ms);
+    // Fail fast on a node of another chain; if the node is away, start anyway (intake and proving
+    // do not need it) and let the submitter check the chain id before its first transaction.
+    let check =
+        tokio::time::timeout(STARTUP_CHAIN_CHECK, with_retry("chainId", backoff, &metrics, || provider.get_chain_id()));
+    match check.await {
+        Ok(Ok(id)) if id != config.chain.chain_id => {
+            return Err(ServiceError::ChainId { expected: config.chain.chain_id, got: id })
+        }
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => return Err(ServiceError::Rpc(e.to_string())),
+        Err(_) => {
+            tracing::warn!(rpc = %config.chain.rpc_url, "the node does not answer; starting anyway, submission will retry")
+        }
+    }
+    let models = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || load_models(&config))
+            .await
+            .map_err(|e| ServiceError::Rpc(format!("model loading panicked: {e}")))??
+    };
+    recover(store.as_ref())?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (new_job, new_batch, proved) = (Arc::new(Notify::new()), Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let batcher = tokio::spawn(crate::batcher::run(
+        store.clone(),
+        models.clone(),
+        config.batching.max_wait_ms,
+        new_job.clone(),
+        new_batch.clone(),
+        stop_rx.clone(),
+    ));
+    let pool = ProverPool {
+        store: store.clone(),
+        models: models.clone(),
+        chain_id: config.chain.chain_id,
+        guard: config.chain.guard,
+        workers: config.proving.workers,
+        memory_budget_mb: config.proving.memory_budget_mb,
+        metrics: metrics.clone(),
+        new_batch: new_batch.clone(),
+        proved: proved.clone(),
+    };
+    let provers = tokio::spawn(pool.run(stop_rx.clone()));
+    let submitter = Submitter::new(
+        store.clone(),
+        models.clone(),
+        provider,
+        EthereumWallet::from(signer),
+        config.chain.clone(),
+        metrics.clone(),
+        proved,
+        new_batch,
+    );
+    let submitter = tokio::spawn(submitter.run(stop_rx.clone()));
+
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let bound = listener.local_addr()?;
+    if let Some(path) = &config.address_file {
+        std::fs::write(path, bound.to_string())?;
+    }
+    tracing::info!(address = %bound, "listening");
+    let app = router(AppState { store, models, token: config.api_token.clone(), metrics, new_job });
+    axum::serve(listener, app).with_graceful_shutdown(stop).await?;
+    tracing::info!("shutting down: work in flight is persisted and resumes on the next start");
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        let _ = tokio::join!(batcher, provers, submitter);
+    })
+    .await;
+    Ok(())
+}

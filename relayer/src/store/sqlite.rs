@@ -1,0 +1,545 @@
+//! [`JobStore`] on an embedded SQLite file (WAL mode, `synchronous = FULL`, migrations in code).
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction as SqlTx};
+
+use super::schema::MIGRATIONS;
+use super::types::*;
+use super::{JobStore, StoreError};
+
+/// SQLite job store. One connection behind a mutex: every method is one short transaction.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("plain data serializes")
+}
+
+fn parse<T: serde::de::DeserializeOwned>(column: &'static str, text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|source| StoreError::Corrupt { column, source })
+}
+
+const JOB_COLUMNS: &str =
+    "id, model_id, state, rows, salt, subjects, batch_id, sample_offset, created_ms, updated_ms, error";
+const BATCH_COLUMNS: &str = "id, model_id, state, nonce, issued_at, salt, subjects, sample_count, instances, proof, \
+     decisions, scores, tx_hash, block_number, gas_used, prove_ms, error, created_ms, updated_ms";
+
+struct RawJob {
+    rec: JobRecord,
+    rows: String,
+    subjects: String,
+}
+
+fn raw_job(row: &Row<'_>) -> rusqlite::Result<RawJob> {
+    let state: String = row.get(2)?;
+    Ok(RawJob {
+        rec: JobRecord {
+            id: row.get(0)?,
+            model_id: row.get(1)?,
+            state: JobState::parse(&state).unwrap_or(JobState::Failed),
+            rows: vec![],
+            salt: row.get(4)?,
+            subjects: vec![],
+            batch_id: row.get(6)?,
+            offset: row.get::<_, Option<i64>>(7)?.map(|o| o as usize),
+            created_ms: row.get(8)?,
+            updated_ms: row.get(9)?,
+            error: row.get(10)?,
+        },
+        rows: row.get(3)?,
+        subjects: row.get(5)?,
+    })
+}
+
+fn finish_job(raw: RawJob) -> Result<JobRecord, StoreError> {
+    let mut rec = raw.rec;
+    rec.rows = parse("jobs.rows", &raw.rows)?;
+    rec.subjects = parse("jobs.subjects", &raw.subjects)?;
+    Ok(rec)
+}
+
+struct RawBatch {
+    rec: BatchRecord,
+    subjects: String,
+    instances: Option<String>,
+    decisions: Option<String>,
+    scores: Option<String>,
+}
+
+fn raw_batch(row: &Row<'_>) -> rusqlite::Result<RawBatch> {
+    let state: String = row.get(2)?;
+    Ok(RawBatch {
+        rec: BatchRecord {
+            id: row.get(0)?,
+            model_id: row.get(1)?,
+            state: BatchState::parse(&state),
+            nonce: row.get::<_, i64>(3)? as u64,
+            issued_at: row.get::<_, i64>(4)? as u64,
+            salt: row.get(5)?,
+            sample_count: row.get::<_, i64>(7)? as usize,
+            proof: row.get(9)?,
+            tx_hash: row.get(12)?,
+            block_number: row.get::<_, Option<i64>>(13)?.map(|b| b as u64),
+            gas_used: row.get::<_, Option<i64>>(14)?.map(|g| g as u64),
+            prove_ms: row.get(15)?,
+            error: row.get(16)?,
+            created_ms: row.get(17)?,
+            updated_ms: row.get(18)?,
+            ..BatchRecord::default()
+        },
+        subjects: row.get(6)?,
+        instances: row.get(8)?,
+        decisions: row.get(10)?,
+        scores: row.get(11)?,
+    })
+}
+
+fn finish_batch(raw: RawBatch) -> Result<BatchRecord, StoreError> {
+    let mut rec = raw.rec;
+    rec.subjects = parse("batches.subjects", &raw.subjects)?;
+    rec.instances = raw.instances.map(|t| parse("batches.instances", &t)).transpose()?;
+    rec.decisions = raw.decisions.map(|t| parse("batches.decisions", &t)).transpose()?;
+    rec.scores = raw.scores.map(|t| parse("batches.scores", &t)).transpose()?;
+    Ok(rec)
+}
+
+fn record(tx: &SqlTx<'_>, entity: &str, id: &str, from: Option<&str>, to: &str, detail: &str) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO transitions (entity, entity_id, from_state, to_state, detail, at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![entity, id, from, to, detail, now_ms()],
+    )?;
+    Ok(())
+}
+
+fn get_job(tx: &Connection, id: &str) -> Result<Option<JobRecord>, StoreError> {
+    let raw = tx.query_row(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"), [id], raw_job).optional()?;
+    raw.map(finish_job).transpose()
+}
+
+fn get_batch(tx: &Connection, id: i64) -> Result<Option<BatchRecord>, StoreError> {
+    let raw =
+        tx.query_row(&format!("SELECT {BATCH_COLUMNS} FROM batches WHERE id = ?1"), [id], raw_batch).optional()?;
+    raw.map(finish_batch).transpose()
+}
+
+/// Takes the next Guard nonce of a model (at least `floor`) inside `tx`.
+fn take_nonce(tx: &Connection, model_id: &str, floor: u64) -> Result<u64, StoreError> {
+    let next: Option<i64> =
+        tx.query_row("SELECT next_nonce FROM model_nonces WHERE model_id = ?1", [model_id], |r| r.get(0)).optional()?;
+    let nonce = next.map(|n| n as u64).unwrap_or(0).max(floor);
+    tx.execute(
+        "INSERT INTO model_nonces (model_id, next_nonce) VALUES (?1, ?2) \
+         ON CONFLICT(model_id) DO UPDATE SET next_nonce = excluded.next_nonce",
+        params![model_id, (nonce + 1) as i64],
+    )?;
+    Ok(nonce)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        migrate(&mut conn)?;
+        Ok(Self { conn: Mutex::new(conn) })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut conn)
+    }
+}
+
+/// Applies the migrations the database has not seen yet.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = index + 1, "applied store migration");
+    }
+    Ok(())
+}
+
+impl JobStore for SqliteStore {
+    fn insert_job(&self, job: &NewJob) -> Result<Inserted, StoreError> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            let existing: Option<String> =
+                tx.query_row("SELECT body_hash FROM jobs WHERE id = ?1", [&job.id], |r| r.get(0)).optional()?;
+            if let Some(hash) = existing {
+                if hash != job.body_hash {
+                    return Err(StoreError::Conflict(job.id.clone()));
+                }
+                let rec = get_job(&tx, &job.id)?.ok_or_else(|| StoreError::NotFound(job.id.clone()))?;
+                return Ok(Inserted { job: rec, created: false });
+            }
+            let now = now_ms();
+            tx.execute(
+                "INSERT INTO jobs (id, model_id, body_hash, state, rows, salt, subjects, created_ms, updated_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+                params![
+                    job.id,
+                    job.model_id,
+                    job.body_hash,
+                    JobState::Queued.as_str(),
+                    json(&job.rows),
+                    job.salt,
+                    json(&job.subjects),
+                    now
+                ],
+            )?;
+            record(&tx, "job", &job.id, None, JobState::Queued.as_str(), "accepted")?;
+            let rec = get_job(&tx, &job.id)?.ok_or_else(|| StoreError::NotFound(job.id.clone()))?;
+            tx.commit()?;
+            Ok(Inserted { job: rec, created: true })
+        })
+    }
+
+    fn job(&self, id: &str) -> Result<Option<JobView>, StoreError> {
+        self.with(|conn| {
+            let Some(job) = get_job(conn, id)? else { return Ok(None) };
+            let batch = job.batch_id.map(|b| get_batch(conn, b)).transpose()?.flatten();
+            let batch_key = job.batch_id.map(|b| b.to_string()).unwrap_or_default();
+            let mut stmt = conn.prepare(
+                "SELECT from_state, to_state, detail, at_ms FROM transitions \
+                 WHERE (entity = 'job' AND entity_id = ?1) OR (entity = 'batch' AND entity_id = ?2) ORDER BY id",
+            )?;
+            let transitions = stmt
+                .query_map(params![id, batch_key], |r| {
+                    Ok(Transition { from: r.get(0)?, to: r.get(1)?, detail: r.get(2)?, at_ms: r.get(3)? })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Some(JobView { job, batch, transitions }))
+        })
+    }
+
+    fn queued_jobs(&self, model_id: &str) -> Result<Vec<JobRecord>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE model_id = ?1 AND state = 'queued' ORDER BY created_ms, id"
+            ))?;
+            let raws = stmt.query_map([model_id], raw_job)?.collect::<Result<Vec<_>, _>>()?;
+            raws.into_iter().map(finish_job).collect()
+        })
+    }
+
+    fn create_batch(&self, batch: &NewBatch) -> Result<BatchRecord, StoreError> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            let nonce = take_nonce(&tx, &batch.model_id, batch.nonce_floor)?;
+            let now = now_ms();
+            tx.execute(
+                "INSERT INTO batches (model_id, state, nonce, issued_at, salt, subjects, sample_count, created_ms, updated_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?7)",
+                params![
+                    batch.model_id,
+                    BatchState::Created.as_str(),
+                    nonce as i64,
+                    batch.issued_at as i64,
+                    batch.salt,
+                    json(&batch.subjects),
+                    now
+                ],
+            )?;
+            let id = tx.last_insert_rowid();
+            record(&tx, "batch", &id.to_string(), None, BatchState::Created.as_str(), &format!("guard nonce {nonce}"))?;
+            let mut offset = 0usize;
+            for job_id in &batch.job_ids {
+                let job = get_job(&tx, job_id)?.ok_or_else(|| StoreError::NotFound(job_id.clone()))?;
+                if job.state != JobState::Queued {
+                    return Err(StoreError::NotFound(format!("queued job {job_id}")));
+                }
+                tx.execute(
+                    "UPDATE jobs SET state = ?1, batch_id = ?2, sample_offset = ?3, updated_ms = ?4 WHERE id = ?5",
+                    params![JobState::Proving.as_str(), id, offset as i64, now, job_id],
+                )?;
+                record(&tx, "job", job_id, Some("queued"), JobState::Proving.as_str(), &format!("in batch {id}"))?;
+                offset += job.rows.len();
+            }
+            tx.execute("UPDATE batches SET sample_count = ?1 WHERE id = ?2", params![offset as i64, id])?;
+            let rec = get_batch(&tx, id)?.ok_or_else(|| StoreError::NotFound(format!("batch {id}")))?;
+            tx.commit()?;
+            Ok(rec)
+        })
+    }
+
+    fn next_nonce(&self, model_id: &str, floor: u64) -> Result<u64, StoreError> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            let nonce = take_nonce(&tx, model_id, floor)?;
+            tx.commit()?;
+            Ok(nonce)
+        })
+    }
+
+    fn batch(&self, id: i64) -> Result<Option<BatchRecord>, StoreError> {
+        self.with(|conn| get_batch(conn, id))
+    }
+
+    fn batches_in(&self, states: &[BatchState]) -> Result<Vec<BatchRecord>, StoreError> {
+        self.with(|conn| {
+            let list = states.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
+            let mut stmt =
+                conn.prepare(&format!("SELECT {BATCH_COLUMNS} FROM batches WHERE state IN ({list}) ORDER BY id"))?;
+            let raws = stmt.query_map([], raw_batch)?.collect::<Result<Vec<_>, _>>()?;
+            raws.into_iter().map(finish_batch).collect()
+        })
+    }
+
+    fn batch_jobs(&self, batch_id: i64) -> Result<Vec<JobRecord>, StoreError> {
+        self.with(|conn| {
+            let mut stmt =
+                conn.prepare(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE batch_id = ?1 ORDER BY sample_offset"))?;
+            let raws = stmt.query_map([batch_id], raw_job)?.collect::<Result<Vec<_>, _>>()?;
+            raws.into_iter().map(finish_job).collect()
+        })
+    }
+
+    fn transition(
+        &self,
+        batch_id: i64,
+        from: BatchState,
+        to: BatchState,
+        u: &BatchUpdate,
+        detail: &str,
+    ) -> Result<BatchRecord, StoreError> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            let found: Option<String> =
+                tx.query_row("SELECT state FROM batches WHERE id = ?1", [batch_id], |r| r.get(0)).optional()?;
+            let found = found.ok_or_else(|| StoreError::NotFound(format!("batch {batch_id}")))?;
+            if found != from.as_str() {
+                return Err(StoreError::WrongState { batch: batch_id, expected: from.to_string(), found });
+            }
+            let now = now_ms();
+            tx.execute(
+                "UPDATE batches SET state = ?1, updated_ms = ?2, \
+                   nonce = COALESCE(?3, nonce), issued_at = COALESCE(?4, issued_at), \
+                   instances = CASE WHEN ?13 THEN NULL ELSE COALESCE(?5, instances) END, \
+                   proof = CASE WHEN ?13 THEN NULL ELSE COALESCE(?6, proof) END, \
+                   decisions = CASE WHEN ?13 THEN NULL ELSE COALESCE(?7, decisions) END, \
+                   scores = CASE WHEN ?13 THEN NULL ELSE COALESCE(?8, scores) END, \
+                   tx_hash = COALESCE(?9, tx_hash), block_number = COALESCE(?10, block_number), \
+                   gas_used = COALESCE(?11, gas_used), prove_ms = COALESCE(?12, prove_ms), \
+                   error = COALESCE(?14, error) \
+                 WHERE id = ?15",
+                params![
+                    to.as_str(),
+                    now,
+                    u.nonce.map(|n| n as i64),
+                    u.issued_at.map(|n| n as i64),
+                    u.instances.as_ref().map(json),
+                    u.proof,
+                    u.decisions.as_ref().map(json),
+                    u.scores.as_ref().map(json),
+                    u.tx_hash,
+                    u.block_number.map(|n| n as i64),
+                    u.gas_used.map(|n| n as i64),
+                    u.prove_ms,
+                    u.clear_proof,
+                    u.error,
+                    batch_id
+                ],
+            )?;
+            record(&tx, "batch", &batch_id.to_string(), Some(from.as_str()), to.as_str(), detail)?;
+            let (job_from, job_to) = (from.job_state(), to.job_state());
+            if job_from != job_to {
+                let ids: Vec<String> = {
+                    let mut stmt = tx.prepare("SELECT id FROM jobs WHERE batch_id = ?1")?;
+                    let ids = stmt.query_map([batch_id], |r| r.get(0))?.collect::<Result<Vec<_>, _>>()?;
+                    ids
+                };
+                tx.execute(
+                    "UPDATE jobs SET state = ?1, updated_ms = ?2, error = COALESCE(?3, error) WHERE batch_id = ?4",
+                    params![job_to.as_str(), now, u.error, batch_id],
+                )?;
+                for id in ids {
+                    record(
+                        &tx,
+                        "job",
+                        &id,
+                        Some(job_from.as_str()),
+                        job_to.as_str(),
+                        &format!("batch {batch_id}: {detail}"),
+                    )?;
+                }
+            }
+            let rec = get_batch(&tx, batch_id)?.ok_or_else(|| StoreError::NotFound(format!("batch {batch_id}")))?;
+            tx.commit()?;
+            Ok(rec)
+        })
+    }
+
+    fn note(&self, batch_id: i64, detail: &str) -> Result<(), StoreError> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            let state: String = tx.query_row("SELECT state FROM batches WHERE id = ?1", [batch_id], |r| r.get(0))?;
+            record(&tx, "batch", &batch_id.to_string(), Some(&state), &state, detail)?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn add_attempt(&self, a: &TxAttempt) -> Result<(), StoreError> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT OR IGNORE INTO tx_attempts (tx_hash, batch_id, account_nonce, max_fee, priority_fee, gas_limit, raw, created_ms, guard_nonce) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    a.tx_hash,
+                    a.batch_id,
+                    a.account_nonce as i64,
+                    a.max_fee.to_string(),
+                    a.priority_fee.to_string(),
+                    a.gas_limit as i64,
+                    a.raw,
+                    a.created_ms,
+                    a.guard_nonce as i64
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn attempts(&self, batch_id: i64) -> Result<Vec<TxAttempt>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT tx_hash, account_nonce, max_fee, priority_fee, gas_limit, raw, created_ms, guard_nonce FROM tx_attempts \
+                 WHERE batch_id = ?1 ORDER BY created_ms, rowid",
+            )?;
+            let rows = stmt
+                .query_map([batch_id], |r| {
+                    Ok(TxAttempt {
+                        batch_id,
+                        tx_hash: r.get(0)?,
+                        account_nonce: r.get::<_, i64>(1)? as u64,
+                        max_fee: r.get::<_, String>(2)?.parse().unwrap_or_default(),
+                        priority_fee: r.get::<_, String>(3)?.parse().unwrap_or_default(),
+                        gas_limit: r.get::<_, i64>(4)? as u64,
+                        raw: r.get(5)?,
+                        created_ms: r.get(6)?,
+                        guard_nonce: r.get::<_, i64>(7)? as u64,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn job_counts(&self) -> Result<Vec<(JobState, u64)>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state")?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(JobState::ALL
+                .iter()
+                .map(|s| (*s, rows.iter().find(|(n, _)| n == s.as_str()).map(|(_, c)| *c as u64).unwrap_or(0)))
+                .collect())
+        })
+    }
+
+    fn gas_spent(&self) -> Result<u64, StoreError> {
+        self.with(|conn| {
+            let gas: i64 = conn.query_row(
+                "SELECT COALESCE(SUM(gas_used), 0) FROM batches WHERE state IN ('confirmed', 'failed')",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(gas as u64)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: &str, rows: usize) -> NewJob {
+        NewJob {
+            id: id.into(),
+            model_id: "1".into(),
+            body_hash: format!("h-{id}"),
+            rows: vec![vec![1.0, 2.0]; rows],
+            salt: None,
+            subjects: vec![],
+        }
+    }
+
+    fn open() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("jobs.db")).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn a_request_id_submitted_twice_is_one_job() {
+        let (_d, s) = open();
+        assert!(s.insert_job(&job("a", 1)).unwrap().created);
+        assert!(!s.insert_job(&job("a", 1)).unwrap().created);
+        let mut other = job("a", 1);
+        other.body_hash = "different".into();
+        assert!(matches!(s.insert_job(&other), Err(StoreError::Conflict(_))));
+        assert_eq!(s.queued_jobs("1").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn batches_take_nonces_and_move_their_jobs() {
+        let (_d, s) = open();
+        s.insert_job(&job("a", 2)).unwrap();
+        s.insert_job(&job("b", 3)).unwrap();
+        let nb = |ids: &[&str], floor| NewBatch {
+            model_id: "1".into(),
+            job_ids: ids.iter().map(|s| s.to_string()).collect(),
+            salt: "0x01".into(),
+            issued_at: 5,
+            subjects: vec![],
+            nonce_floor: floor,
+        };
+        let b = s.create_batch(&nb(&["a", "b"], 100)).unwrap();
+        assert_eq!((b.nonce, b.sample_count, b.state), (100, 5, Some(BatchState::Created)));
+        assert_eq!(s.batch_jobs(b.id).unwrap()[1].offset, Some(2));
+        // Already batched: refused, and the failed transaction changed nothing.
+        assert!(s.create_batch(&nb(&["a"], 0)).is_err());
+        s.insert_job(&job("c", 1)).unwrap();
+        assert_eq!(s.create_batch(&nb(&["c"], 0)).unwrap().nonce, 101);
+
+        let err = s.transition(b.id, BatchState::Proving, BatchState::Proved, &BatchUpdate::default(), "x");
+        assert!(matches!(err, Err(StoreError::WrongState { .. })));
+        s.transition(b.id, BatchState::Created, BatchState::Proving, &BatchUpdate::default(), "proving").unwrap();
+        let u = BatchUpdate { gas_used: Some(7), tx_hash: Some("0xab".into()), ..Default::default() };
+        s.transition(b.id, BatchState::Proving, BatchState::Confirmed, &u, "done").unwrap();
+        let view = s.job("a").unwrap().unwrap();
+        assert_eq!(view.job.state, JobState::Confirmed);
+        assert_eq!(view.batch.unwrap().gas_used, Some(7));
+        let states: Vec<_> = view.transitions.iter().map(|t| t.to.as_str()).collect();
+        assert_eq!(states, ["queued", "created", "proving", "proving", "confirmed", "confirmed"]);
+        assert_eq!(s.gas_spent().unwrap(), 7);
+        let counts = s.job_counts().unwrap();
+        assert!(counts.contains(&(JobState::Confirmed, 2)) && counts.contains(&(JobState::Proving, 1)));
+    }
+
+    #[test]
+    fn reopening_keeps_everything_and_does_not_migrate_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jobs.db");
+        SqliteStore::open(&path).unwrap().insert_job(&job("a", 1)).unwrap();
+        let s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.job("a").unwrap().unwrap().job.rows.len(), 1);
+    }
+}

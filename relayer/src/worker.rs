@@ -1,0 +1,266 @@
+//! Proving workers: `created` batches are proved on tokio's blocking pool, at most `workers` at a
+//! time (a semaphore: each proof holds its circuit's memory), with the model's keys shared through
+//! `Arc`. Direct mode: one EVM-transcript app proof per batch. Batch mode: N Poseidon-transcript
+//! app proofs (the batch's rows split in order) aggregated into one proof. A proof is bound to its batch's Guard context (chain, Guard, model, nonce, issue time,
+//! subjects); the proof, its instances and the decoded outputs are stored before the batch moves
+//! to `proved`.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::Address;
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use tokio::sync::{watch, Notify, Semaphore};
+use zkguard_prover::aggregate::{aggregate, app_snark};
+use zkguard_prover::artifact::{fr_from_hex, fr_to_hex};
+use zkguard_prover::circuit::AppWitness;
+use zkguard_prover::evm::SubmissionContext;
+use zkguard_prover::prove::{prove, Transcript};
+
+use crate::metrics::Metrics;
+use crate::model::{segment_sizes, Aggregation, Models, ServedModel};
+use crate::store::{BatchRecord, BatchState, BatchUpdate, JobRecord, JobStore};
+
+/// What a worker needs.
+#[derive(Clone)]
+pub struct ProverPool {
+    /// Store.
+    pub store: Arc<dyn JobStore>,
+    /// Models.
+    pub models: Models,
+    /// Chain id the proofs are bound to.
+    pub chain_id: u64,
+    /// The Guard the proofs are bound to.
+    pub guard: Address,
+    /// Concurrent proofs.
+    pub workers: usize,
+    /// Memory budget of the concurrent proofs, MB (0: unlimited).
+    pub memory_budget_mb: u64,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Wakes the pool (new batch).
+    pub new_batch: Arc<Notify>,
+    /// Wakes the submitter (batch proved).
+    pub proved: Arc<Notify>,
+}
+
+/// The Guard context a batch's proof is bound to.
+pub fn batch_context(
+    chain_id: u64,
+    guard: Address,
+    model: &ServedModel,
+    batch: &BatchRecord,
+) -> Result<SubmissionContext, String> {
+    let subjects = batch
+        .subjects
+        .iter()
+        .map(|s| s.parse::<Address>().map_err(|_| format!("stored subject {s:?} is not an address")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(SubmissionContext {
+        chain_id,
+        guard,
+        model_id: model.id_u256,
+        nonce: batch.nonce,
+        issued_at: batch.issued_at,
+        subjects,
+    })
+}
+
+/// Proves a batch (blocking). Returns the store update of a proved batch.
+pub fn prove_batch(
+    model: &ServedModel,
+    batch: &BatchRecord,
+    jobs: &[JobRecord],
+    ctx: &SubmissionContext,
+) -> Result<BatchUpdate, String> {
+    let mut rows = vec![];
+    for job in jobs {
+        for row in &job.rows {
+            rows.push(model.model.quantize_input(row).map_err(|e| format!("job {}: {e}", job.id))?);
+        }
+    }
+    let salt = fr_from_hex(&batch.salt).ok_or("stored salt is not a field element")?;
+    match &model.aggregation {
+        None => prove_direct(model, rows, salt, ctx),
+        Some(aggregation) => prove_aggregated(model, aggregation, rows, salt, ctx),
+    }
+}
+
+fn prove_direct(
+    model: &ServedModel,
+    rows: Vec<Vec<i64>>,
+    salt: Fr,
+    ctx: &SubmissionContext,
+) -> Result<BatchUpdate, String> {
+    let witness =
+        AppWitness::new(model.model.clone(), rows, model.batch_size, salt, ctx.context()).map_err(|e| e.to_string())?;
+    crate::crash::point(crate::crash::PROVING);
+    let proof = prove(&model.params, &model.keys, &witness, Transcript::Evm).map_err(|e| e.to_string())?;
+    let decoded = model.decode(&proof.instances).ok_or("the proof's instances do not decode")?;
+    let n = decoded.sample_count;
+    Ok(BatchUpdate {
+        instances: Some(proof.instances.iter().map(fr_to_hex).collect()),
+        proof: Some(format!("0x{}", hex::encode(&proof.proof))),
+        decisions: Some(decoded.decisions[..n].to_vec()),
+        scores: Some(decoded.scores[..n].iter().map(|s| s.to_string()).collect()),
+        ..BatchUpdate::default()
+    })
+}
+
+/// Batch mode: the rows split in order into N segments ([`segment_sizes`]), one Poseidon-transcript
+/// app proof each, all bound to the batch's one context (segment `i` salted `salt + i`, as the
+/// prover's batch mode does), aggregated into one proof whose instances are the accumulator limbs
+/// followed by the N segments' instances. Decisions and scores are the segments' real samples in
+/// order, i.e. the batch's samples in order.
+fn prove_aggregated(
+    model: &ServedModel,
+    aggregation: &Aggregation,
+    rows: Vec<Vec<i64>>,
+    salt: Fr,
+    ctx: &SubmissionContext,
+) -> Result<BatchUpdate, String> {
+    let sizes = segment_sizes(rows.len(), aggregation.proofs, model.batch_size).ok_or_else(|| {
+        format!(
+            "{} samples cannot fill {} segments of 1..={} samples",
+            rows.len(),
+            aggregation.proofs,
+            model.batch_size
+        )
+    })?;
+    let context = ctx.context();
+    let mut witnesses = Vec::with_capacity(sizes.len());
+    let mut rest = rows.into_iter();
+    for (i, &size) in sizes.iter().enumerate() {
+        let segment: Vec<Vec<i64>> = rest.by_ref().take(size).collect();
+        let witness =
+            AppWitness::new(model.model.clone(), segment, model.batch_size, salt + Fr::from(i as u64), context)
+                .map_err(|e| format!("segment {i}: {e}"))?;
+        witnesses.push(witness);
+    }
+    crate::crash::point(crate::crash::PROVING);
+    let (mut snarks, mut decisions, mut scores) = (vec![], vec![], vec![]);
+    for (i, witness) in witnesses.iter().enumerate() {
+        let proof = prove(&model.params, &model.keys, witness, Transcript::Poseidon)
+            .map_err(|e| format!("segment {i}: {e}"))?;
+        let decoded = model.decode(&proof.instances).ok_or_else(|| format!("segment {i}: instances do not decode"))?;
+        let n = decoded.sample_count;
+        if n != sizes[i] {
+            return Err(format!("segment {i}: the proof counts {n} samples, the segment has {}", sizes[i]));
+        }
+        decisions.extend_from_slice(&decoded.decisions[..n]);
+        scores.extend(decoded.scores[..n].iter().map(|s| s.to_string()));
+        snarks.push(app_snark(&model.params, &model.keys, &proof, i).map_err(|e| format!("segment {i}: {e}"))?);
+    }
+    let proof = aggregate(&aggregation.params, &aggregation.keys, snarks).map_err(|e| format!("aggregation: {e}"))?;
+    Ok(BatchUpdate {
+        instances: Some(proof.instances.iter().map(fr_to_hex).collect()),
+        proof: Some(format!("0x{}", hex::encode(&proof.proof))),
+        decisions: Some(decisions),
+        scores: Some(scores),
+        ..BatchUpdate::default()
+    })
+}
+
+/// Memory permits (one per MB) for a budget; 0 means unlimited.
+fn memory_permits(budget_mb: u64) -> u64 {
+    if budget_mb == 0 {
+        u32::MAX as u64 / 2
+    } else {
+        budget_mb.min(u32::MAX as u64 / 2)
+    }
+}
+
+impl ProverPool {
+    /// Runs until shutdown; in-flight proofs finish in the background (their batches stay
+    /// `proving` and are resumed on the next start if the process exits first).
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let permits = Arc::new(Semaphore::new(self.workers));
+        let budget = memory_permits(self.memory_budget_mb);
+        let memory = Arc::new(Semaphore::new(budget as usize));
+        let in_flight: Arc<Mutex<HashSet<i64>>> = Arc::default();
+        loop {
+            match self.store.batches_in(&[BatchState::Created]) {
+                Ok(batches) => {
+                    for batch in batches {
+                        if in_flight.lock().unwrap_or_else(|p| p.into_inner()).contains(&batch.id) {
+                            continue;
+                        }
+                        let Ok(permit) = permits.clone().try_acquire_owned() else { break };
+                        let need = self.models.get(&batch.model_id).map(|m| m.proving_memory_mb()).unwrap_or(1);
+                        let Ok(reserved) = memory.clone().try_acquire_many_owned(need.clamp(1, budget) as u32) else {
+                            tracing::debug!(batch = batch.id, need_mb = need, "waiting for proving memory");
+                            break;
+                        };
+                        in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(batch.id);
+                        let pool = self.clone();
+                        let in_flight = in_flight.clone();
+                        tokio::spawn(async move {
+                            pool.prove_one(batch.clone()).await;
+                            in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&batch.id);
+                            drop((permit, reserved));
+                            pool.new_batch.notify_one();
+                        });
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "prover pool: store error"),
+            }
+            tokio::select! {
+                _ = self.new_batch.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    async fn prove_one(&self, batch: BatchRecord) {
+        let id = batch.id;
+        let fail = |reason: String| {
+            tracing::error!(batch = id, %reason, "proving failed");
+            let u = BatchUpdate { error: Some(format!("proving failed: {reason}")), ..BatchUpdate::default() };
+            if let Err(e) = self.store.transition(id, BatchState::Proving, BatchState::Failed, &u, "proving failed") {
+                tracing::error!(batch = id, error = %e, "cannot record the failure");
+            }
+        };
+        let Some(model) = self.models.get(&batch.model_id).cloned() else {
+            let u = BatchUpdate {
+                error: Some(format!("model {} is no longer served", batch.model_id)),
+                ..Default::default()
+            };
+            let _ = self.store.transition(id, BatchState::Created, BatchState::Failed, &u, "model not served");
+            return;
+        };
+        let jobs = match self.store.batch_jobs(id) {
+            Ok(jobs) => jobs,
+            Err(e) => return tracing::error!(batch = id, error = %e, "cannot read the batch's jobs"),
+        };
+        if let Err(e) =
+            self.store.transition(id, BatchState::Created, BatchState::Proving, &BatchUpdate::default(), "proving")
+        {
+            return tracing::warn!(batch = id, error = %e, "batch moved before proving");
+        }
+        let ctx = match batch_context(self.chain_id, self.guard, &model, &batch) {
+            Ok(ctx) => ctx,
+            Err(e) => return fail(e),
+        };
+        tracing::info!(batch = id, samples = batch.sample_count, nonce = batch.nonce, "proving");
+        let started = Instant::now();
+        let result = tokio::task::spawn_blocking(move || prove_batch(&model, &batch, &jobs, &ctx)).await;
+        let seconds = started.elapsed().as_secs_f64();
+        match result {
+            Ok(Ok(mut update)) => {
+                update.prove_ms = Some((seconds * 1000.0) as i64);
+                self.metrics.observe_proving(seconds);
+                match self.store.transition(id, BatchState::Proving, BatchState::Proved, &update, "proof stored") {
+                    Ok(_) => {
+                        tracing::info!(batch = id, seconds, "proved");
+                        self.proved.notify_one();
+                    }
+                    Err(e) => tracing::error!(batch = id, error = %e, "cannot store the proof"),
+                }
+            }
+            Ok(Err(reason)) => fail(reason),
+            Err(join) => fail(format!("the proving task panicked: {join}")),
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! The relayer binary as a child process: a config in a temp dir (SQLite file included), the
+//! token and the signer key in its environment, its log in a file, killed on drop.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use zkguard_relayer::client::Client;
+use zkguard_relayer::secret::Secret;
+
+use super::chain::{Deployment, MODEL_ID};
+use super::{cache_dir, data_path, eventually, model_path};
+
+/// The API token the tests use.
+pub const TOKEN: &str = "test-token-0123456789abcdef";
+
+/// Settings of one relayer instance.
+#[derive(Clone, Debug)]
+pub struct Setup {
+    /// Working directory (config, database, logs).
+    pub dir: PathBuf,
+    /// RPC URL (anvil, or the proxy in front of it).
+    pub rpc_url: String,
+    /// Batch flush window.
+    pub max_wait_ms: u64,
+    /// Proving workers.
+    pub workers: usize,
+    /// Fee bump after this long without a receipt.
+    pub stuck_after_ms: u64,
+    /// Confirmation depth.
+    pub confirmations: u64,
+    /// Proving memory budget, MB (0: unlimited).
+    pub memory_budget_mb: u64,
+}
+
+impl Setup {
+    /// Defaults for a deployment.
+    pub fn new(dir: &std::path::Path, d: &Deployment) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            rpc_url: d.anvil.endpoint(),
+            max_wait_ms: 300,
+            workers: 1,
+            stuck_after_ms: 20_000,
+            confirmations: 1,
+            memory_budget_mb: 0,
+        }
+    }
+
+    /// The database file.
+    pub fn database(&self) -> PathBuf {
+        self.dir.join("relayer.db")
+    }
+
+    fn write_config(&self, d: &Deployment) -> PathBuf {
+        let config = format!(
+            r#"
+listen = "127.0.0.1:0"
+database = "relayer.db"
+address_file = "address"
+
+[chain]
+rpc_url = "{rpc}"
+chain_id = 31337
+guard = "{guard}"
+confirmations = {confirmations}
+poll_interval_ms = 100
+stuck_after_ms = {stuck}
+max_backoff_ms = 1000
+
+[proving]
+workers = {workers}
+memory_budget_mb = {memory}
+cache_dir = "{cache}"
+insecure_dev_srs = true
+
+[batching]
+max_wait_ms = {wait}
+
+[[models]]
+id = "{MODEL_ID}"
+path = "{model}"
+calibration = "{data}"
+batch_size = {batch}
+{aggregate}"#,
+            rpc = self.rpc_url,
+            guard = d.guard,
+            confirmations = self.confirmations,
+            stuck = self.stuck_after_ms,
+            workers = self.workers,
+            memory = self.memory_budget_mb,
+            cache = cache_dir().display(),
+            wait = self.max_wait_ms,
+            model = model_path().display(),
+            data = data_path().display(),
+            batch = d.circuit.batch_size,
+            aggregate = d.circuit.aggregate.map(|n| format!("aggregate = {n}\n")).unwrap_or_default(),
+        );
+        let path = self.dir.join("relayer.toml");
+        std::fs::write(&path, config).unwrap();
+        path
+    }
+}
+
+/// The relayer binary: cargo's path for integration tests, else next to the running executable
+/// (the benchmark binary).
+pub fn relayer_binary() -> PathBuf {
+    match option_env!("CARGO_BIN_EXE_zkguard-relayer") {
+        Some(path) => PathBuf::from(path),
+        None => std::env::current_exe().expect("current exe").with_file_name("zkguard-relayer"),
+    }
+}
+
+/// A running relayer.
+pub struct Relayer {
+    /// The process.
+    pub child: Child,
+    /// Its API.
+    pub client: Client,
+    /// Its base URL.
+    pub url: String,
+    /// Its log file.
+    pub log: PathBuf,
+}
+
+impl Relayer {
+    /// Starts the binary; `crash_at` sets the TEST-ONLY crash point. Returns once it serves.
+    pub async fn start(setup: &Setup, d: &Deployment, crash_at: Option<&str>) -> Self {
+        let config = setup.write_config(d);
+        let address_file = setup.dir.join("address");
+        let _ = std::fs::remove_file(&address_file);
+        let log = setup.dir.join(format!(
+            "relayer-{}.log",
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+        ));
+        let mut cmd = Command::new(relayer_binary());
+        cmd.arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .env("ZKGUARD_RELAYER_TOKEN", TOKEN)
+            // Anvil's PUBLIC dev key #1: local anvil only.
+            .env("ZKGUARD_RELAYER_KEY", &d.relayer_key)
+            .env("RUST_LOG", "info,zkguard_prover=warn")
+            .env_remove(zkguard_relayer::crash::CRASH_ENV)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        if let Some(point) = crash_at {
+            cmd.env(zkguard_relayer::crash::CRASH_ENV, point);
+        }
+        let mut child = cmd.spawn().expect("spawn zkguard-relayer");
+        let addr = eventually("the relayer to listen", Duration::from_secs(240), || {
+            let status = child.try_wait().unwrap();
+            let log = log.clone();
+            let address_file = address_file.clone();
+            async move {
+                if let Some(status) = status {
+                    panic!(
+                        "relayer exited early ({status}); log:\n{}",
+                        std::fs::read_to_string(&log).unwrap_or_default()
+                    );
+                }
+                std::fs::read_to_string(&address_file).ok().filter(|s| !s.is_empty())
+            }
+        })
+        .await;
+        let url = format!("http://{addr}");
+        Self { child, client: Client::new(&url, Secret::new(TOKEN)), url, log }
+    }
+
+    /// The log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the process exits (a crash point fired); returns its status.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let child = &mut self.child;
+        eventually("the relayer to exit", timeout, || {
+            let status = child.try_wait().unwrap();
+            async move { status }
+        })
+        .await
+    }
+
+    /// SIGTERM (graceful shutdown); returns the exit status.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
+        assert!(sent.success());
+        self.wait_exit(Duration::from_secs(30)).await
+    }
+
+    /// SIGKILL.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Relayer {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!("---- relayer log {} ----\n{}", self.log.display(), self.log_text());
+        }
+    }
+}
