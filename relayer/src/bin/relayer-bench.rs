@@ -1,6 +1,7 @@
-//! End-to-end throughput of the relayer in direct mode: starts a local anvil (PUBLIC dev keys,
-//! local only) with the contracts and the breast-cancer logistic model registered at batch size
-//! B, runs the `zkguard-relayer` binary (build it first: it must sit next to this one), sends
+//! End-to-end throughput of the relayer in direct mode, or in batch mode with `--aggregate N`:
+//! starts a local anvil (PUBLIC dev keys, local only) with the contracts and the breast-cancer
+//! logistic model registered at batch size B (and, in batch mode, the aggregation verifier of N
+//! proofs), runs the `zkguard-relayer` binary (build it first: it must sit next to this one), sends
 //! `--requests` one-row requests from `--clients` concurrent clients, waits until every job is
 //! confirmed, prints a table and writes JSON: decisions per minute, p50/p95 latency from request
 //! to confirmed, gas per decision.
@@ -37,6 +38,10 @@ struct Args {
     /// Batch flush window (ms).
     #[arg(long, default_value_t = 500)]
     max_wait_ms: u64,
+    /// Batch mode: aggregate N app proofs per transaction (absent: direct mode). Aggregation keys
+    /// are generated on the first run (minutes) and cached.
+    #[arg(long)]
+    aggregate: Option<usize>,
     /// JSON output.
     #[arg(long, default_value = "bench/results/relayer.json")]
     out: PathBuf,
@@ -53,7 +58,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let d = Deployment::start(args.batch_size).await;
+    let d = Deployment::start_in_mode(args.batch_size, args.aggregate).await;
+    let mode = args.aggregate.map_or("direct".to_string(), |n| format!("batch (N = {n})"));
     let dir = tempfile::tempdir()?;
     let mut setup = Setup::new(dir.path(), &d);
     setup.workers = args.workers;
@@ -106,7 +112,8 @@ async fn main() -> anyhow::Result<()> {
     println!("| mode | B | requests | clients | proofs | wall s | decisions/min | p50 s | p95 s | gas/decision |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| direct | {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
+        "| {} | {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
+        mode,
         args.batch_size,
         args.requests,
         args.clients,
@@ -118,7 +125,7 @@ async fn main() -> anyhow::Result<()> {
         gas / args.requests as u64
     );
     let json = serde_json::json!({
-        "mode": "direct",
+        "mode": mode,
         "batch_size": args.batch_size,
         "requests": args.requests,
         "clients": args.clients,
