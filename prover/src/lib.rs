@@ -14,6 +14,7 @@ pub mod data;
 pub mod evm;
 pub mod fsutil;
 pub mod keys;
+pub mod load;
 pub mod model;
 pub mod progress;
 pub mod prove;

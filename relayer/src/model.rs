@@ -166,23 +166,10 @@ pub fn aggregation_memory_mb(k: u32) -> u64 {
 /// All served models by id.
 pub type Models = Arc<BTreeMap<String, Arc<ServedModel>>>;
 
-/// Loads a quantized model file, or quantizes a float model with its calibration data (the same
-/// rules as `zkguard prove --model`; the prover's own helper is not public).
+/// Loads a quantized model file, or quantizes a float model with its calibration data (the
+/// prover's loader, the same rules as `zkguard prove --model`).
 pub fn load_quantized(path: &Path, calibration: Option<&Path>) -> Result<QuantizedModel, String> {
-    use zkguard_prover::artifact::{self, QuantizedFile, QUANTIZED_FORMAT};
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let format = serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| v.get("format").and_then(|f| f.as_str()).map(str::to_string));
-    if format.as_deref() == Some(QUANTIZED_FORMAT) {
-        let file: QuantizedFile = artifact::read_json(path).map_err(|e| e.to_string())?;
-        return Ok(file.model);
-    }
-    let float = zkguard_prover::model::parse_model(&text, path).map_err(|e| e.to_string())?;
-    let calibration = calibration.ok_or_else(|| format!("{} is a float model: set `calibration`", path.display()))?;
-    let data = zkguard_prover::data::load_csv(calibration, &float.features).map_err(|e| e.to_string())?;
-    zkguard_prover::quant::calibrate(&float, &data.rows, zkguard_prover::quant::DEFAULT_HEADROOM_BITS)
-        .map_err(|e| e.to_string())
+    zkguard_prover::load::load_quantized(path, calibration).map_err(|e| e.to_string())
 }
 
 /// Loads one model: quantization, circuit choice, parameters and keys (generated and cached on

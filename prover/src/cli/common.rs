@@ -6,12 +6,9 @@ use anyhow::{bail, Context};
 use clap::Args;
 use sha2::{Digest, Sha256};
 
-use crate::artifact::{self, QuantizedFile, QUANTIZED_FORMAT};
-use crate::data;
 use crate::keys::srs::INSECURE_WARNING;
 use crate::keys::SrsSource;
-use crate::model;
-use crate::quant::{self, QuantizedModel};
+use crate::quant::QuantizedModel;
 
 /// Where KZG parameters come from.
 #[derive(Debug, Clone, Args)]
@@ -70,20 +67,7 @@ impl ModelArgs {
 
 /// Loads a quantized model from a quantized file, or quantizes a float model with calibration data.
 pub fn load_quantized(path: &Path, calibration: Option<&Path>) -> anyhow::Result<QuantizedModel> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read model file {}", path.display()))?;
-    let format = serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| v.get("format").and_then(|f| f.as_str()).map(str::to_string));
-    if format.as_deref() == Some(QUANTIZED_FORMAT) {
-        let file: QuantizedFile = artifact::read_json(path)?;
-        return Ok(file.model);
-    }
-    let float = model::parse_model(&text, path)?;
-    let Some(calibration) = calibration else {
-        bail!("{} is a float model: pass --calibration CSV to choose its fixed-point scale (or run `zkguard model import` first)", path.display());
-    };
-    let data = data::load_csv(calibration, &float.features)?;
-    Ok(quant::calibrate(&float, &data.rows, quant::DEFAULT_HEADROOM_BITS)?)
+    Ok(crate::load::load_quantized(path, calibration)?)
 }
 
 /// sha256 (hex) of a file.
