@@ -11,6 +11,7 @@ pub mod check;
 pub mod circuit;
 pub mod cli;
 pub mod data;
+pub mod deployable;
 pub mod evm;
 pub mod fsutil;
 pub mod keys;

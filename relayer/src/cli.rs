@@ -1,4 +1,5 @@
-//! The command line: `serve` runs the service, `submit` and `status` are clients of its API.
+//! The command line: `serve` runs the service, `submit`, `submit-proof` and `status` are clients
+//! of its API.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use crate::client::Client;
 use crate::config::Config;
-use crate::intake::SubmitRequest;
+use crate::intake::{SubmitProofRequest, SubmitRequest};
 use crate::secret::Secret;
 
 /// zkguard-relayer: proves, batches and submits zkguard proofs to the Guard.
@@ -72,6 +73,34 @@ pub enum Command {
         #[arg(long)]
         wait: Option<u64>,
     },
+    /// Submits a ready proof: the artifact `zkguard prove --context ...` wrote, with the Guard
+    /// context its `--context` was computed from (direct-mode models only).
+    SubmitProof {
+        /// API.
+        #[command(flatten)]
+        api: ApiArgs,
+        /// Model id.
+        #[arg(long)]
+        model: String,
+        /// The proof artifact (`zkguard-proof` JSON).
+        #[arg(long, value_name = "FILE")]
+        proof: PathBuf,
+        /// The Guard nonce the context binds (>= 2^63: smaller nonces are the relayer's own).
+        #[arg(long)]
+        nonce: u64,
+        /// The issue time the context binds (unix seconds).
+        #[arg(long)]
+        issued_at: u64,
+        /// Subject addresses the context binds, one per sample (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        subjects: Vec<String>,
+        /// Request id (idempotency key).
+        #[arg(long)]
+        request_id: String,
+        /// Wait until the job is confirmed or failed (seconds).
+        #[arg(long)]
+        wait: Option<u64>,
+    },
     /// Shows a job.
     Status {
         /// API.
@@ -96,6 +125,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let client = api.client()?;
             let req = SubmitRequest { request_id, model_id: model, rows, salt, subjects };
             let mut job = client.submit(&req).await?;
+            if let Some(seconds) = wait {
+                job = client.wait_final(&job.id, Duration::from_secs(seconds)).await?;
+            }
+            println!("{}", serde_json::to_string_pretty(&job)?);
+            Ok(())
+        }
+        Command::SubmitProof { api, model, proof, nonce, issued_at, subjects, request_id, wait } => {
+            let artifact = zkguard_prover::artifact::read_json(&proof)?;
+            let client = api.client()?;
+            let req = SubmitProofRequest { request_id, model_id: model, proof: artifact, nonce, issued_at, subjects };
+            let mut job = client.submit_proof(&req).await?;
             if let Some(seconds) = wait {
                 job = client.wait_final(&job.id, Duration::from_secs(seconds)).await?;
             }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::intake::{JobResponse, SubmitRequest};
+use crate::intake::{JobResponse, SubmitProofRequest, SubmitRequest};
 use crate::secret::Secret;
 
 /// Why a client call failed.
@@ -51,6 +51,18 @@ impl Client {
         let resp = self
             .http
             .post(format!("{}/v1/requests", self.base))
+            .bearer_auth(self.token.expose())
+            .json(req)
+            .send()
+            .await?;
+        Self::decode(resp).await
+    }
+
+    /// `POST /v1/proofs`: a ready proof artifact with the Guard context it is bound to.
+    pub async fn submit_proof(&self, req: &SubmitProofRequest) -> Result<JobResponse, ClientError> {
+        let resp = self
+            .http
+            .post(format!("{}/v1/proofs", self.base))
             .bearer_auth(self.token.expose())
             .json(req)
             .send()

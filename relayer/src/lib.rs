@@ -9,6 +9,7 @@
 //! - [`batcher`]: the batching policy; [`worker`]: the proving pool; [`model`]: served models.
 //! - [`chain`]: the Guard ABI, revert decoding, RPC retries, the signer and the submitter.
 //! - [`metrics`]: Prometheus text; [`service`]: wiring and recovery; [`cli`]: the commands.
+//! - [`deploy`]: contracts, verifiers and model registration on a chain (and a local anvil).
 //! - [`crash`]: TEST-ONLY crash points for the crash-safety tests.
 
 pub mod batcher;
@@ -17,6 +18,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod crash;
+pub mod deploy;
 pub mod intake;
 pub mod metrics;
 pub mod model;

@@ -52,6 +52,8 @@ pub struct ServedModel {
     pub params: ParamsKZG<Bn256>,
     /// Batch mode (`None`: direct mode).
     pub aggregation: Option<Aggregation>,
+    /// Poseidon commitment of the quantized model (the proofs' `modelCommitment` instance).
+    pub commitment: Fr,
 }
 
 /// Batch mode of a served model: N app proofs aggregated into one.
@@ -189,7 +191,17 @@ pub fn load_model(config: &Config, m: &ModelConfig) -> Result<ServedModel, Model
         (Some(proofs), Some(k)) => Some(load_aggregation(config, m, &shape, &keys, &params, proofs, k)?),
         _ => None,
     };
-    let served = ServedModel { id: m.id.clone(), id_u256, model, batch_size: m.batch_size, keys, params, aggregation };
+    let commitment = zkguard_prover::circuit::commit::model_commitment(&model.shape(), &model.params());
+    let served = ServedModel {
+        id: m.id.clone(),
+        id_u256,
+        model,
+        batch_size: m.batch_size,
+        keys,
+        params,
+        aggregation,
+        commitment,
+    };
     tracing::info!(model = %m.id, name = %served.model.name, batch = m.batch_size, k = served.keys.config.k(),
         circuit = %&served.keys.digest[..12], mode = served.mode(), proofs_per_tx = served.proofs_per_batch(),
         proving_mb = served.proving_memory_mb(), "model loaded");

@@ -1,19 +1,22 @@
-//! Wires the service together: store, models, signer, provider, recovery of unfinished work,
-//! the batcher, the proving pool, the submitter and the HTTP server; graceful shutdown on
-//! SIGINT/SIGTERM (in-flight work is persisted at every step, so stopping parks it safely).
+//! Wires the service together: store, the registration check of every model (before any key is
+//! loaded), models, signer, provider, recovery of unfinished work, the batcher, the proving pool,
+//! the submitter and the HTTP server; graceful shutdown on SIGINT/SIGTERM (in-flight work is
+//! persisted at every step, so stopping parks it safely).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::network::EthereumWallet;
 use alloy::providers::{Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
 use tokio::sync::{watch, Notify};
 
+use crate::chain::registration::{self, RegistrationError};
 use crate::chain::rpc::with_retry;
 use crate::chain::signer::{load_signer, SignerError};
 use crate::chain::Submitter;
 use crate::config::Config;
-use crate::intake::{router, AppState};
+use crate::intake::{router, AppState, ProofIntake};
 use crate::metrics::Metrics;
 use crate::model::{load_models, ModelLoadError};
 use crate::store::{BatchState, BatchUpdate, JobStore, SqliteStore, StoreError};
@@ -45,6 +48,9 @@ pub enum ServiceError {
     /// RPC.
     #[error("chain: {0}")]
     Rpc(String),
+    /// A model's registration does not match the configuration (or it is unregistered, retired).
+    #[error("refusing to start: {0}")]
+    Registration(#[from] RegistrationError),
     /// Listening or serving.
     #[error("http: {0}")]
     Io(#[from] std::io::Error),
@@ -72,6 +78,45 @@ pub fn recover(store: &dyn JobStore) -> Result<usize, StoreError> {
     Ok(stuck.len())
 }
 
+/// Checks every configured model's registration against what the relayer will prove
+/// ([`registration`]); returns the models it could not check because the node does not answer
+/// (all of them when `chain_answers` is false), for the submitter to check before their first
+/// submission. A mismatch, an unregistered or a retired model is an error.
+pub async fn check_registrations(
+    config: &Config,
+    provider: &alloy::providers::DynProvider,
+    metrics: &Metrics,
+    backoff: Duration,
+    chain_answers: bool,
+) -> Result<Vec<String>, ServiceError> {
+    let mut unchecked = vec![];
+    for m in &config.models {
+        if !chain_answers {
+            unchecked.push(m.id.clone());
+            continue;
+        }
+        let expected = {
+            let (config, model) = (config.clone(), m.clone());
+            tokio::task::spawn_blocking(move || registration::expected_from_config(&config, &model))
+                .await
+                .map_err(|e| ServiceError::Rpc(format!("model {}: computing its circuit panicked: {e}", m.id)))??
+        };
+        let check = registration::check(provider, metrics, backoff, config.chain.guard, &expected);
+        match tokio::time::timeout(STARTUP_CHAIN_CHECK, check).await {
+            Ok(result) => {
+                result?;
+                tracing::info!(model = %m.id, mode = %expected.mode, digest = %expected.circuit_digest,
+                    "the registered verifier matches the configuration");
+            }
+            Err(_) => {
+                tracing::warn!(model = %m.id, "the node does not answer: the registration is checked before the first submission");
+                unchecked.push(m.id.clone());
+            }
+        }
+    }
+    Ok(unchecked)
+}
+
 /// Resolves when SIGINT or SIGTERM arrives.
 pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
@@ -87,13 +132,23 @@ pub async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-/// Runs the service until `stop` resolves.
+/// Runs the service until `stop` resolves, with the signer the config names (env var or keystore).
 pub async fn serve(
     config: Config,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
-    let store: Arc<dyn JobStore> = Arc::new(SqliteStore::open(&config.database)?);
     let signer = load_signer(&config.chain)?;
+    serve_with_signer(config, signer, stop).await
+}
+
+/// Runs the service until `stop` resolves, submitting with `signer` (for embedding the service in
+/// another process, e.g. `zkguard demo`, without putting the key in the environment).
+pub async fn serve_with_signer(
+    config: Config,
+    signer: PrivateKeySigner,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServiceError> {
+    let store: Arc<dyn JobStore> = Arc::new(SqliteStore::open(&config.database)?);
     tracing::info!(address = %signer.address(), guard = %config.chain.guard, "signer loaded");
     let url = config.chain.rpc_url.parse().map_err(|_| ServiceError::RpcUrl(config.chain.rpc_url.clone()))?;
     let provider = ProviderBuilder::new().disable_recommended_fillers().connect_http(url).erased();
@@ -103,16 +158,20 @@ pub async fn serve(
     // do not need it) and let the submitter check the chain id before its first transaction.
     let check =
         tokio::time::timeout(STARTUP_CHAIN_CHECK, with_retry("chainId", backoff, &metrics, || provider.get_chain_id()));
-    match check.await {
+    let chain_answers = match check.await {
         Ok(Ok(id)) if id != config.chain.chain_id => {
             return Err(ServiceError::ChainId { expected: config.chain.chain_id, got: id })
         }
-        Ok(Ok(_)) => {}
+        Ok(Ok(_)) => true,
         Ok(Err(e)) => return Err(ServiceError::Rpc(e.to_string())),
         Err(_) => {
-            tracing::warn!(rpc = %config.chain.rpc_url, "the node does not answer; starting anyway, submission will retry")
+            tracing::warn!(rpc = %config.chain.rpc_url, "the node does not answer; starting anyway, submission will retry");
+            false
         }
-    }
+    };
+    // Before any key is loaded (aggregation keygen takes minutes): does the registry hold the
+    // verifier this configuration proves for? If the node is away, the submitter checks later.
+    let unchecked = check_registrations(&config, &provider, &metrics, backoff, chain_answers).await?;
     let models = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || load_models(&config))
@@ -123,6 +182,7 @@ pub async fn serve(
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let (new_job, new_batch, proved) = (Arc::new(Notify::new()), Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let proof_stored = proved.clone();
     let batcher = tokio::spawn(crate::batcher::run(
         store.clone(),
         models.clone(),
@@ -143,6 +203,7 @@ pub async fn serve(
         proved: proved.clone(),
     };
     let provers = tokio::spawn(pool.run(stop_rx.clone()));
+    let proof_provider = provider.clone();
     let submitter = Submitter::new(
         store.clone(),
         models.clone(),
@@ -152,7 +213,8 @@ pub async fn serve(
         metrics.clone(),
         proved,
         new_batch,
-    );
+    )
+    .with_unchecked_registrations(unchecked);
     let submitter = tokio::spawn(submitter.run(stop_rx.clone()));
 
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
@@ -161,7 +223,21 @@ pub async fn serve(
         std::fs::write(path, bound.to_string())?;
     }
     tracing::info!(address = %bound, "listening");
-    let app = router(AppState { store, models, token: config.api_token.clone(), metrics, new_job });
+    let proofs = ProofIntake {
+        chain_id: config.chain.chain_id,
+        guard: config.chain.guard,
+        max_proof_age_s: config.chain.max_proof_age_s,
+        provider: proof_provider,
+    };
+    let app = router(AppState {
+        store,
+        models,
+        token: config.api_token.clone(),
+        metrics,
+        new_job,
+        proofs,
+        proved: proof_stored,
+    });
     axum::serve(listener, app).with_graceful_shutdown(stop).await?;
     tracing::info!("shutting down: work in flight is persisted and resumes on the next start");
     let _ = stop_tx.send(true);

@@ -230,6 +230,14 @@ impl ProverPool {
             let _ = self.store.transition(id, BatchState::Created, BatchState::Failed, &u, "model not served");
             return;
         };
+        if batch.client_proof {
+            let u = BatchUpdate {
+                error: Some("the batch carries a client's proof, which the relayer cannot prove again".into()),
+                ..Default::default()
+            };
+            let _ = self.store.transition(id, BatchState::Created, BatchState::Failed, &u, "client proof");
+            return;
+        }
         let jobs = match self.store.batch_jobs(id) {
             Ok(jobs) => jobs,
             Err(e) => return tracing::error!(batch = id, error = %e, "cannot read the batch's jobs"),

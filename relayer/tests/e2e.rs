@@ -200,9 +200,10 @@ async fn retries(client: &Client) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reverting_submission_fails_with_the_decoded_reason_and_is_not_retried() {
     let d = Deployment::start(4).await;
-    d.retire().await;
     let dir = tempfile::tempdir().unwrap();
     let relayer = Relayer::start(&Setup::new(dir.path(), &d), &d, None).await;
+    // Retired after start-up (a relayer started on a retired model refuses to start).
+    d.retire().await;
     relayer.client.submit(&request("r1", vec![rows(1)[0].clone()])).await.unwrap();
     let job = relayer.client.wait_final("r1", FINAL).await.unwrap();
     assert_eq!(job.state, "failed");
@@ -217,6 +218,47 @@ async fn reverting_submission_fails_with_the_decoded_reason_and_is_not_retried()
     let again = relayer.client.job("r1").await.unwrap();
     assert_eq!(again.transitions.len(), job.transitions.len(), "r1 was retried");
     assert!(relayer.client.metrics().await.unwrap().contains("zkguard_relayer_jobs{state=\"failed\"} 2"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transaction_mined_then_reverted_fails_with_the_decoded_reason_and_is_not_resent() {
+    let d = Deployment::start(4).await;
+    d.set_automine(false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let relayer = Relayer::start(&Setup::new(dir.path(), &d), &d, None).await;
+    relayer.client.submit(&request("m1", vec![rows(1)[0].clone()])).await.unwrap();
+    // Gas estimation passes (the model is active); the transaction waits in the mempool.
+    let sent = eventually("the relayer's transaction in the mempool", FINAL, || async {
+        let job = relayer.client.job("m1").await.ok()?;
+        let sent = job.state == "submitted" && job.transitions.iter().any(|t| t.to == "sent");
+        (sent && d.relayer_pending_tx_count().await == 1).then_some(job)
+    })
+    .await;
+    let relayer_tx: alloy::primitives::B256 = sent.tx_hash.clone().unwrap().parse().unwrap();
+    assert_eq!(d.receipt_of(relayer_tx).await, None, "not mined yet");
+    // The owner retires the model with a far higher tip: ordered first in the same block.
+    let retire_tx = d.send_retire_with_priority_fee(100_000_000_000).await;
+    d.mine().await;
+    let (retire_ok, retire_block, retire_index) = d.receipt_of(retire_tx).await.expect("retire mined");
+    let (relayer_ok, relayer_block, relayer_index) = d.receipt_of(relayer_tx).await.expect("relayer tx mined");
+    assert!(retire_ok, "retireModel succeeded");
+    assert_eq!(relayer_block, retire_block, "both in the one mined block");
+    assert!(retire_index < relayer_index, "the retirement is ordered first");
+    assert!(!relayer_ok, "the relayer's transaction is mined and reverts (receipt status 0)");
+
+    let job = relayer.client.wait_final("m1", FINAL).await.unwrap();
+    assert_eq!(job.state, "failed", "{job:?}");
+    let error = job.error.clone().unwrap_or_default();
+    assert!(error.contains("reverted on chain") && error.contains("ModelIsRetired(modelId: 1)"), "error: {error}");
+    assert_eq!(job.tx_hash.as_deref(), sent.tx_hash.as_deref());
+    // Failed for good: nothing is sent again (the mempool stays empty, no new nonce is used).
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(d.relayer_pending_tx_count().await, 1, "the relayer sent another transaction");
+    d.mine().await;
+    assert_eq!(d.relayer_tx_count().await, 1);
+    let again = relayer.client.job("m1").await.unwrap();
+    assert_eq!(again.transitions.len(), job.transitions.len(), "the failed job moved again");
+    assert!(d.verified().await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

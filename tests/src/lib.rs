@@ -3,13 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use alloy::network::{EthereumWallet, TransactionBuilder};
-use alloy::node_bindings::{Anvil, AnvilInstance};
-use alloy::primitives::{Address, Bytes};
+use alloy::network::EthereumWallet;
+use alloy::node_bindings::AnvilInstance;
+use alloy::primitives::Address;
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
-use anyhow::{bail, Context};
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
@@ -18,9 +16,7 @@ pub fn repo_root() -> PathBuf {
 
 /// The native anvil binary (installed by `scripts/setup`), or `$ZKGUARD_ANVIL`.
 pub fn anvil_path() -> PathBuf {
-    std::env::var_os("ZKGUARD_ANVIL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"))
+    zkguard_relayer::deploy::anvil::anvil_binary(&repo_root())
 }
 
 /// A running anvil on a free loopback port and providers for its first accounts.
@@ -37,11 +33,7 @@ pub struct TestCtx {
 impl TestCtx {
     /// Starts anvil and connects.
     pub fn start() -> anyhow::Result<Self> {
-        let path = anvil_path();
-        if !path.exists() {
-            bail!("anvil not found at {} (run `bash scripts/setup`)", path.display());
-        }
-        let anvil = Anvil::new().path(path).try_spawn().context("starting anvil")?;
+        let anvil = zkguard_relayer::deploy::anvil::spawn(&anvil_path())?;
         let provider_for = |index: usize| -> DynProvider {
             let signer: PrivateKeySigner = anvil.keys()[index].clone().into();
             ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(anvil.endpoint_url()).erased()
@@ -57,21 +49,12 @@ impl TestCtx {
 
     /// Deploys `contracts/out/<file>/<name>.json` with ABI-encoded constructor arguments.
     pub async fn deploy(&self, file: &str, name: &str, constructor_args: Vec<u8>) -> anyhow::Result<Address> {
-        let mut code = artifact_bytecode(file, name)?;
-        code.extend(constructor_args);
-        let tx = TransactionRequest::default().with_deploy_code(Bytes::from(code));
-        let receipt = self.owner.send_transaction(tx).await?.get_receipt().await?;
-        anyhow::ensure!(receipt.status(), "deployment of {name} reverted");
-        receipt.contract_address.context("no contract address in the receipt")
+        let code = artifact_bytecode(file, name)?;
+        Ok(zkguard_relayer::deploy::deploy_code(&self.owner, code, constructor_args, name).await?.0)
     }
 }
 
 /// Creation bytecode of a forge artifact.
 pub fn artifact_bytecode(file: &str, name: &str) -> anyhow::Result<Vec<u8>> {
-    let path = repo_root().join("contracts/out").join(file).join(format!("{name}.json"));
-    let json: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(&path).with_context(|| format!("{} missing: run `forge build` first", path.display()))?,
-    )?;
-    let hex = json["bytecode"]["object"].as_str().context("artifact has no bytecode.object")?;
-    Ok(alloy::hex::decode(hex)?)
+    Ok(zkguard_relayer::deploy::ContractArtifacts::new(repo_root().join("contracts/out")).creation_code(file, name)?)
 }

@@ -1,12 +1,11 @@
-//! The `zkguard` command line: clap-derive definitions and dispatch. Each subcommand lives in
-//! its own file and calls the library; `main` in `src/bin/zkguard.rs` only calls [`main`].
+//! The prover's subcommands of the `zkguard` command line: clap-derive definitions and dispatch.
+//! Each subcommand lives in its own file and calls the library. The `zkguard` binary itself is
+//! in the `zkguard-cli` crate (`cli/`), which adds the commands that talk to a chain.
 
-pub(crate) mod common;
+pub mod common;
 mod keygen;
 mod model;
 mod prove;
-
-use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
@@ -46,21 +45,6 @@ pub enum Command {
     Fixture(Box<onchain::FixtureArgs>),
     /// Print the context field element a proof must carry (for `prove --context`).
     Context(onchain::ContextArgs),
-}
-
-/// Parses the command line, runs it and maps errors to a non-zero exit code.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let filter =
-        tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
-    match run(cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
 }
 
 /// Runs one subcommand.

@@ -11,8 +11,16 @@
 //!   deep, re-fetch it (reorg check) and check the Guard consumed the nonce, then `confirmed`. A
 //!   mined revert is decoded (replayed with `eth_call`) and the batch fails.
 //!
+//! A batch carrying a client's proof (`POST /v1/proofs`) is never proved again: where a batch of
+//! the relayer's own would go back to proving (too old, issued in the future, its Guard nonce
+//! taken by someone else), it fails with the reason instead.
+//!
+//! When the node did not answer at start-up, the model's registration is checked
+//! ([`super::registration`]) before its first submission; a mismatch fails the model's batches.
+//!
 //! Transient RPC errors are retried with back-off for as long as the node is away.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -70,6 +78,10 @@ pub struct Submitter {
     next_nonce: Option<u64>,
     /// The (batch, block) last noted as waiting for confirmations.
     waiting_depth: Option<(i64, u64)>,
+    /// Models whose registration was not checked at start-up (the node was away).
+    unchecked: BTreeSet<String>,
+    /// Models whose registration does not match, with the reason (their batches fail).
+    mismatched: BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for Submitter {
@@ -112,7 +124,45 @@ impl Submitter {
             new_batch,
             next_nonce: None,
             waiting_depth: None,
+            unchecked: BTreeSet::new(),
+            mismatched: BTreeMap::new(),
         }
+    }
+
+    /// Models whose registration start-up could not check: checked before their first submission.
+    pub fn with_unchecked_registrations(mut self, model_ids: impl IntoIterator<Item = String>) -> Self {
+        self.unchecked.extend(model_ids);
+        self
+    }
+
+    /// Checks a model's registration if start-up could not; the reason if it does not match.
+    async fn registration_problem(&mut self, model_id: &str) -> Option<String> {
+        if self.unchecked.contains(model_id) {
+            let result = match self.models.get(model_id) {
+                None => Err(format!("model {model_id} is not served")),
+                Some(model) => match super::registration::expected_from_served(model) {
+                    Err(e) => Err(e.to_string()),
+                    Ok(expected) => super::registration::check(
+                        &self.provider,
+                        &self.metrics,
+                        self.backoff(),
+                        self.chain.guard,
+                        &expected,
+                    )
+                    .await
+                    .map_err(|e| e.to_string()),
+                },
+            };
+            self.unchecked.remove(model_id);
+            match result {
+                Ok(()) => tracing::info!(model = model_id, "the registered verifier matches the configuration"),
+                Err(reason) => {
+                    tracing::error!(model = model_id, %reason, "the registration does not match: failing its batches");
+                    self.mismatched.insert(model_id.to_string(), reason);
+                }
+            }
+        }
+        self.mismatched.get(model_id).cloned()
     }
 
     fn backoff(&self) -> Duration {
@@ -187,8 +237,17 @@ impl Submitter {
         Ok(())
     }
 
-    /// Sends the batch back to proving with a fresh issue time (and maybe a fresh Guard nonce).
+    /// Sends the batch back to proving with a fresh issue time (and maybe a fresh Guard nonce); a
+    /// client's proof cannot be made again, so such a batch fails with `why` instead.
     fn reprove(&self, b: &BatchRecord, nonce: Option<u64>, why: &str) -> Result<(), SubmitError> {
+        if b.client_proof {
+            let reason = format!(
+                "{why}: the batch carries a client's proof (bound to Guard nonce {} and issuedAt {}), which the \
+                 relayer cannot prove again; submit a fresh proof",
+                b.nonce, b.issued_at
+            );
+            return self.fail(b, reason, None);
+        }
         let issued_at = (now_ms() / 1000) as u64 - crate::batcher::ISSUED_AT_MARGIN_S;
         let u = BatchUpdate { nonce, issued_at: Some(issued_at), clear_proof: true, ..BatchUpdate::default() };
         tracing::warn!(batch = b.id, why, "proving again");
@@ -303,9 +362,18 @@ impl Submitter {
     }
 
     async fn send_new(&mut self, b: BatchRecord) -> Result<(), SubmitError> {
+        if let Some(reason) = self.registration_problem(&b.model_id).await {
+            return self.fail(&b, reason, None);
+        }
         let now_s = (now_ms() / 1000) as u64;
         if now_s.saturating_sub(b.issued_at) > self.chain.max_proof_age_s {
-            return self.reprove(&b, None, "proof too old for the policy's maxAge");
+            let why = format!(
+                "proof too old: issued at {}, {} s ago, over max_proof_age_s = {}",
+                b.issued_at,
+                now_s.saturating_sub(b.issued_at),
+                self.chain.max_proof_age_s
+            );
+            return self.reprove(&b, None, &why);
         }
         let (model_id, input) = self.calldata(&b)?;
         match self.nonce_used(model_id, b.nonce).await {
@@ -470,7 +538,7 @@ impl Submitter {
     ) -> Result<bool, SubmitError> {
         let block = receipt.block_number.unwrap_or_default();
         if !receipt.status() {
-            let reason = self.replay_revert(attempt, block).await;
+            let reason = self.replay_revert(attempt, block, receipt.gas_used).await;
             self.fail(b, format!("reverted on chain in {}: {reason}", attempt.tx_hash), Some(receipt.gas_used))?;
             return Ok(true);
         }
@@ -517,21 +585,37 @@ impl Submitter {
         Ok(true)
     }
 
-    async fn replay_revert(&self, a: &TxAttempt, block: u64) -> String {
+    /// Why a mined transaction reverted: its call replayed with `eth_call` on the state of its own
+    /// block (which includes what was ordered before it there: a reverted transaction changed
+    /// nothing else), then on the parent block's; or "out of gas" when it used its whole limit.
+    async fn replay_revert(&self, a: &TxAttempt, block: u64, gas_used: u64) -> String {
         let Some(hash) = tx_hash(&a.tx_hash) else { return "unknown".into() };
         let Ok(Some(tx)) = self.provider.get_transaction_by_hash(hash).await else {
             return "reverted (transaction not found for replay)".into();
         };
+        let gas_limit = alloy::consensus::Transaction::gas_limit(&tx);
         let input = alloy::consensus::Transaction::input(&tx).clone();
-        let call = TransactionRequest::default().with_from(self.from).with_to(self.chain.guard).with_input(input);
-        match self.provider.call(call).block(BlockId::number(block.saturating_sub(1))).await {
-            Err(e) => match super::rpc::classify(&e) {
-                Ok(RpcFailure::Revert(data)) => decode_revert(&data),
-                Ok(other) => other.to_string(),
-                Err(m) => format!("reverted (replay failed: {m})"),
-            },
-            Ok(_) => "reverted (the replay succeeds: state changed in between)".into(),
+        let call = TransactionRequest::default()
+            .with_from(self.from)
+            .with_to(self.chain.guard)
+            .with_input(input)
+            .with_gas_limit(gas_limit);
+        for at in [block, block.saturating_sub(1)] {
+            match self.provider.call(call.clone()).block(BlockId::number(at)).await {
+                Err(e) => {
+                    return match super::rpc::classify(&e) {
+                        Ok(RpcFailure::Revert(data)) => decode_revert(&data),
+                        Ok(other) => other.to_string(),
+                        Err(m) => format!("reverted (replay failed: {m})"),
+                    }
+                }
+                Ok(_) => continue,
+            }
         }
+        if gas_used >= gas_limit {
+            return format!("out of gas (used its whole gas limit of {gas_limit})");
+        }
+        "reverted (the replay succeeds: state changed in between)".into()
     }
 
     async fn bump(&mut self, b: &BatchRecord, last: &TxAttempt) -> Result<(), SubmitError> {
@@ -583,6 +667,9 @@ impl Submitter {
                 self.store.transition(b.id, state, BatchState::Sent, &u, "our transaction is on chain")?;
             }
             return Ok(());
+        }
+        if b.client_proof {
+            return self.reprove(&b, None, &format!("Guard nonce {} was used by another submission", b.nonce));
         }
         let next = self.store.next_nonce(&b.model_id, now_ms() as u64)?;
         self.reprove(

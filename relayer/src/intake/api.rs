@@ -1,5 +1,6 @@
-//! The axum router: `POST /v1/requests`, `GET /v1/jobs/{id}` (both need the bearer token),
-//! `GET /health` and `GET /metrics`.
+//! The axum router: `POST /v1/requests`, `POST /v1/proofs` (a client's ready proof, see
+//! [`super::proofs`]), `GET /v1/jobs/{id}` (all three need the bearer token), `GET /health` and
+//! `GET /metrics`.
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use tokio::sync::Notify;
 
 use super::auth;
 use super::error::ApiError;
+use super::proofs::{self, ProofIntake, ProofRefusal, SubmitProofRequest};
 use super::validate::{parse_submit, JobResponse};
 use crate::metrics::Metrics;
 use crate::model::Models;
@@ -36,12 +38,17 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Wakes the batcher when a job arrives.
     pub new_job: Arc<Notify>,
+    /// The ready-proof intake (`POST /v1/proofs`).
+    pub proofs: ProofIntake,
+    /// Wakes the submitter when a ready proof is stored.
+    pub proved: Arc<Notify>,
 }
 
 /// The router.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/requests", post(submit))
+        .route("/v1/proofs", post(submit_proof))
         .route("/v1/jobs/{id}", get(job))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
@@ -87,6 +94,71 @@ async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Result<
     }
     .await;
     result.unwrap_or_else(|e| rejected(&state, e))
+}
+
+async fn submit_proof(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        auth::check(&headers, &state.token)?;
+        let body = body.map_err(|e| {
+            ApiError::new(
+                e.status(),
+                "body_rejected",
+                format!("{} (bodies are limited to {MAX_BODY_BYTES} bytes)", e.body_text()),
+            )
+        })?;
+        let req: SubmitProofRequest = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad("malformed_json", format!("the body is not a valid proof submission: {e}")))?;
+        let (model, body_hash) = proofs::parse(&req, &state.models)?;
+        let id = req.request_id.trim().to_string();
+        // Idempotency first: a retry is answered even once its nonce is consumed or its proof aged.
+        match state.store.body_hash(&id).map_err(ApiError::internal)? {
+            Some(hash) if hash == body_hash => return job_view(&state, &id, StatusCode::OK),
+            Some(_) => return Err(conflict(&id)),
+            None => {}
+        }
+        let now_s = (crate::store::now_ms() / 1000) as u64;
+        let prepared = proofs::prepare(&req, &model, body_hash, &state.proofs, now_s)?;
+        let (instances, proof) = (prepared.instances.clone(), prepared.proof.clone());
+        let verifier = model.clone();
+        tokio::task::spawn_blocking(move || proofs::verify(&verifier, &instances, &proof))
+            .await
+            .map_err(|e| ApiError::internal(format!("verification panicked: {e}")))??;
+        if proofs::nonce_used_on_chain(&state.proofs, model.id_u256, req.nonce).await? {
+            return Err(ProofRefusal::NonceUsed { model: model.id.clone(), nonce: req.nonce, place: "on chain" }.into());
+        }
+        let inserted = state.store.insert_proved_job(&prepared.job, &prepared.batch).map_err(|e| match e {
+            StoreError::Conflict(id) => conflict(&id),
+            StoreError::NonceTaken { model_id, nonce } => {
+                ProofRefusal::NonceUsed { model: model_id, nonce, place: "by another stored job" }.into()
+            }
+            other => ApiError::internal(other),
+        })?;
+        if inserted.created {
+            tracing::info!(job = %id, model = %model.id, nonce = req.nonce, samples = prepared.batch.sample_count,
+                "client proof accepted");
+            state.proved.notify_one();
+        }
+        job_view(&state, &id, if inserted.created { StatusCode::CREATED } else { StatusCode::OK })
+    }
+    .await;
+    result.unwrap_or_else(|e| rejected(&state, e))
+}
+
+fn conflict(id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "request_id_conflict",
+        format!("request id {id:?} was already used for a different request"),
+    )
+}
+
+fn job_view(state: &AppState, id: &str, status: StatusCode) -> Result<Response, ApiError> {
+    let view = state.store.job(id).map_err(ApiError::internal)?.ok_or_else(|| ApiError::internal("job vanished"))?;
+    Ok((status, Json(JobResponse::from(view))).into_response())
 }
 
 async fn job(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {

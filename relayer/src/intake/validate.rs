@@ -153,7 +153,11 @@ pub struct JobResponse {
 
 impl From<JobView> for JobResponse {
     fn from(v: JobView) -> Self {
-        let n = v.job.rows.len();
+        // A client's proof has no rows here (its inputs stay with the client): all of its samples.
+        let n = match &v.batch {
+            Some(b) if b.client_proof => b.sample_count,
+            _ => v.job.rows.len(),
+        };
         let slice = |offset: Option<usize>| offset.map(|o| o..o + n);
         let range = slice(v.job.offset);
         let decisions = v.batch.as_ref().and_then(|b| {

@@ -54,6 +54,14 @@ pub enum StoreError {
     /// No such entity.
     #[error("not found: {0}")]
     NotFound(String),
+    /// A batch of the model already holds this Guard nonce.
+    #[error("model {model_id}: Guard nonce {nonce} is already taken by a stored batch")]
+    NonceTaken {
+        /// The model.
+        model_id: String,
+        /// The nonce.
+        nonce: u64,
+    },
 }
 
 /// Persistence of jobs, batches and their transitions.
@@ -64,6 +72,12 @@ pub enum StoreError {
 pub trait JobStore: Send + Sync + 'static {
     /// Inserts a job, or returns the existing one when `job.id` is known with the same body hash.
     fn insert_job(&self, job: &NewJob) -> Result<Inserted, StoreError>;
+    /// Inserts a job that arrives with its proof, and its batch directly in state `proved`
+    /// (marked `client_proof`), or returns the existing job when `job.id` is known with the same
+    /// body hash. Refuses ([`StoreError::NonceTaken`]) a nonce a batch of the model already holds.
+    fn insert_proved_job(&self, job: &NewJob, batch: &NewProvedBatch) -> Result<Inserted, StoreError>;
+    /// The body hash a job was accepted with (to answer a retried request before checking it again).
+    fn body_hash(&self, id: &str) -> Result<Option<String>, StoreError>;
     /// A job and its transitions.
     fn job(&self, id: &str) -> Result<Option<JobView>, StoreError>;
     /// Queued jobs of a model, oldest first.

@@ -75,4 +75,9 @@ pub const MIGRATIONS: &[&str] = &[
         next_nonce  INTEGER NOT NULL
     );
     "#,
+    // 2: batches that carry a client's ready proof (`POST /v1/proofs`) instead of one the relayer
+    // made: never proved again (a too old proof or a taken nonce fails the batch instead).
+    r#"
+    ALTER TABLE batches ADD COLUMN client_proof INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];

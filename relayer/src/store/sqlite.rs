@@ -31,7 +31,7 @@ fn parse<T: serde::de::DeserializeOwned>(column: &'static str, text: &str) -> Re
 const JOB_COLUMNS: &str =
     "id, model_id, state, rows, salt, subjects, batch_id, sample_offset, created_ms, updated_ms, error";
 const BATCH_COLUMNS: &str = "id, model_id, state, nonce, issued_at, salt, subjects, sample_count, instances, proof, \
-     decisions, scores, tx_hash, block_number, gas_used, prove_ms, error, created_ms, updated_ms";
+     decisions, scores, tx_hash, block_number, gas_used, prove_ms, error, created_ms, updated_ms, client_proof";
 
 struct RawJob {
     rec: JobRecord,
@@ -94,6 +94,7 @@ fn raw_batch(row: &Row<'_>) -> rusqlite::Result<RawBatch> {
             error: row.get(16)?,
             created_ms: row.get(17)?,
             updated_ms: row.get(18)?,
+            client_proof: row.get(19)?,
             ..BatchRecord::default()
         },
         subjects: row.get(6)?,
@@ -207,6 +208,77 @@ impl JobStore for SqliteStore {
             let rec = get_job(&tx, &job.id)?.ok_or_else(|| StoreError::NotFound(job.id.clone()))?;
             tx.commit()?;
             Ok(Inserted { job: rec, created: true })
+        })
+    }
+
+    fn insert_proved_job(&self, job: &NewJob, batch: &NewProvedBatch) -> Result<Inserted, StoreError> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            let existing: Option<String> =
+                tx.query_row("SELECT body_hash FROM jobs WHERE id = ?1", [&job.id], |r| r.get(0)).optional()?;
+            if let Some(hash) = existing {
+                if hash != job.body_hash {
+                    return Err(StoreError::Conflict(job.id.clone()));
+                }
+                let rec = get_job(&tx, &job.id)?.ok_or_else(|| StoreError::NotFound(job.id.clone()))?;
+                return Ok(Inserted { job: rec, created: false });
+            }
+            let taken: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM batches WHERE model_id = ?1 AND nonce = ?2",
+                    params![batch.model_id, batch.nonce as i64],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if taken.is_some() {
+                return Err(StoreError::NonceTaken { model_id: batch.model_id.clone(), nonce: batch.nonce });
+            }
+            let now = now_ms();
+            tx.execute(
+                "INSERT INTO batches (model_id, state, nonce, issued_at, salt, subjects, sample_count, instances, proof, \
+                   decisions, scores, client_proof, created_ms, updated_ms) \
+                 VALUES (?1, ?2, ?3, ?4, '', ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?11)",
+                params![
+                    batch.model_id,
+                    BatchState::Proved.as_str(),
+                    batch.nonce as i64,
+                    batch.issued_at as i64,
+                    json(&batch.subjects),
+                    batch.sample_count as i64,
+                    json(&batch.instances),
+                    batch.proof,
+                    json(&batch.decisions),
+                    json(&batch.scores),
+                    now
+                ],
+            )?;
+            let batch_id = tx.last_insert_rowid();
+            let detail = format!("client proof, guard nonce {}", batch.nonce);
+            record(&tx, "batch", &batch_id.to_string(), None, BatchState::Proved.as_str(), &detail)?;
+            tx.execute(
+                "INSERT INTO jobs (id, model_id, body_hash, state, rows, salt, subjects, batch_id, sample_offset, \
+                   created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?7, 0, ?8, ?8)",
+                params![
+                    job.id,
+                    job.model_id,
+                    job.body_hash,
+                    JobState::Proved.as_str(),
+                    json(&job.rows),
+                    json(&job.subjects),
+                    batch_id,
+                    now
+                ],
+            )?;
+            record(&tx, "job", &job.id, None, JobState::Proved.as_str(), &format!("accepted with a client proof: batch {batch_id}"))?;
+            let rec = get_job(&tx, &job.id)?.ok_or_else(|| StoreError::NotFound(job.id.clone()))?;
+            tx.commit()?;
+            Ok(Inserted { job: rec, created: true })
+        })
+    }
+
+    fn body_hash(&self, id: &str) -> Result<Option<String>, StoreError> {
+        self.with(|conn| {
+            Ok(conn.query_row("SELECT body_hash FROM jobs WHERE id = ?1", [id], |r| r.get(0)).optional()?)
         })
     }
 
@@ -532,6 +604,47 @@ mod tests {
         assert_eq!(s.gas_spent().unwrap(), 7);
         let counts = s.job_counts().unwrap();
         assert!(counts.contains(&(JobState::Confirmed, 2)) && counts.contains(&(JobState::Proving, 1)));
+    }
+
+    #[test]
+    fn a_client_proof_is_stored_proved_once_per_nonce() {
+        let (_d, s) = open();
+        let proved = |nonce| NewProvedBatch {
+            model_id: "1".into(),
+            nonce,
+            issued_at: 5,
+            subjects: vec![],
+            sample_count: 2,
+            instances: vec!["0x01".into()],
+            proof: "0xab".into(),
+            decisions: vec![true, false],
+            scores: vec!["1".into(), "2".into()],
+        };
+        let mut j = job("p", 0);
+        j.rows.clear();
+        let big = (1u64 << 63) + 7;
+        let first = s.insert_proved_job(&j, &proved(big)).unwrap();
+        assert!(first.created);
+        assert_eq!(first.job.state, JobState::Proved);
+        assert_eq!(s.body_hash("p").unwrap().as_deref(), Some("h-p"));
+        // The same request again is the same job; another id with the same nonce is refused.
+        assert!(!s.insert_proved_job(&j, &proved(big)).unwrap().created);
+        let mut other = job("q", 0);
+        other.rows.clear();
+        assert!(
+            matches!(s.insert_proved_job(&other, &proved(big)), Err(StoreError::NonceTaken { nonce, .. }) if nonce == big)
+        );
+        assert!(s.job("q").unwrap().is_none(), "the refused insert left nothing behind");
+        let mut conflicting = j.clone();
+        conflicting.body_hash = "other".into();
+        assert!(matches!(s.insert_proved_job(&conflicting, &proved(big + 1)), Err(StoreError::Conflict(_))));
+        // The batch is proved, a client's, and its nonce (>= 2^63) round-trips.
+        let batches = s.batches_in(&[BatchState::Proved]).unwrap();
+        assert_eq!(batches.len(), 1);
+        let b = &batches[0];
+        assert!(b.client_proof);
+        assert_eq!((b.nonce, b.sample_count, b.proof.as_deref()), (big, 2, Some("0xab")));
+        assert_eq!(s.batch_jobs(b.id).unwrap()[0].id, "p");
     }
 
     #[test]

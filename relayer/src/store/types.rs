@@ -222,6 +222,33 @@ pub struct BatchRecord {
     pub created_ms: i64,
     /// Updated at (ms).
     pub updated_ms: i64,
+    /// The proof is a client's (`POST /v1/proofs`): the relayer cannot prove this batch again.
+    #[serde(default)]
+    pub client_proof: bool,
+}
+
+/// A batch that arrives proved: a client's ready proof (`POST /v1/proofs`), stored with its one
+/// job directly in state `proved`.
+#[derive(Clone, Debug)]
+pub struct NewProvedBatch {
+    /// Model id.
+    pub model_id: String,
+    /// The Guard nonce the proof is bound to (client-chosen).
+    pub nonce: u64,
+    /// The issue time the proof is bound to (unix s).
+    pub issued_at: u64,
+    /// Subjects (hex), one per sample or empty.
+    pub subjects: Vec<String>,
+    /// Real samples in the proof.
+    pub sample_count: usize,
+    /// Public instances (hex).
+    pub instances: Vec<String>,
+    /// Proof (hex).
+    pub proof: String,
+    /// Decisions per sample (decoded from the instances).
+    pub decisions: Vec<bool>,
+    /// Scores per sample (decoded from the instances).
+    pub scores: Vec<String>,
 }
 
 /// Fields a transition may set (None: unchanged).

@@ -1,0 +1,174 @@
+//! The demo's results: one row per batch from the relayer's SQLite store (proving time, gas,
+//! decisions, transaction), the HTML report (`prover::report`) and a JSON summary, and the final
+//! terminal table.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Serialize;
+use zkguard_prover::report::{BatchRow, Report};
+use zkguard_relayer::store::{BatchState, JobStore, SqliteStore};
+
+use super::{CheckedModel, DemoArgs, DemoOutcome, BREAKER_MODEL_ID};
+
+/// Every finished batch of the run, in creation order.
+pub fn batches_from_store(db: &Path, args: &DemoArgs) -> anyhow::Result<Vec<BatchRow>> {
+    let store = SqliteStore::open(db).with_context(|| format!("opening {}", db.display()))?;
+    let mut batches = store.batches_in(&[BatchState::Confirmed, BatchState::Failed])?;
+    batches.sort_by_key(|b| b.id);
+    let mut rows = Vec::with_capacity(batches.len());
+    for b in batches {
+        let jobs = store.batch_jobs(b.id)?;
+        let names = jobs.iter().map(|j| j.id.as_str()).collect::<Vec<_>>().join("+");
+        let breaker = b.model_id == BREAKER_MODEL_ID.to_string();
+        let flagged = b.decisions.as_ref().map_or(0, |d| d.iter().take(b.sample_count).filter(|&&x| x).count());
+        rows.push(BatchRow {
+            label: format!("{names} (m{})", b.model_id),
+            mode: if breaker { "direct".into() } else { format!("batch, N = {}", args.aggregate) },
+            samples: b.sample_count,
+            flagged,
+            prove_s: b.prove_ms.unwrap_or_default() as f64 / 1000.0,
+            aggregate_s: None,
+            gas_used: b.gas_used,
+            tx: b.tx_hash.clone(),
+            status: match (&b.state, &b.error) {
+                (Some(BatchState::Failed), Some(e)) => format!("failed: {e}"),
+                (Some(state), _) => state.to_string(),
+                (None, _) => "unknown".into(),
+            },
+        });
+    }
+    Ok(rows)
+}
+
+/// The JSON summary (the report's numbers without the per-sample scores).
+#[derive(Serialize)]
+struct Summary<'a> {
+    outcome: &'a DemoOutcome,
+    accuracy: Vec<AccuracySummary<'a>>,
+    total_gas: u64,
+    decisions: usize,
+    gas_per_decision: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct AccuracySummary<'a> {
+    model: &'a str,
+    family: &'a str,
+    samples: usize,
+    agreement: f64,
+    score_max_abs_error: f64,
+    float_label_accuracy: Option<f64>,
+    quantized_label_accuracy: Option<f64>,
+}
+
+fn totals(outcome: &DemoOutcome) -> (u64, usize) {
+    let mined = outcome.batches.iter().filter(|b| b.gas_used.is_some());
+    mined.fold((0, 0), |(g, n), b| (g + b.gas_used.unwrap_or_default(), n + b.samples))
+}
+
+/// Writes `report.html` and `summary.json` into the work directory and records their paths.
+pub(crate) fn write(
+    args: &DemoArgs,
+    outcome: &mut DemoOutcome,
+    breaker: &CheckedModel,
+    filter: &CheckedModel,
+) -> anyhow::Result<()> {
+    outcome.report = args.work_dir.join("report.html");
+    outcome.summary = args.work_dir.join("summary.json");
+    let mut outcomes = vec![
+        (
+            "circuit breaker".to_string(),
+            format!(
+                "{} trip(s); windows over the policy: {:?}; vault paused: {}",
+                outcome.breaker_trips, outcome.tripping_windows, outcome.vault_paused
+            ),
+        ),
+        (
+            "vault withdrawal after the trip".to_string(),
+            outcome.withdrawal_refused.as_deref().map_or("paid out".into(), |r| format!("refused: {r}")),
+        ),
+        (
+            "verdict filter".to_string(),
+            format!("flagged {:?}; allowed {}", outcome.flagged_subjects, outcome.allowed_subjects.len()),
+        ),
+    ];
+    if let Some(r) = &outcome.transfer_refused {
+        outcomes.push(("token transfer to a flagged subject".into(), format!("refused: {r}")));
+    }
+    outcomes.push((
+        "requests".into(),
+        format!("{} sent, {} confirmed, {} failed", outcome.jobs, outcome.confirmed, outcome.failed),
+    ));
+    let report = Report {
+        title: "zkguard demo: a verified fraud guard on a local chain".into(),
+        subtitle: format!(
+            "model {BREAKER_MODEL_ID} ({}) in direct mode trips the circuit breaker; model 2 ({}) in batch mode \
+             (aggregated) feeds the verdict filter; {:.0} s end to end",
+            breaker.check.model, filter.check.model, outcome.wall_s
+        ),
+        machine: machine(),
+        warnings: super::warnings(),
+        accuracy: vec![breaker.accuracy.clone(), filter.accuracy.clone()],
+        batches: outcome.batches.clone(),
+        outcomes,
+    };
+    std::fs::write(&outcome.report, report.to_html())
+        .with_context(|| format!("writing {}", outcome.report.display()))?;
+    let (total_gas, decisions) = totals(outcome);
+    let summary = Summary {
+        outcome,
+        accuracy: [breaker, filter]
+            .iter()
+            .map(|m| AccuracySummary {
+                model: &m.check.model,
+                family: &m.accuracy.family,
+                samples: m.check.samples,
+                agreement: m.check.agreement,
+                score_max_abs_error: m.check.score_max_abs_error,
+                float_label_accuracy: m.check.float_label_accuracy,
+                quantized_label_accuracy: m.check.quantized_label_accuracy,
+            })
+            .collect(),
+        total_gas,
+        decisions,
+        gas_per_decision: (decisions > 0).then(|| total_gas as f64 / decisions as f64),
+    };
+    std::fs::write(&outcome.summary, serde_json::to_string_pretty(&summary)? + "\n")
+        .with_context(|| format!("writing {}", outcome.summary.display()))?;
+    Ok(())
+}
+
+/// The final terminal table: every batch, then the totals and what the contracts did.
+pub fn summary_table(outcome: &DemoOutcome) -> String {
+    let report = Report { batches: outcome.batches.clone(), ..Report::default() };
+    let mut out = format!("\n{}", report.batch_table());
+    let (gas, decisions) = totals(outcome);
+    let per = if decisions > 0 { gas as f64 / decisions as f64 } else { 0.0 };
+    let _ = writeln!(out, "\n  {decisions} verified decisions, {gas} gas in total, {per:.0} gas per decision");
+    let _ = writeln!(
+        out,
+        "  breaker: {} | vault withdrawal: {} | filter flagged {} of {} screened subjects | token transfer to a flagged subject: {}",
+        if outcome.vault_paused { "TRIPPED, vault paused" } else { "not tripped" },
+        outcome.withdrawal_refused.as_deref().map_or("paid out".into(), |r| format!("REFUSED ({r})")),
+        outcome.flagged_subjects.len(),
+        outcome.flagged_subjects.len() + outcome.allowed_subjects.len(),
+        outcome.transfer_refused.as_deref().map_or("not attempted".into(), |r| format!("REFUSED ({r})")),
+    );
+    out
+}
+
+/// CPU model and core count (for the report's timings).
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {cores} cores")
+}

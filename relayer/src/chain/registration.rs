@@ -1,0 +1,405 @@
+//! The start-up check that each served model's registration in the Guard's `ModelRegistry`
+//! matches what the relayer will prove: the circuit digest (the app circuit's in direct mode, the
+//! aggregation circuit's in batch mode), the proof count N, the accumulator limbs, the batch size,
+//! whether the proof carries scores, and the model commitment; and that the model is registered
+//! and not retired. Without it a mismatch only shows as a decoded revert at gas estimation.
+//!
+//! [`ExpectedRegistration`] is computed from the configuration alone (the quantized model and the
+//! circuit shape; no keys), so a mismatch is caught before any key is loaded or generated;
+//! [`compare`] is the pure comparison; [`read_registration`] reads the registry through the Guard's
+//! `registry()` getter and `ModelRegistry.getModel`.
+
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, FixedBytes, U256};
+use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::SolCall;
+use zkguard_prover::aggregate::AggregationShape;
+use zkguard_prover::circuit::{instances::ACCUMULATOR_LIMBS, AppShape};
+use zkguard_prover::keys::{cache::circuit_digest, AppKeys};
+use zkguard_prover::quant::QuantizedModel;
+
+use super::rpc::{with_retry, RpcFailure};
+use crate::config::{Config, ModelConfig};
+use crate::metrics::Metrics;
+use crate::model::ServedModel;
+
+alloy::sol! {
+    /// The Guard's registry getter.
+    interface IGuardRegistry {
+        function registry() external view returns (address);
+    }
+
+    /// `Policy` of `IModelRegistry.sol`.
+    #[derive(Debug, PartialEq, Eq)]
+    struct RegistryPolicy {
+        address action;
+        uint32 maxAge;
+        uint32 minFlagged;
+        bool useScoreThreshold;
+        int256 scoreThreshold;
+    }
+
+    /// `Model` of `IModelRegistry.sol` (`status` is the `ModelStatus` enum).
+    #[derive(Debug, PartialEq, Eq)]
+    struct RegisteredModel {
+        uint256 modelCommitment;
+        bytes32 circuitDigest;
+        address verifier;
+        uint16 batchSize;
+        uint16 proofCount;
+        uint16 accumulatorLimbs;
+        bool hasScores;
+        uint8 scoreScaleBits;
+        uint8 status;
+        RegistryPolicy policy;
+    }
+
+    /// The registry's read side.
+    interface IModelRegistryView {
+        function getModel(uint256 modelId) external view returns (RegisteredModel memory);
+    }
+}
+
+/// `ModelStatus.None`: never registered.
+pub const STATUS_NONE: u8 = 0;
+/// `ModelStatus.Retired`: refused by the Guard for good.
+pub const STATUS_RETIRED: u8 = 3;
+
+/// What the relayer will submit for a model, i.e. what its registration must say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpectedRegistration {
+    /// Model id (decimal, as configured).
+    pub model_id: String,
+    /// Mode, for messages (`direct` or `aggregate N`).
+    pub mode: String,
+    /// Circuit digest: the app circuit's in direct mode, the aggregation circuit's in batch mode.
+    pub circuit_digest: FixedBytes<32>,
+    /// Proofs per verified proof (1 in direct mode, N in batch mode).
+    pub proof_count: u64,
+    /// Accumulator limbs in front of the app instances (0 direct, 12 batch mode).
+    pub accumulator_limbs: u64,
+    /// Samples per app proof.
+    pub batch_size: u64,
+    /// Whether the app proof exposes scores.
+    pub has_scores: bool,
+    /// Poseidon commitment of the quantized model.
+    pub commitment: U256,
+}
+
+/// The fields of a registration the relayer depends on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registration {
+    /// The registry's address.
+    pub registry: Address,
+    /// `ModelStatus` (0 none, 1 active, 2 frozen, 3 retired).
+    pub status: u8,
+    /// Registered circuit digest.
+    pub circuit_digest: FixedBytes<32>,
+    /// Registered proof count.
+    pub proof_count: u64,
+    /// Registered accumulator limbs.
+    pub accumulator_limbs: u64,
+    /// Registered batch size.
+    pub batch_size: u64,
+    /// Registered `hasScores`.
+    pub has_scores: bool,
+    /// Registered model commitment.
+    pub commitment: U256,
+}
+
+/// One field that differs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldMismatch {
+    /// The field (`circuit_digest`, `proof_count`, ...).
+    pub field: &'static str,
+    /// What the relayer's configuration implies.
+    pub configured: String,
+    /// What the registry holds.
+    pub registered: String,
+}
+
+impl std::fmt::Display for FieldMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} is {} in the config but {} in the registry", self.field, self.configured, self.registered)
+    }
+}
+
+/// Why a model's registration does not fit the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistrationError {
+    /// No registration under this id.
+    #[error("model {model_id} is not registered in the Guard's registry {registry}")]
+    NotRegistered {
+        /// Model id.
+        model_id: String,
+        /// Registry.
+        registry: Address,
+    },
+    /// Retired: the Guard refuses every submission.
+    #[error("model {model_id} is retired in the Guard's registry {registry}: the Guard refuses every submission")]
+    Retired {
+        /// Model id.
+        model_id: String,
+        /// Registry.
+        registry: Address,
+    },
+    /// The registered verifier or model differs from what the relayer proves.
+    #[error(
+        "model {model_id} ({mode} mode): the registration in {registry} does not match the configuration: {}",
+        mismatches.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    Mismatch {
+        /// Model id.
+        model_id: String,
+        /// Configured mode.
+        mode: String,
+        /// Registry.
+        registry: Address,
+        /// Every differing field.
+        mismatches: Vec<FieldMismatch>,
+    },
+    /// The configuration cannot be turned into a circuit (model file, shape).
+    #[error("model {model_id}: {message}")]
+    Config {
+        /// Model id.
+        model_id: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The chain refused a read.
+    #[error("model {model_id}: reading its registration: {message}")]
+    Rpc {
+        /// Model id.
+        model_id: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// Compares a registration with what the relayer will prove.
+pub fn compare(expected: &ExpectedRegistration, registered: &Registration) -> Result<(), RegistrationError> {
+    let model_id = expected.model_id.clone();
+    match registered.status {
+        STATUS_NONE => return Err(RegistrationError::NotRegistered { model_id, registry: registered.registry }),
+        STATUS_RETIRED => return Err(RegistrationError::Retired { model_id, registry: registered.registry }),
+        _ => {}
+    }
+    let mut mismatches = vec![];
+    let mut check = |field: &'static str, configured: String, registered: String| {
+        if configured != registered {
+            mismatches.push(FieldMismatch { field, configured, registered });
+        }
+    };
+    check("circuit_digest", expected.circuit_digest.to_string(), registered.circuit_digest.to_string());
+    check("proof_count", expected.proof_count.to_string(), registered.proof_count.to_string());
+    check("accumulator_limbs", expected.accumulator_limbs.to_string(), registered.accumulator_limbs.to_string());
+    check("batch_size", expected.batch_size.to_string(), registered.batch_size.to_string());
+    check("has_scores", expected.has_scores.to_string(), registered.has_scores.to_string());
+    check("model_commitment", format!("{:#x}", expected.commitment), format!("{:#x}", registered.commitment));
+    if mismatches.is_empty() {
+        Ok(())
+    } else {
+        Err(RegistrationError::Mismatch {
+            model_id,
+            mode: expected.mode.clone(),
+            registry: registered.registry,
+            mismatches,
+        })
+    }
+}
+
+fn digest_bytes(hex_digest: &str) -> Result<FixedBytes<32>, String> {
+    hex_digest.parse::<FixedBytes<32>>().map_err(|e| format!("circuit digest {hex_digest:?}: {e}"))
+}
+
+/// The expected registration of a quantized model at `batch_size` whose app circuit has digest
+/// `app_digest`; in batch mode (`aggregate = Some((N, k))`) of the aggregation of N of its proofs.
+pub fn expected_for(
+    model_id: &str,
+    model: &QuantizedModel,
+    batch_size: usize,
+    app_digest: &str,
+    aggregate: Option<(usize, u32)>,
+) -> Result<ExpectedRegistration, String> {
+    let shape = AppShape { model: model.shape(), batch_size };
+    let layout = shape.layout();
+    let commitment = zkguard_prover::circuit::commit::model_commitment(&model.shape(), &model.params());
+    let (mode, digest, proof_count, limbs) = match aggregate {
+        None => ("direct".to_string(), app_digest.to_string(), 1, 0),
+        Some((proofs, k)) => {
+            let digest = AggregationShape::new(app_digest, layout.len(), proofs, k).digest();
+            (format!("aggregate {proofs}"), digest, proofs as u64, ACCUMULATOR_LIMBS as u64)
+        }
+    };
+    Ok(ExpectedRegistration {
+        model_id: model_id.to_string(),
+        mode,
+        circuit_digest: digest_bytes(&digest)?,
+        proof_count,
+        accumulator_limbs: limbs,
+        batch_size: batch_size as u64,
+        has_scores: layout.has_scores,
+        commitment: zkguard_prover::evm::context::fr_to_u256(&commitment),
+    })
+}
+
+/// The expected registration of a configured model, from the model file and the circuit shape
+/// only (blocking: quantizes a float model; no keys are loaded or generated).
+pub fn expected_from_config(config: &Config, m: &ModelConfig) -> Result<ExpectedRegistration, RegistrationError> {
+    let err = |message: String| RegistrationError::Config { model_id: m.id.clone(), message };
+    let model = crate::model::load_quantized(&m.path, m.calibration.as_deref()).map_err(err)?;
+    let shape = AppShape { model: model.shape(), batch_size: m.batch_size };
+    let circuit = AppKeys::choose_config(&shape, config.proving.max_columns).map_err(|e| err(e.to_string()))?;
+    let aggregate = m.aggregate.zip(m.aggregation_degree());
+    expected_for(&m.id, &model, m.batch_size, &circuit_digest(&circuit), aggregate).map_err(err)
+}
+
+/// The expected registration of a loaded model.
+pub fn expected_from_served(model: &ServedModel) -> Result<ExpectedRegistration, RegistrationError> {
+    let aggregate = model.aggregation.as_ref().map(|a| (a.proofs, a.keys.config.shape.k));
+    expected_for(&model.id, &model.model, model.batch_size, &model.keys.digest, aggregate)
+        .map_err(|message| RegistrationError::Config { model_id: model.id.clone(), message })
+}
+
+async fn call(
+    provider: &DynProvider,
+    metrics: &Metrics,
+    backoff: std::time::Duration,
+    what: &'static str,
+    to: Address,
+    input: Vec<u8>,
+) -> Result<alloy::primitives::Bytes, RpcFailure> {
+    let tx = TransactionRequest::default().with_to(to).with_input(input);
+    with_retry(what, backoff, metrics, || {
+        let tx = tx.clone();
+        async move { provider.call(tx).await }
+    })
+    .await
+}
+
+/// Reads a model's registration: `Guard.registry()`, then `ModelRegistry.getModel(modelId)`.
+/// Transport errors are retried (for as long as the node is away: callers bound it).
+pub async fn read_registration(
+    provider: &DynProvider,
+    metrics: &Metrics,
+    backoff: std::time::Duration,
+    guard: Address,
+    model_id: &str,
+) -> Result<Registration, RegistrationError> {
+    let rpc = |message: String| RegistrationError::Rpc { model_id: model_id.to_string(), message };
+    let id: U256 = model_id.parse().map_err(|_| rpc("the id is not a decimal uint256".into()))?;
+    let out = call(provider, metrics, backoff, "registry", guard, IGuardRegistry::registryCall {}.abi_encode())
+        .await
+        .map_err(|e| rpc(format!("Guard {guard}.registry(): {e}")))?;
+    let registry = IGuardRegistry::registryCall::abi_decode_returns(&out)
+        .map_err(|e| rpc(format!("Guard {guard}.registry() does not decode: {e}")))?;
+    let input = IModelRegistryView::getModelCall { modelId: id }.abi_encode();
+    let out = call(provider, metrics, backoff, "getModel", registry, input)
+        .await
+        .map_err(|e| rpc(format!("registry {registry}.getModel({model_id}): {e}")))?;
+    let m = IModelRegistryView::getModelCall::abi_decode_returns(&out)
+        .map_err(|e| rpc(format!("registry {registry}.getModel({model_id}) does not decode: {e}")))?;
+    Ok(Registration {
+        registry,
+        status: m.status,
+        circuit_digest: m.circuitDigest,
+        proof_count: u64::from(m.proofCount),
+        accumulator_limbs: u64::from(m.accumulatorLimbs),
+        batch_size: u64::from(m.batchSize),
+        has_scores: m.hasScores,
+        commitment: m.modelCommitment,
+    })
+}
+
+/// Reads and compares a model's registration.
+pub async fn check(
+    provider: &DynProvider,
+    metrics: &Metrics,
+    backoff: std::time::Duration,
+    guard: Address,
+    expected: &ExpectedRegistration,
+) -> Result<(), RegistrationError> {
+    let registered = read_registration(provider, metrics, backoff, guard, &expected.model_id).await?;
+    compare(expected, &registered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expected() -> ExpectedRegistration {
+        ExpectedRegistration {
+            model_id: "1".into(),
+            mode: "direct".into(),
+            circuit_digest: FixedBytes::repeat_byte(0xaa),
+            proof_count: 1,
+            accumulator_limbs: 0,
+            batch_size: 4,
+            has_scores: true,
+            commitment: U256::from(77),
+        }
+    }
+
+    fn registered() -> Registration {
+        let e = expected();
+        Registration {
+            registry: Address::repeat_byte(0x11),
+            status: 1,
+            circuit_digest: e.circuit_digest,
+            proof_count: 1,
+            accumulator_limbs: 0,
+            batch_size: 4,
+            has_scores: true,
+            commitment: e.commitment,
+        }
+    }
+
+    #[test]
+    fn a_matching_active_or_frozen_registration_passes() {
+        compare(&expected(), &registered()).unwrap();
+        compare(&expected(), &Registration { status: 2, ..registered() }).unwrap();
+    }
+
+    #[test]
+    fn every_differing_field_is_named_with_both_values() {
+        // The config says batch mode with N = 2 over B = 8; the registry holds the direct B = 4 verifier.
+        let batch = ExpectedRegistration {
+            mode: "aggregate 2".into(),
+            circuit_digest: FixedBytes::repeat_byte(0xbb),
+            proof_count: 2,
+            accumulator_limbs: 12,
+            batch_size: 8,
+            ..expected()
+        };
+        let err = compare(&batch, &registered()).unwrap_err();
+        let RegistrationError::Mismatch { ref model_id, ref mismatches, .. } = err else { panic!("{err}") };
+        assert_eq!(model_id, "1");
+        let fields: Vec<_> = mismatches.iter().map(|m| m.field).collect();
+        assert_eq!(fields, ["circuit_digest", "proof_count", "accumulator_limbs", "batch_size"]);
+        let text = err.to_string();
+        assert!(text.starts_with("model 1 (aggregate 2 mode)"), "{text}");
+        assert!(text.contains("proof_count is 2 in the config but 1 in the registry"), "{text}");
+        assert!(text.contains("batch_size is 8 in the config but 4 in the registry"), "{text}");
+        assert!(text.contains(&format!(
+            "circuit_digest is 0x{} in the config but 0x{}",
+            "bb".repeat(32),
+            "aa".repeat(32)
+        )));
+        let other = ExpectedRegistration { commitment: U256::from(78), has_scores: false, ..expected() };
+        let text = compare(&other, &registered()).unwrap_err().to_string();
+        assert!(
+            text.contains("has_scores is false in the config but true") && text.contains("model_commitment is 0x4e"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn unregistered_and_retired_models_are_refused() {
+        let none = compare(&expected(), &Registration { status: STATUS_NONE, ..registered() }).unwrap_err();
+        assert!(matches!(none, RegistrationError::NotRegistered { .. }));
+        assert!(none.to_string().contains("model 1 is not registered"), "{none}");
+        let retired = compare(&expected(), &Registration { status: STATUS_RETIRED, ..registered() }).unwrap_err();
+        assert!(retired.to_string().contains("model 1 is retired"), "{retired}");
+    }
+}

@@ -1,0 +1,281 @@
+//! Putting zkguard on a chain: deploy the contracts (registry, Guard, circuit breaker, verdict
+//! filter, the example vault and token), deploy a generated verifier behind its
+//! `ZkGuardVerifier` wrapper, register a model with its policy, and point the breaker at the
+//! contract it protects. Used by `zkguard deploy`, `zkguard demo` and the end-to-end tests.
+//!
+//! - [`bindings`]: the contracts' ABI; [`artifacts`]: creation code from forge's `contracts/out`;
+//! - [`anvil`]: a local anvil for demos and tests (its dev keys are PUBLIC).
+
+pub mod anvil;
+pub mod artifacts;
+pub mod bindings;
+
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, Bytes, FixedBytes, I256, U256};
+use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::SolValue;
+use serde::Serialize;
+
+pub use artifacts::ContractArtifacts;
+use bindings::{IBreaker, IRegistry, TARGET_PAUSABLE_ROLE};
+
+/// Why a deployment step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// A forge artifact is missing or unreadable.
+    #[error("contract artifact {path}: {message} (run `forge build`)")]
+    Artifact {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The node refused or failed a call.
+    #[error("{what}: {message}")]
+    Rpc {
+        /// The step.
+        what: String,
+        /// The error.
+        message: String,
+    },
+    /// A transaction was mined but reverted.
+    #[error("{0}: the transaction reverted")]
+    Reverted(String),
+}
+
+fn rpc<E: std::fmt::Display>(what: impl Into<String>) -> impl FnOnce(E) -> DeployError {
+    let what = what.into();
+    move |e| DeployError::Rpc { what, message: e.to_string() }
+}
+
+/// The deployed contracts.
+#[derive(Clone, Copy, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stack {
+    /// ModelRegistry.
+    pub registry: Address,
+    /// Guard.
+    pub guard: Address,
+    /// CircuitBreaker.
+    pub breaker: Address,
+    /// VerdictFilter.
+    pub filter: Address,
+    /// ProtectedVault (example, paused by the breaker).
+    pub vault: Address,
+    /// FilteredToken (example, consults the filter).
+    pub token: Address,
+}
+
+/// What a registered model does when its proofs verify.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// The circuit breaker pauses the protected vault.
+    Breaker,
+    /// The verdict filter records a verdict per subject (needs subjects).
+    Filter,
+    /// Nothing (the Guard only records the verified batch).
+    None,
+}
+
+/// The model's policy (see `IModelRegistry.Policy`).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct PolicyArgs {
+    /// What acts on verified outputs.
+    pub action: Action,
+    /// Oldest acceptable proof (s).
+    pub max_age: u32,
+    /// Flagged samples in one batch for the action to fire (0: the rule is off).
+    pub min_flagged: u32,
+    /// Fire when the highest score reaches this fixed-point value.
+    pub score_threshold: Option<I256>,
+}
+
+/// A verifier and the registration of the model it verifies.
+#[derive(Clone, Debug)]
+pub struct ModelRegistration {
+    /// Registry model id.
+    pub model_id: U256,
+    /// Creation code of the generated verifier.
+    pub verifier_code: Vec<u8>,
+    /// Circuit digest the verifier is for.
+    pub digest: FixedBytes<32>,
+    /// Model commitment.
+    pub commitment: U256,
+    /// Samples per app proof.
+    pub batch_size: u16,
+    /// Public instances of one app proof.
+    pub app_instances: usize,
+    /// App proofs per verified proof (1: direct mode).
+    pub proof_count: usize,
+    /// Accumulator limbs (12 in batch mode).
+    pub accumulator_limbs: usize,
+    /// Fixed-point scale of the scores.
+    pub score_scale_bits: u8,
+    /// The policy.
+    pub policy: PolicyArgs,
+}
+
+impl ModelRegistration {
+    /// The registration of a prepared circuit.
+    pub fn of(
+        model_id: U256,
+        circuit: &zkguard_prover::deployable::DeployableCircuit,
+        policy: PolicyArgs,
+    ) -> Result<Self, DeployError> {
+        let batch_size = u16::try_from(circuit.batch_size)
+            .map_err(|_| DeployError::Rpc { what: "registration".into(), message: "batch size > 65535".into() })?;
+        Ok(Self {
+            model_id,
+            verifier_code: circuit.verifier.clone(),
+            digest: circuit.digest,
+            commitment: circuit.commitment,
+            batch_size,
+            app_instances: circuit.app_instances,
+            proof_count: circuit.proof_count(),
+            accumulator_limbs: circuit.accumulator_limbs(),
+            score_scale_bits: circuit.model.fixed.scale_bits as u8,
+            policy,
+        })
+    }
+}
+
+/// Addresses of a registered model's verifier.
+#[derive(Clone, Copy, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisteredModel {
+    /// The generated (raw) verifier.
+    pub raw_verifier: Address,
+    /// Its `ZkGuardVerifier` wrapper (what the registry points at).
+    pub verifier: Address,
+    /// Gas of the generated verifier's deployment.
+    pub verifier_deploy_gas: u64,
+}
+
+/// Sends `tx` and waits for its receipt; `what` names the step in errors.
+async fn send(
+    p: &DynProvider,
+    tx: TransactionRequest,
+    what: &str,
+) -> Result<alloy::rpc::types::TransactionReceipt, DeployError> {
+    let receipt = p.send_transaction(tx).await.map_err(rpc(what))?.get_receipt().await.map_err(rpc(what))?;
+    if !receipt.status() {
+        return Err(DeployError::Reverted(what.to_string()));
+    }
+    Ok(receipt)
+}
+
+/// Deploys `code ++ args`; returns the address and the gas used.
+pub async fn deploy_code(
+    p: &DynProvider,
+    mut code: Vec<u8>,
+    args: Vec<u8>,
+    what: &str,
+) -> Result<(Address, u64), DeployError> {
+    code.extend(args);
+    let receipt = send(p, TransactionRequest::default().with_deploy_code(Bytes::from(code)), what).await?;
+    let address = receipt
+        .contract_address
+        .ok_or_else(|| DeployError::Rpc { what: what.into(), message: "no contract address in the receipt".into() })?;
+    Ok((address, receipt.gas_used))
+}
+
+/// Deploys the registry, Guard, breaker, filter, vault and token, owned by `owner`.
+pub async fn deploy_stack(
+    p: &DynProvider,
+    owner: Address,
+    artifacts: &ContractArtifacts,
+    verdict_ttl_s: u64,
+    token_supply: U256,
+) -> Result<Stack, DeployError> {
+    let code = |file: &str, name: &str| artifacts.creation_code(file, name);
+    let (registry, _) =
+        deploy_code(p, code("ModelRegistry.sol", "ModelRegistry")?, owner.abi_encode(), "ModelRegistry").await?;
+    let (guard, _) = deploy_code(p, code("Guard.sol", "Guard")?, registry.abi_encode(), "Guard").await?;
+    let (breaker, _) = deploy_code(
+        p,
+        code("CircuitBreaker.sol", "CircuitBreaker")?,
+        (guard, owner).abi_encode_params(),
+        "CircuitBreaker",
+    )
+    .await?;
+    let (filter, _) = deploy_code(
+        p,
+        code("VerdictFilter.sol", "VerdictFilter")?,
+        (guard, owner, verdict_ttl_s).abi_encode_params(),
+        "VerdictFilter",
+    )
+    .await?;
+    let (vault, _) = deploy_code(
+        p,
+        code("ProtectedVault.sol", "ProtectedVault")?,
+        (owner, breaker).abi_encode_params(),
+        "ProtectedVault",
+    )
+    .await?;
+    let (token, _) = deploy_code(
+        p,
+        code("FilteredToken.sol", "FilteredToken")?,
+        (filter, owner, token_supply).abi_encode_params(),
+        "FilteredToken",
+    )
+    .await?;
+    Ok(Stack { registry, guard, breaker, filter, vault, token })
+}
+
+/// Deploys the model's verifier and wrapper, registers the model with its policy, and (breaker
+/// action) points the breaker at the vault.
+pub async fn register_model(
+    p: &DynProvider,
+    stack: &Stack,
+    artifacts: &ContractArtifacts,
+    reg: &ModelRegistration,
+) -> Result<RegisteredModel, DeployError> {
+    let (raw, verifier_deploy_gas) = deploy_code(p, reg.verifier_code.clone(), vec![], "generated verifier").await?;
+    let wrapper_args = (
+        raw,
+        reg.digest,
+        U256::from(reg.app_instances),
+        U256::from(reg.proof_count),
+        U256::from(reg.accumulator_limbs),
+    )
+        .abi_encode_params();
+    let (verifier, _) = deploy_code(
+        p,
+        artifacts.creation_code("ZkGuardVerifier.sol", "ZkGuardVerifier")?,
+        wrapper_args,
+        "ZkGuardVerifier",
+    )
+    .await?;
+    let action = match reg.policy.action {
+        Action::Breaker => stack.breaker,
+        Action::Filter => stack.filter,
+        Action::None => Address::ZERO,
+    };
+    let config = IRegistry::ModelConfig {
+        modelCommitment: reg.commitment,
+        circuitDigest: reg.digest,
+        verifier,
+        batchSize: reg.batch_size,
+        hasScores: true,
+        scoreScaleBits: reg.score_scale_bits,
+    };
+    let policy = IRegistry::Policy {
+        action,
+        maxAge: reg.policy.max_age,
+        minFlagged: reg.policy.min_flagged,
+        useScoreThreshold: reg.policy.score_threshold.is_some(),
+        scoreThreshold: reg.policy.score_threshold.unwrap_or(I256::ZERO),
+    };
+    let what = format!("registerModel({})", reg.model_id);
+    let tx = IRegistry::new(stack.registry, p).registerModel(reg.model_id, config, policy).into_transaction_request();
+    send(p, tx, &what).await?;
+    if reg.policy.action == Action::Breaker {
+        let tx = IBreaker::new(stack.breaker, p)
+            .setTarget(reg.model_id, stack.vault, TARGET_PAUSABLE_ROLE)
+            .into_transaction_request();
+        send(p, tx, &format!("breaker.setTarget({})", reg.model_id)).await?;
+    }
+    Ok(RegisteredModel { raw_verifier: raw, verifier, verifier_deploy_gas })
+}

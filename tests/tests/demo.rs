@@ -1,0 +1,59 @@
+//! The end-to-end demo flow (`zkguard demo`, what the README's run command shows) at a smaller
+//! size: the first 224 transactions of the SYNTHETIC feed in 14 windows through the breaker model
+//! (direct mode), the latest 4 through the screening model (a tree ensemble, batch mode with its
+//! proof aggregated, at B = 4 instead of 16), on a real anvil with the relayer in-process on SQLite. It checks what a
+//! user is shown: every request confirmed, the breaker tripped by a verified proof and the vault
+//! refusing withdrawals, the filter's verdicts and the token refusing a flagged subject, and the
+//! report and summary written.
+
+use zkguard_cli::demo::{run, DemoArgs};
+use zkguard_e2e::repo_root;
+
+#[test]
+fn demo_flow_trips_the_breaker_and_filters_subjects() {
+    let root = repo_root();
+    let work = tempfile::tempdir().unwrap();
+    let args = DemoArgs {
+        work_dir: work.path().to_path_buf(),
+        breaker_model: root.join("models/fraud_logistic.json"),
+        breaker_data: root.join("data/fraud_logistic.csv"),
+        filter_model: root.join("models/fraud_gbt.json"),
+        filter_data: root.join("data/fraud_gbt.csv"),
+        feed: root.join("data/fraud_feed.csv"),
+        limit: Some(224),
+        window: 16,
+        // Window 13 is the first drain burst (12 of 16 flagged); window 3, an address-poisoning
+        // campaign, has 9; the others have at most 3. Its last 4 rows (the screened ones) are two
+        // drain transactions of one account and two normal ones.
+        min_flagged: 10,
+        filter_batch: 4,
+        aggregate: 1,
+        cache_dir: root.join("target/zkguard-test-cache"),
+        solc: root.join("scripts/solc"),
+        contracts_out: root.join("contracts/out"),
+        root: root.clone(),
+        timeout_s: 1_200,
+    };
+    let outcome = run(args).expect("the demo runs");
+    assert_eq!(outcome.jobs, 15, "14 windows + 1 screening request");
+    assert_eq!(outcome.confirmed, 15, "every request confirmed: {outcome:?}");
+    assert_eq!(outcome.failed, 0);
+    assert_eq!(outcome.tripping_windows, vec![13], "only the drain burst crosses the policy");
+    assert!(outcome.vault_paused, "the breaker paused the vault");
+    assert_eq!(outcome.breaker_trips, 1);
+    assert_eq!(outcome.withdrawal_refused.as_deref(), Some("EnforcedPause()"));
+    assert_eq!(outcome.batches.len(), 15);
+    assert!(outcome.batches.iter().all(|b| b.gas_used.is_some_and(|g| g > 0)), "{:?}", outcome.batches);
+    // The drain account is flagged, the two normal senders are allowed, and the token refuses
+    // a transfer to the flagged one.
+    assert_eq!(outcome.flagged_subjects.len(), 1, "{:?}", outcome.flagged_subjects);
+    assert!(outcome.flagged_subjects[0].starts_with("0x8b18c3"), "{:?}", outcome.flagged_subjects);
+    assert_eq!(outcome.allowed_subjects.len(), 2, "{:?}", outcome.allowed_subjects);
+    let refused = outcome.transfer_refused.as_deref().unwrap_or_default().to_lowercase();
+    assert_eq!(refused, format!("subjectnotallowed({})", outcome.flagged_subjects[0]));
+    let html = std::fs::read_to_string(&outcome.report).unwrap();
+    assert!(html.contains("<svg") && html.contains("fraud_logistic") && html.contains("INSECURE"));
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(&outcome.summary).unwrap()).unwrap();
+    assert_eq!(summary["outcome"]["confirmed"], 15);
+    assert!(summary["gas_per_decision"].as_f64().unwrap() > 0.0);
+}
