@@ -8,10 +8,10 @@ use alloy::network::EthereumWallet;
 use alloy::primitives::{I256, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
-use zkguard_prover::cli::common::{CacheArgs, ModelArgs, SrsArgs};
+use zkguard_prover::cli::common::{CacheArgs, SrsArgs};
 use zkguard_prover::deployable::{prepare, DeployableRequest};
 use zkguard_relayer::deploy::{
     deploy_stack, register_model, Action, ContractArtifacts, ModelRegistration, PolicyArgs, RegisteredModel, Stack,
@@ -38,17 +38,21 @@ pub struct DeployArgs {
     /// Where the addresses are written (JSON).
     #[arg(long, value_name = "FILE", default_value = "contracts/deployments/zkguard.json")]
     pub out: PathBuf,
-    /// Also deploy a model's verifier and register the model (needs --batch-size and an SRS).
+    /// Also deploy this model's verifier and register the model: a float model file (needs
+    /// --calibration) or a quantized one (from `zkguard model import`).
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// CSV of sample rows to choose the fixed-point scale from (float models only).
+    #[arg(long, value_name = "CSV", requires = "model")]
+    pub calibration: Option<PathBuf>,
+    /// How the model is registered (used with --model).
     #[command(flatten)]
-    pub model: Option<ModelRegistrationArgs>,
+    pub registration: ModelRegistrationArgs,
 }
 
-/// A model to register (`--model ...`).
+/// How a model is registered (with `--model`).
 #[derive(Debug, Args)]
 pub struct ModelRegistrationArgs {
-    /// The model.
-    #[command(flatten)]
-    pub model: ModelArgs,
     /// Samples per app proof (B); must match what the relayer proves.
     #[arg(long, default_value_t = 16)]
     pub batch_size: usize,
@@ -113,10 +117,11 @@ pub fn run(args: DeployArgs) -> anyhow::Result<()> {
         .with_context(|| format!("set {} to the deployer's hex private key", args.key_env))?;
     let signer: PrivateKeySigner =
         key.trim().parse().map_err(|_| anyhow::anyhow!("{} does not hold a valid hex private key", args.key_env))?;
+    let m = &args.registration;
     let circuit = match &args.model {
         None => None,
-        Some(m) => {
-            let model = m.model.load()?;
+        Some(path) => {
+            let model = zkguard_prover::load::load_quantized(path, args.calibration.as_deref())?;
             let srs = m.srs.source()?;
             let circuit = prepare(&DeployableRequest {
                 model,
@@ -142,8 +147,8 @@ pub fn run(args: DeployArgs) -> anyhow::Result<()> {
         let supply = U256::from(args.token_supply) * U256::from(10u64).pow(U256::from(18u64));
         let stack = deploy_stack(&provider, deployer, &artifacts, args.verdict_ttl, supply).await?;
         println!("deployed on chain {chain_id}: {}", serde_json::to_string_pretty(&stack)?);
-        let model = match (&args.model, circuit) {
-            (Some(m), Some(circuit)) => {
+        let model = match circuit {
+            Some(circuit) => {
                 let policy = PolicyArgs {
                     action: m.action,
                     max_age: m.max_age,
@@ -167,8 +172,7 @@ pub fn run(args: DeployArgs) -> anyhow::Result<()> {
                     addresses,
                 })
             }
-            (None, None) => None,
-            _ => bail!("internal: model arguments without a prepared circuit"),
+            None => None,
         };
         let file = DeploymentFile { chain_id, deployer: deployer.to_string(), stack, model };
         if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {

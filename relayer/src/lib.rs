@@ -7,7 +7,8 @@
 //! - [`store`]: the [`store::JobStore`] trait, the SQLite implementation and the state machine.
 //! - [`intake`]: the HTTP API (axum), auth and validation; [`client`]: its client.
 //! - [`batcher`]: the batching policy; [`worker`]: the proving pool; [`model`]: served models.
-//! - [`chain`]: the Guard ABI, revert decoding, RPC retries, the signer and the submitter.
+//! - [`chain`]: the Guard ABI, revert decoding, the start-up registration check, RPC retries, the
+//!   signer and the submitter.
 //! - [`metrics`]: Prometheus text; [`service`]: wiring and recovery; [`cli`]: the commands.
 //! - [`deploy`]: contracts, verifiers and model registration on a chain (and a local anvil).
 //! - [`crash`]: TEST-ONLY crash points for the crash-safety tests.

@@ -228,6 +228,7 @@ pub async fn serve_with_signer(
         guard: config.chain.guard,
         max_proof_age_s: config.chain.max_proof_age_s,
         provider: proof_provider,
+        verify_slots: Arc::new(tokio::sync::Semaphore::new(crate::intake::proofs::MAX_CONCURRENT_VERIFICATIONS)),
     };
     let app = router(AppState {
         store,

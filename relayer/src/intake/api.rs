@@ -124,9 +124,11 @@ async fn submit_proof(
         let prepared = proofs::prepare(&req, &model, body_hash, &state.proofs, now_s)?;
         let (instances, proof) = (prepared.instances.clone(), prepared.proof.clone());
         let verifier = model.clone();
+        let slot = state.proofs.verify_slots.acquire().await.map_err(ApiError::internal)?;
         tokio::task::spawn_blocking(move || proofs::verify(&verifier, &instances, &proof))
             .await
             .map_err(|e| ApiError::internal(format!("verification panicked: {e}")))??;
+        drop(slot);
         if proofs::nonce_used_on_chain(&state.proofs, model.id_u256, req.nonce).await? {
             return Err(ProofRefusal::NonceUsed { model: model.id.clone(), nonce: req.nonce, place: "on chain" }.into());
         }

@@ -56,7 +56,13 @@ pub struct ProofIntake {
     pub max_proof_age_s: u64,
     /// The node (for `Guard.isNonceUsed`).
     pub provider: DynProvider,
+    /// Native verifications running at once are bounded (each takes a blocking thread for a few
+    /// milliseconds; a flood of proofs waits here instead of starving the proving pool).
+    pub verify_slots: std::sync::Arc<tokio::sync::Semaphore>,
 }
+
+/// Concurrent native verifications in the intake.
+pub const MAX_CONCURRENT_VERIFICATIONS: usize = 2;
 
 /// `POST /v1/proofs` body.
 #[derive(Clone, Debug, Serialize, Deserialize)]
