@@ -108,7 +108,7 @@ pub(crate) fn write(
              (aggregated) feeds the verdict filter; {:.0} s end to end",
             breaker.check.model, filter.check.model, outcome.wall_s
         ),
-        machine: machine(),
+        machine: zkguard_prover::bench::machine(),
         warnings: super::warnings(),
         accuracy: vec![breaker.accuracy.clone(), filter.accuracy.clone()],
         batches: outcome.batches.clone(),
@@ -157,18 +157,4 @@ pub fn summary_table(outcome: &DemoOutcome) -> String {
         outcome.transfer_refused.as_deref().map_or("not attempted".into(), |r| format!("REFUSED ({r})")),
     );
     out
-}
-
-/// CPU model and core count (for the report's timings).
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cpu}, {cores} cores")
 }

@@ -64,16 +64,19 @@ fn rejected(state: &AppState, e: ApiError) -> Response {
     e.into_response()
 }
 
+/// A body axum could not read (too large, wrong content): a 4xx naming the limit.
+fn body_rejected(e: BytesRejection) -> ApiError {
+    ApiError::new(
+        e.status(),
+        "body_rejected",
+        format!("{} (bodies are limited to {MAX_BODY_BYTES} bytes)", e.body_text()),
+    )
+}
+
 async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     let result = async {
         auth::check(&headers, &state.token)?;
-        let body = body.map_err(|e| {
-            ApiError::new(
-                e.status(),
-                "body_rejected",
-                format!("{} (bodies are limited to {MAX_BODY_BYTES} bytes)", e.body_text()),
-            )
-        })?;
+        let body = body.map_err(body_rejected)?;
         let job = parse_submit(&body, &state.models)?;
         let inserted = state.store.insert_job(&job).map_err(|e| match e {
             StoreError::Conflict(id) => ApiError::new(
@@ -103,13 +106,7 @@ async fn submit_proof(
 ) -> Response {
     let result = async {
         auth::check(&headers, &state.token)?;
-        let body = body.map_err(|e| {
-            ApiError::new(
-                e.status(),
-                "body_rejected",
-                format!("{} (bodies are limited to {MAX_BODY_BYTES} bytes)", e.body_text()),
-            )
-        })?;
+        let body = body.map_err(body_rejected)?;
         let req: SubmitProofRequest = serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad("malformed_json", format!("the body is not a valid proof submission: {e}")))?;
         let (model, body_hash) = proofs::parse(&req, &state.models)?;

@@ -176,18 +176,27 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The job already stored under `job.id` (the same request again), or a conflict when that id
+/// was used for another body; `None` when the id is new.
+fn existing_job(tx: &rusqlite::Transaction<'_>, job: &NewJob) -> Result<Option<Inserted>, StoreError> {
+    let existing: Option<String> =
+        tx.query_row("SELECT body_hash FROM jobs WHERE id = ?1", [&job.id], |r| r.get(0)).optional()?;
+    match existing {
+        None => Ok(None),
+        Some(hash) if hash != job.body_hash => Err(StoreError::Conflict(job.id.clone())),
+        Some(_) => {
+            let rec = get_job(tx, &job.id)?.ok_or_else(|| StoreError::NotFound(job.id.clone()))?;
+            Ok(Some(Inserted { job: rec, created: false }))
+        }
+    }
+}
+
 impl JobStore for SqliteStore {
     fn insert_job(&self, job: &NewJob) -> Result<Inserted, StoreError> {
         self.with(|conn| {
             let tx = conn.transaction()?;
-            let existing: Option<String> =
-                tx.query_row("SELECT body_hash FROM jobs WHERE id = ?1", [&job.id], |r| r.get(0)).optional()?;
-            if let Some(hash) = existing {
-                if hash != job.body_hash {
-                    return Err(StoreError::Conflict(job.id.clone()));
-                }
-                let rec = get_job(&tx, &job.id)?.ok_or_else(|| StoreError::NotFound(job.id.clone()))?;
-                return Ok(Inserted { job: rec, created: false });
+            if let Some(existing) = existing_job(&tx, job)? {
+                return Ok(existing);
             }
             let now = now_ms();
             tx.execute(
@@ -214,14 +223,8 @@ impl JobStore for SqliteStore {
     fn insert_proved_job(&self, job: &NewJob, batch: &NewProvedBatch) -> Result<Inserted, StoreError> {
         self.with(|conn| {
             let tx = conn.transaction()?;
-            let existing: Option<String> =
-                tx.query_row("SELECT body_hash FROM jobs WHERE id = ?1", [&job.id], |r| r.get(0)).optional()?;
-            if let Some(hash) = existing {
-                if hash != job.body_hash {
-                    return Err(StoreError::Conflict(job.id.clone()));
-                }
-                let rec = get_job(&tx, &job.id)?.ok_or_else(|| StoreError::NotFound(job.id.clone()))?;
-                return Ok(Inserted { job: rec, created: false });
+            if let Some(existing) = existing_job(&tx, job)? {
+                return Ok(existing);
             }
             let taken: Option<i64> = tx
                 .query_row(
