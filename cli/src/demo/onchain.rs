@@ -282,7 +282,7 @@ pub(crate) async fn run(
         client.submit(&req).await.with_context(|| format!("submitting {}", req.request_id))?;
     }
     stages.line(format!(
-        "sent {} requests: {} windows to model {BREAKER_MODEL_ID} (direct), {} screening requests to model {FILTER_MODEL_ID} (aggregated)",
+        "sent {} requests: {} windows to model {BREAKER_MODEL_ID} (direct), {} screening request(s) to model {FILTER_MODEL_ID} (aggregated)",
         sent.len(),
         sent.iter().filter(|s| s.model == BREAKER_MODEL_ID).count(),
         sent.iter().filter(|s| s.model == FILTER_MODEL_ID).count()
