@@ -3,11 +3,15 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction as SqlTx};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::schema::MIGRATIONS;
 use super::types::*;
 use super::{JobStore, StoreError};
+
+mod rows;
+
+use rows::*;
 
 /// SQLite job store. One connection behind a mutex: every method is one short transaction.
 pub struct SqliteStore {
@@ -18,131 +22,6 @@ impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStore").finish_non_exhaustive()
     }
-}
-
-fn json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).expect("plain data serializes")
-}
-
-fn parse<T: serde::de::DeserializeOwned>(column: &'static str, text: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|source| StoreError::Corrupt { column, source })
-}
-
-const JOB_COLUMNS: &str =
-    "id, model_id, state, rows, salt, subjects, batch_id, sample_offset, created_ms, updated_ms, error";
-const BATCH_COLUMNS: &str = "id, model_id, state, nonce, issued_at, salt, subjects, sample_count, instances, proof, \
-     decisions, scores, tx_hash, block_number, gas_used, prove_ms, error, created_ms, updated_ms, client_proof";
-
-struct RawJob {
-    rec: JobRecord,
-    rows: String,
-    subjects: String,
-}
-
-fn raw_job(row: &Row<'_>) -> rusqlite::Result<RawJob> {
-    let state: String = row.get(2)?;
-    Ok(RawJob {
-        rec: JobRecord {
-            id: row.get(0)?,
-            model_id: row.get(1)?,
-            state: JobState::parse(&state).unwrap_or(JobState::Failed),
-            rows: vec![],
-            salt: row.get(4)?,
-            subjects: vec![],
-            batch_id: row.get(6)?,
-            offset: row.get::<_, Option<i64>>(7)?.map(|o| o as usize),
-            created_ms: row.get(8)?,
-            updated_ms: row.get(9)?,
-            error: row.get(10)?,
-        },
-        rows: row.get(3)?,
-        subjects: row.get(5)?,
-    })
-}
-
-fn finish_job(raw: RawJob) -> Result<JobRecord, StoreError> {
-    let mut rec = raw.rec;
-    rec.rows = parse("jobs.rows", &raw.rows)?;
-    rec.subjects = parse("jobs.subjects", &raw.subjects)?;
-    Ok(rec)
-}
-
-struct RawBatch {
-    rec: BatchRecord,
-    subjects: String,
-    instances: Option<String>,
-    decisions: Option<String>,
-    scores: Option<String>,
-}
-
-fn raw_batch(row: &Row<'_>) -> rusqlite::Result<RawBatch> {
-    let state: String = row.get(2)?;
-    Ok(RawBatch {
-        rec: BatchRecord {
-            id: row.get(0)?,
-            model_id: row.get(1)?,
-            state: BatchState::parse(&state),
-            nonce: row.get::<_, i64>(3)? as u64,
-            issued_at: row.get::<_, i64>(4)? as u64,
-            salt: row.get(5)?,
-            sample_count: row.get::<_, i64>(7)? as usize,
-            proof: row.get(9)?,
-            tx_hash: row.get(12)?,
-            block_number: row.get::<_, Option<i64>>(13)?.map(|b| b as u64),
-            gas_used: row.get::<_, Option<i64>>(14)?.map(|g| g as u64),
-            prove_ms: row.get(15)?,
-            error: row.get(16)?,
-            created_ms: row.get(17)?,
-            updated_ms: row.get(18)?,
-            client_proof: row.get(19)?,
-            ..BatchRecord::default()
-        },
-        subjects: row.get(6)?,
-        instances: row.get(8)?,
-        decisions: row.get(10)?,
-        scores: row.get(11)?,
-    })
-}
-
-fn finish_batch(raw: RawBatch) -> Result<BatchRecord, StoreError> {
-    let mut rec = raw.rec;
-    rec.subjects = parse("batches.subjects", &raw.subjects)?;
-    rec.instances = raw.instances.map(|t| parse("batches.instances", &t)).transpose()?;
-    rec.decisions = raw.decisions.map(|t| parse("batches.decisions", &t)).transpose()?;
-    rec.scores = raw.scores.map(|t| parse("batches.scores", &t)).transpose()?;
-    Ok(rec)
-}
-
-fn record(tx: &SqlTx<'_>, entity: &str, id: &str, from: Option<&str>, to: &str, detail: &str) -> rusqlite::Result<()> {
-    tx.execute(
-        "INSERT INTO transitions (entity, entity_id, from_state, to_state, detail, at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![entity, id, from, to, detail, now_ms()],
-    )?;
-    Ok(())
-}
-
-fn get_job(tx: &Connection, id: &str) -> Result<Option<JobRecord>, StoreError> {
-    let raw = tx.query_row(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"), [id], raw_job).optional()?;
-    raw.map(finish_job).transpose()
-}
-
-fn get_batch(tx: &Connection, id: i64) -> Result<Option<BatchRecord>, StoreError> {
-    let raw =
-        tx.query_row(&format!("SELECT {BATCH_COLUMNS} FROM batches WHERE id = ?1"), [id], raw_batch).optional()?;
-    raw.map(finish_batch).transpose()
-}
-
-/// Takes the next Guard nonce of a model (at least `floor`) inside `tx`.
-fn take_nonce(tx: &Connection, model_id: &str, floor: u64) -> Result<u64, StoreError> {
-    let next: Option<i64> =
-        tx.query_row("SELECT next_nonce FROM model_nonces WHERE model_id = ?1", [model_id], |r| r.get(0)).optional()?;
-    let nonce = next.map(|n| n as u64).unwrap_or(0).max(floor);
-    tx.execute(
-        "INSERT INTO model_nonces (model_id, next_nonce) VALUES (?1, ?2) \
-         ON CONFLICT(model_id) DO UPDATE SET next_nonce = excluded.next_nonce",
-        params![model_id, (nonce + 1) as i64],
-    )?;
-    Ok(nonce)
 }
 
 impl SqliteStore {
@@ -542,120 +421,4 @@ impl JobStore for SqliteStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn job(id: &str, rows: usize) -> NewJob {
-        NewJob {
-            id: id.into(),
-            model_id: "1".into(),
-            body_hash: format!("h-{id}"),
-            rows: vec![vec![1.0, 2.0]; rows],
-            salt: None,
-            subjects: vec![],
-        }
-    }
-
-    fn open() -> (tempfile::TempDir, SqliteStore) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("jobs.db")).unwrap();
-        (dir, store)
-    }
-
-    #[test]
-    fn a_request_id_submitted_twice_is_one_job() {
-        let (_d, s) = open();
-        assert!(s.insert_job(&job("a", 1)).unwrap().created);
-        assert!(!s.insert_job(&job("a", 1)).unwrap().created);
-        let mut other = job("a", 1);
-        other.body_hash = "different".into();
-        assert!(matches!(s.insert_job(&other), Err(StoreError::Conflict(_))));
-        assert_eq!(s.queued_jobs("1").unwrap().len(), 1);
-    }
-
-    #[test]
-    fn batches_take_nonces_and_move_their_jobs() {
-        let (_d, s) = open();
-        s.insert_job(&job("a", 2)).unwrap();
-        s.insert_job(&job("b", 3)).unwrap();
-        let nb = |ids: &[&str], floor| NewBatch {
-            model_id: "1".into(),
-            job_ids: ids.iter().map(|s| s.to_string()).collect(),
-            salt: "0x01".into(),
-            issued_at: 5,
-            subjects: vec![],
-            nonce_floor: floor,
-        };
-        let b = s.create_batch(&nb(&["a", "b"], 100)).unwrap();
-        assert_eq!((b.nonce, b.sample_count, b.state), (100, 5, Some(BatchState::Created)));
-        assert_eq!(s.batch_jobs(b.id).unwrap()[1].offset, Some(2));
-        // Already batched: refused, and the failed transaction changed nothing.
-        assert!(s.create_batch(&nb(&["a"], 0)).is_err());
-        s.insert_job(&job("c", 1)).unwrap();
-        assert_eq!(s.create_batch(&nb(&["c"], 0)).unwrap().nonce, 101);
-
-        let err = s.transition(b.id, BatchState::Proving, BatchState::Proved, &BatchUpdate::default(), "x");
-        assert!(matches!(err, Err(StoreError::WrongState { .. })));
-        s.transition(b.id, BatchState::Created, BatchState::Proving, &BatchUpdate::default(), "proving").unwrap();
-        let u = BatchUpdate { gas_used: Some(7), tx_hash: Some("0xab".into()), ..Default::default() };
-        s.transition(b.id, BatchState::Proving, BatchState::Confirmed, &u, "done").unwrap();
-        let view = s.job("a").unwrap().unwrap();
-        assert_eq!(view.job.state, JobState::Confirmed);
-        assert_eq!(view.batch.unwrap().gas_used, Some(7));
-        let states: Vec<_> = view.transitions.iter().map(|t| t.to.as_str()).collect();
-        assert_eq!(states, ["queued", "created", "proving", "proving", "confirmed", "confirmed"]);
-        assert_eq!(s.gas_spent().unwrap(), 7);
-        let counts = s.job_counts().unwrap();
-        assert!(counts.contains(&(JobState::Confirmed, 2)) && counts.contains(&(JobState::Proving, 1)));
-    }
-
-    #[test]
-    fn a_client_proof_is_stored_proved_once_per_nonce() {
-        let (_d, s) = open();
-        let proved = |nonce| NewProvedBatch {
-            model_id: "1".into(),
-            nonce,
-            issued_at: 5,
-            subjects: vec![],
-            sample_count: 2,
-            instances: vec!["0x01".into()],
-            proof: "0xab".into(),
-            decisions: vec![true, false],
-            scores: vec!["1".into(), "2".into()],
-        };
-        let mut j = job("p", 0);
-        j.rows.clear();
-        let big = (1u64 << 63) + 7;
-        let first = s.insert_proved_job(&j, &proved(big)).unwrap();
-        assert!(first.created);
-        assert_eq!(first.job.state, JobState::Proved);
-        assert_eq!(s.body_hash("p").unwrap().as_deref(), Some("h-p"));
-        // The same request again is the same job; another id with the same nonce is refused.
-        assert!(!s.insert_proved_job(&j, &proved(big)).unwrap().created);
-        let mut other = job("q", 0);
-        other.rows.clear();
-        assert!(
-            matches!(s.insert_proved_job(&other, &proved(big)), Err(StoreError::NonceTaken { nonce, .. }) if nonce == big)
-        );
-        assert!(s.job("q").unwrap().is_none(), "the refused insert left nothing behind");
-        let mut conflicting = j.clone();
-        conflicting.body_hash = "other".into();
-        assert!(matches!(s.insert_proved_job(&conflicting, &proved(big + 1)), Err(StoreError::Conflict(_))));
-        // The batch is proved, a client's, and its nonce (>= 2^63) round-trips.
-        let batches = s.batches_in(&[BatchState::Proved]).unwrap();
-        assert_eq!(batches.len(), 1);
-        let b = &batches[0];
-        assert!(b.client_proof);
-        assert_eq!((b.nonce, b.sample_count, b.proof.as_deref()), (big, 2, Some("0xab")));
-        assert_eq!(s.batch_jobs(b.id).unwrap()[0].id, "p");
-    }
-
-    #[test]
-    fn reopening_keeps_everything_and_does_not_migrate_twice() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("jobs.db");
-        SqliteStore::open(&path).unwrap().insert_job(&job("a", 1)).unwrap();
-        let s = SqliteStore::open(&path).unwrap();
-        assert_eq!(s.job("a").unwrap().unwrap().job.rows.len(), 1);
-    }
-}
+mod tests;

@@ -1,0 +1,140 @@
+//! Rows and small queries of the SQLite store: the column lists, mapping rows to records, JSON
+//! columns, the transition log and the per-model nonce allocator.
+
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction as SqlTx};
+
+use crate::store::types::*;
+use crate::store::StoreError;
+
+pub(super) fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("plain data serializes")
+}
+
+pub(super) fn parse<T: serde::de::DeserializeOwned>(column: &'static str, text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|source| StoreError::Corrupt { column, source })
+}
+
+pub(super) const JOB_COLUMNS: &str =
+    "id, model_id, state, rows, salt, subjects, batch_id, sample_offset, created_ms, updated_ms, error";
+pub(super) const BATCH_COLUMNS: &str =
+    "id, model_id, state, nonce, issued_at, salt, subjects, sample_count, instances, proof, \
+     decisions, scores, tx_hash, block_number, gas_used, prove_ms, error, created_ms, updated_ms, client_proof";
+
+pub(super) struct RawJob {
+    rec: JobRecord,
+    rows: String,
+    subjects: String,
+}
+
+pub(super) fn raw_job(row: &Row<'_>) -> rusqlite::Result<RawJob> {
+    let state: String = row.get(2)?;
+    Ok(RawJob {
+        rec: JobRecord {
+            id: row.get(0)?,
+            model_id: row.get(1)?,
+            state: JobState::parse(&state).unwrap_or(JobState::Failed),
+            rows: vec![],
+            salt: row.get(4)?,
+            subjects: vec![],
+            batch_id: row.get(6)?,
+            offset: row.get::<_, Option<i64>>(7)?.map(|o| o as usize),
+            created_ms: row.get(8)?,
+            updated_ms: row.get(9)?,
+            error: row.get(10)?,
+        },
+        rows: row.get(3)?,
+        subjects: row.get(5)?,
+    })
+}
+
+pub(super) fn finish_job(raw: RawJob) -> Result<JobRecord, StoreError> {
+    let mut rec = raw.rec;
+    rec.rows = parse("jobs.rows", &raw.rows)?;
+    rec.subjects = parse("jobs.subjects", &raw.subjects)?;
+    Ok(rec)
+}
+
+pub(super) struct RawBatch {
+    rec: BatchRecord,
+    subjects: String,
+    instances: Option<String>,
+    decisions: Option<String>,
+    scores: Option<String>,
+}
+
+pub(super) fn raw_batch(row: &Row<'_>) -> rusqlite::Result<RawBatch> {
+    let state: String = row.get(2)?;
+    Ok(RawBatch {
+        rec: BatchRecord {
+            id: row.get(0)?,
+            model_id: row.get(1)?,
+            state: BatchState::parse(&state),
+            nonce: row.get::<_, i64>(3)? as u64,
+            issued_at: row.get::<_, i64>(4)? as u64,
+            salt: row.get(5)?,
+            sample_count: row.get::<_, i64>(7)? as usize,
+            proof: row.get(9)?,
+            tx_hash: row.get(12)?,
+            block_number: row.get::<_, Option<i64>>(13)?.map(|b| b as u64),
+            gas_used: row.get::<_, Option<i64>>(14)?.map(|g| g as u64),
+            prove_ms: row.get(15)?,
+            error: row.get(16)?,
+            created_ms: row.get(17)?,
+            updated_ms: row.get(18)?,
+            client_proof: row.get(19)?,
+            ..BatchRecord::default()
+        },
+        subjects: row.get(6)?,
+        instances: row.get(8)?,
+        decisions: row.get(10)?,
+        scores: row.get(11)?,
+    })
+}
+
+pub(super) fn finish_batch(raw: RawBatch) -> Result<BatchRecord, StoreError> {
+    let mut rec = raw.rec;
+    rec.subjects = parse("batches.subjects", &raw.subjects)?;
+    rec.instances = raw.instances.map(|t| parse("batches.instances", &t)).transpose()?;
+    rec.decisions = raw.decisions.map(|t| parse("batches.decisions", &t)).transpose()?;
+    rec.scores = raw.scores.map(|t| parse("batches.scores", &t)).transpose()?;
+    Ok(rec)
+}
+
+pub(super) fn record(
+    tx: &SqlTx<'_>,
+    entity: &str,
+    id: &str,
+    from: Option<&str>,
+    to: &str,
+    detail: &str,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO transitions (entity, entity_id, from_state, to_state, detail, at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![entity, id, from, to, detail, now_ms()],
+    )?;
+    Ok(())
+}
+
+pub(super) fn get_job(tx: &Connection, id: &str) -> Result<Option<JobRecord>, StoreError> {
+    let raw = tx.query_row(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"), [id], raw_job).optional()?;
+    raw.map(finish_job).transpose()
+}
+
+pub(super) fn get_batch(tx: &Connection, id: i64) -> Result<Option<BatchRecord>, StoreError> {
+    let raw =
+        tx.query_row(&format!("SELECT {BATCH_COLUMNS} FROM batches WHERE id = ?1"), [id], raw_batch).optional()?;
+    raw.map(finish_batch).transpose()
+}
+
+/// Takes the next Guard nonce of a model (at least `floor`) inside `tx`.
+pub(super) fn take_nonce(tx: &Connection, model_id: &str, floor: u64) -> Result<u64, StoreError> {
+    let next: Option<i64> =
+        tx.query_row("SELECT next_nonce FROM model_nonces WHERE model_id = ?1", [model_id], |r| r.get(0)).optional()?;
+    let nonce = next.map(|n| n as u64).unwrap_or(0).max(floor);
+    tx.execute(
+        "INSERT INTO model_nonces (model_id, next_nonce) VALUES (?1, ?2) \
+         ON CONFLICT(model_id) DO UPDATE SET next_nonce = excluded.next_nonce",
+        params![model_id, (nonce + 1) as i64],
+    )?;
+    Ok(nonce)
+}
