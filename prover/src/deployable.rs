@@ -10,14 +10,15 @@
 use std::path::{Path, PathBuf};
 
 use alloy_primitives::{FixedBytes, U256};
-use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr};
+use halo2_base::halo2_proofs::halo2curves::bn256::Bn256;
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 
 use crate::aggregate::batch::{aggregation_verifier, aggregation_verifier_spec, default_batch_name};
 use crate::aggregate::config::default_k;
 use crate::aggregate::{AggregationKeys, AggregationShape};
+use crate::circuit::commit::model_commitment;
 use crate::circuit::instances::ACCUMULATOR_LIMBS;
-use crate::circuit::{AppShape, AppWitness};
+use crate::circuit::AppShape;
 use crate::evm::codegen::{write_verifier, GeneratedVerifier};
 use crate::evm::context::fr_to_u256;
 use crate::evm::direct::{app_verifier, app_verifier_spec, default_app_name};
@@ -136,16 +137,9 @@ pub fn prepare(req: &DeployableRequest) -> Result<DeployableCircuit, DeployableE
     let config = AppKeys::choose_config(&shape, req.max_columns).map_err(step("circuit layout"))?;
     let params = load_params(&req.srs, config.k(), &req.cache_dir).map_err(step("KZG parameters"))?;
     let keys = AppKeys::load_or_generate(config, &params, &req.srs, &req.cache_dir).map_err(step("app keys"))?;
-    let commitment = model_commitment(&req.model, req.batch_size)?;
-    let app_instances = shape.layout().len();
-    let (digest, name) = match req.aggregate {
-        None => (keys.digest.clone(), default_app_name(&keys)),
-        Some(proofs) => {
-            let digest = aggregation_shape(&keys, app_instances, proofs).digest();
-            let name = format!("batch{proofs}-{}", &digest[..12.min(digest.len())]);
-            (digest, name)
-        }
-    };
+    let identity =
+        circuit_identity(&req.model, req.batch_size, &keys.digest, req.aggregate.map(|n| (n, default_k(n))))?;
+    let digest = hex::encode(identity.digest);
     let code_path = verifier_cache_path(&req.cache_dir, &req.srs, &digest);
     let (verifier, generated) = match std::fs::read_to_string(&code_path) {
         Ok(hex_code) => {
@@ -154,8 +148,8 @@ pub fn prepare(req: &DeployableRequest) -> Result<DeployableCircuit, DeployableE
             (code, false)
         }
         Err(_) => {
-            tracing::info!(circuit = %name, "generating and compiling the Solidity verifier");
-            let generated = generate_verifier(req, &keys, &params, app_instances)?;
+            tracing::info!(circuit = %&digest[..12], "generating and compiling the Solidity verifier");
+            let generated = generate_verifier(req, &keys, &params, identity.app_instances)?;
             if let Some(dir) = &req.generated_dir {
                 write_verifier(&generated, dir).map_err(step("writing the verifier"))?;
             }
@@ -164,17 +158,14 @@ pub fn prepare(req: &DeployableRequest) -> Result<DeployableCircuit, DeployableE
             (generated.compiled.creation, true)
         }
     };
-    let digest_bytes = format!("0x{digest}")
-        .parse()
-        .map_err(|_| DeployableError::Invalid(format!("circuit digest {digest} is not 32 bytes of hex")))?;
     Ok(DeployableCircuit {
         model: req.model.clone(),
         batch_size: req.batch_size,
         aggregate: req.aggregate,
-        commitment,
+        commitment: identity.commitment,
         app_digest: keys.digest.clone(),
-        digest: digest_bytes,
-        app_instances,
+        digest: identity.digest,
+        app_instances: identity.app_instances,
         verifier,
         generated,
     })
@@ -221,11 +212,76 @@ pub fn verifier_cache_path(cache_dir: &Path, srs: &SrsSource, digest: &str) -> P
     cache_dir.join("verifiers").join(format!("{digest}-{}.hex", srs.id()))
 }
 
-/// The model's Poseidon commitment (as the circuit computes it; independent of the inputs).
-pub fn model_commitment(model: &QuantizedModel, batch_size: usize) -> Result<U256, DeployableError> {
-    let zero_row = vec![0i64; model.shape().n_features];
-    let expected = AppWitness::new(model.clone(), vec![zero_row], batch_size, Fr::zero(), Fr::zero())
-        .and_then(|w| w.expected_instances())
-        .map_err(step("model commitment"))?;
-    Ok(fr_to_u256(&expected.model_commitment))
+/// What a registration must pin for a model's circuit, derived without keys: from the model,
+/// the batch size, the app circuit's digest and, in batch mode, the aggregation's N and degree.
+/// The relayer's start-up check compares a registry entry with this; [`prepare`] registers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CircuitIdentity {
+    /// The digest the registry pins: the app circuit's, or the aggregation circuit's.
+    pub digest: FixedBytes<32>,
+    /// App proofs per verified proof (1 in direct mode).
+    pub proof_count: usize,
+    /// Accumulator limbs in front of the app instances (12 in batch mode, 0 in direct mode).
+    pub accumulator_limbs: usize,
+    /// Public instances of one app proof.
+    pub app_instances: usize,
+    /// Whether an app proof exposes scores.
+    pub has_scores: bool,
+    /// The model's Poseidon commitment.
+    pub commitment: U256,
+}
+
+/// The [`CircuitIdentity`] of `model` at `batch_size` whose app circuit has digest `app_digest`;
+/// in batch mode (`aggregate = Some((N, k))`) of the aggregation of N of its proofs at degree k.
+pub fn circuit_identity(
+    model: &QuantizedModel,
+    batch_size: usize,
+    app_digest: &str,
+    aggregate: Option<(usize, u32)>,
+) -> Result<CircuitIdentity, DeployableError> {
+    let layout = AppShape { model: model.shape(), batch_size }.layout();
+    let (digest, proof_count, accumulator_limbs) = match aggregate {
+        None => (app_digest.to_string(), 1, 0),
+        Some((proofs, k)) => {
+            (AggregationShape::new(app_digest, layout.len(), proofs, k).digest(), proofs, ACCUMULATOR_LIMBS)
+        }
+    };
+    let digest = format!("0x{}", digest.trim_start_matches("0x"))
+        .parse()
+        .map_err(|_| DeployableError::Invalid(format!("circuit digest {digest} is not 32 bytes of hex")))?;
+    Ok(CircuitIdentity {
+        digest,
+        proof_count,
+        accumulator_limbs,
+        app_instances: layout.len(),
+        has_scores: layout.has_scores,
+        commitment: fr_to_u256(&model_commitment(&model.shape(), &model.params())),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+
+    use super::*;
+    use crate::circuit::AppWitness;
+    use crate::evm::demo::{demo_model, demo_rows};
+
+    #[test]
+    fn identity_matches_the_circuit_and_names_the_mode() {
+        let model = demo_model(4);
+        let app_digest = "11".repeat(32);
+        let direct = circuit_identity(&model, 4, &app_digest, None).unwrap();
+        let witness = AppWitness::new(model.clone(), demo_rows(4, 2, 0), 4, Fr::zero(), Fr::zero()).unwrap();
+        let instances = witness.expected_instances().unwrap();
+        assert_eq!(direct.commitment, fr_to_u256(&instances.model_commitment), "the commitment the circuit exposes");
+        assert_eq!(hex::encode(direct.digest), app_digest);
+        assert_eq!((direct.proof_count, direct.accumulator_limbs), (1, 0));
+        let batch = circuit_identity(&model, 4, &app_digest, Some((2, 21))).unwrap();
+        assert_eq!((batch.proof_count, batch.accumulator_limbs), (2, ACCUMULATOR_LIMBS));
+        assert_ne!(batch.digest, direct.digest, "batch mode pins the aggregation circuit");
+        assert_ne!(batch.digest, circuit_identity(&model, 4, &app_digest, Some((2, 22))).unwrap().digest);
+        let err = circuit_identity(&model, 4, "not-hex", None).unwrap_err().to_string();
+        assert!(err.contains("not 32 bytes of hex"), "{err}");
+    }
 }

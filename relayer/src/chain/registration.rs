@@ -14,8 +14,8 @@ use alloy::primitives::{Address, FixedBytes, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
-use zkguard_prover::aggregate::AggregationShape;
-use zkguard_prover::circuit::{instances::ACCUMULATOR_LIMBS, AppShape};
+use zkguard_prover::circuit::AppShape;
+use zkguard_prover::deployable::circuit_identity;
 use zkguard_prover::keys::{cache::circuit_digest, AppKeys};
 use zkguard_prover::quant::QuantizedModel;
 
@@ -209,12 +209,9 @@ pub fn compare(expected: &ExpectedRegistration, registered: &Registration) -> Re
     }
 }
 
-fn digest_bytes(hex_digest: &str) -> Result<FixedBytes<32>, String> {
-    hex_digest.parse::<FixedBytes<32>>().map_err(|e| format!("circuit digest {hex_digest:?}: {e}"))
-}
-
 /// The expected registration of a quantized model at `batch_size` whose app circuit has digest
-/// `app_digest`; in batch mode (`aggregate = Some((N, k))`) of the aggregation of N of its proofs.
+/// `app_digest`; in batch mode (`aggregate = Some((N, k))`) of the aggregation of N of its proofs
+/// (`zkguard_prover::deployable::circuit_identity`, what `zkguard deploy` registers).
 pub fn expected_for(
     model_id: &str,
     model: &QuantizedModel,
@@ -222,25 +219,16 @@ pub fn expected_for(
     app_digest: &str,
     aggregate: Option<(usize, u32)>,
 ) -> Result<ExpectedRegistration, String> {
-    let shape = AppShape { model: model.shape(), batch_size };
-    let layout = shape.layout();
-    let commitment = zkguard_prover::circuit::commit::model_commitment(&model.shape(), &model.params());
-    let (mode, digest, proof_count, limbs) = match aggregate {
-        None => ("direct".to_string(), app_digest.to_string(), 1, 0),
-        Some((proofs, k)) => {
-            let digest = AggregationShape::new(app_digest, layout.len(), proofs, k).digest();
-            (format!("aggregate {proofs}"), digest, proofs as u64, ACCUMULATOR_LIMBS as u64)
-        }
-    };
+    let identity = circuit_identity(model, batch_size, app_digest, aggregate).map_err(|e| e.to_string())?;
     Ok(ExpectedRegistration {
         model_id: model_id.to_string(),
-        mode,
-        circuit_digest: digest_bytes(&digest)?,
-        proof_count,
-        accumulator_limbs: limbs,
+        mode: aggregate.map_or("direct".to_string(), |(n, _)| format!("aggregate {n}")),
+        circuit_digest: identity.digest,
+        proof_count: identity.proof_count as u64,
+        accumulator_limbs: identity.accumulator_limbs as u64,
         batch_size: batch_size as u64,
-        has_scores: layout.has_scores,
-        commitment: zkguard_prover::evm::context::fr_to_u256(&commitment),
+        has_scores: identity.has_scores,
+        commitment: identity.commitment,
     })
 }
 
