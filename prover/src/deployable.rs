@@ -1,11 +1,13 @@
-//! A model's circuit made ready to deploy: keys (cached), the model commitment, the circuit digest
-//! the registry pins, the instance layout, and the compiled Solidity verifier — for direct mode
+//! A model's circuit made ready to deploy: the model commitment, the circuit digest the registry
+//! pins, the instance layout, and the compiled Solidity verifier — for direct mode
 //! (one app proof per transaction) or batch mode (the aggregation of N app proofs). No network
 //! I/O: `zkguard deploy`, `zkguard demo` and the relayer's tests put this on a chain.
 //!
-//! The verifier's creation code is cached next to the keys (`<cache>/verifiers/<digest>.hex`),
-//! so a second run neither regenerates the aggregation keys nor recompiles; the Solidity source
-//! (with its provenance header) is written when it is generated.
+//! The verifier's creation code is cached next to the keys
+//! (`<cache>/verifiers/<digest>-<srs id>.hex`); digests are derived without keys, so a second run
+//! loads no key, regenerates no aggregation key and recompiles nothing. Keys are loaded (or
+//! generated) only to generate a verifier; the Solidity source, with its provenance header, is
+//! written then.
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +24,7 @@ use crate::circuit::AppShape;
 use crate::evm::codegen::{write_verifier, GeneratedVerifier};
 use crate::evm::context::fr_to_u256;
 use crate::evm::direct::{app_verifier, app_verifier_spec, default_app_name};
+use crate::keys::cache::circuit_digest;
 use crate::keys::{load_params, AppKeys, SrsSource};
 use crate::quant::QuantizedModel;
 
@@ -135,10 +138,10 @@ pub fn prepare(req: &DeployableRequest) -> Result<DeployableCircuit, DeployableE
     }
     let shape = AppShape { model: req.model.shape(), batch_size: req.batch_size };
     let config = AppKeys::choose_config(&shape, req.max_columns).map_err(step("circuit layout"))?;
-    let params = load_params(&req.srs, config.k(), &req.cache_dir).map_err(step("KZG parameters"))?;
-    let keys = AppKeys::load_or_generate(config, &params, &req.srs, &req.cache_dir).map_err(step("app keys"))?;
-    let identity =
-        circuit_identity(&req.model, req.batch_size, &keys.digest, req.aggregate.map(|n| (n, default_k(n))))?;
+    // The digests need no keys: with the verifier cached, nothing is loaded here (the relayer
+    // loads the proving keys it needs once, itself).
+    let app_digest = circuit_digest(&config);
+    let identity = circuit_identity(&req.model, req.batch_size, &app_digest, req.aggregate.map(|n| (n, default_k(n))))?;
     let digest = hex::encode(identity.digest);
     let code_path = verifier_cache_path(&req.cache_dir, &req.srs, &digest);
     let (verifier, generated) = match std::fs::read_to_string(&code_path) {
@@ -149,6 +152,9 @@ pub fn prepare(req: &DeployableRequest) -> Result<DeployableCircuit, DeployableE
         }
         Err(_) => {
             tracing::info!(circuit = %&digest[..12], "generating and compiling the Solidity verifier");
+            let params = load_params(&req.srs, config.k(), &req.cache_dir).map_err(step("KZG parameters"))?;
+            let keys =
+                AppKeys::load_or_generate(config, &params, &req.srs, &req.cache_dir).map_err(step("app keys"))?;
             let generated = generate_verifier(req, &keys, &params, identity.app_instances)?;
             if let Some(dir) = &req.generated_dir {
                 write_verifier(&generated, dir).map_err(step("writing the verifier"))?;
@@ -163,7 +169,7 @@ pub fn prepare(req: &DeployableRequest) -> Result<DeployableCircuit, DeployableE
         batch_size: req.batch_size,
         aggregate: req.aggregate,
         commitment: identity.commitment,
-        app_digest: keys.digest.clone(),
+        app_digest,
         digest: identity.digest,
         app_instances: identity.app_instances,
         verifier,
