@@ -167,6 +167,25 @@ contract GuardAttestationTest is ZkGuardBase {
         );
     }
 
+    /// @dev Known-answer vector shared with the Rust attester (`digest_known_answer` in
+    ///      contracts/rust/attestation.rs): the Guard's own digest on chain 31337 at 0x…a1.
+    function test_attestationDigest_knownAnswer() public {
+        vm.chainId(31337);
+        address at = address(0xa1);
+        deployCodeTo("Guard.sol:Guard", abi.encode(registry), at);
+        SubmissionContext memory c;
+        c.nonce = 7;
+        c.issuedAt = 1_700_000_000;
+        c.subjects = new address[](1);
+        c.subjects[0] = at;
+        uint256[] memory commits = new uint256[](2);
+        (commits[0], commits[1]) = (0x1234, 0x5678);
+        assertEq(
+            Guard(at).attestationDigest(1, c, commits),
+            0xc10ff5dbe146d5cda25f4bedd1b60eaea9b63c32dbcce32a5426ae8fb1c9b8aa
+        );
+    }
+
     // ---------------------------------------------------------------------------------------------
     // Attested: accepted
     // ---------------------------------------------------------------------------------------------
