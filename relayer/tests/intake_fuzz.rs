@@ -4,7 +4,7 @@
 //! panics, every refusal is a 4xx with a code, and every accepted request is one the prover can
 //! prove: 1..=B rows of the model's width, each quantizing and passing the integer reference
 //! inference, a printable id, a valid salt with enough rows, one valid subject per row or none.
-//! `PROPTEST_CASES` raises the case count for a longer run.
+//! `PROPTEST_CASES` sets the case count per property (default 512) for a longer run.
 
 use std::path::Path;
 
@@ -87,7 +87,7 @@ fn row() -> impl Strategy<Value = Vec<f64>> {
     let n = model().n_features();
     prop_oneof![
         // A real row, maybe with one feature replaced.
-        6 => (0..data().len(), proptest::option::of((0..n, feature_value()))).prop_map(|(i, change)| {
+        6 => (0..data().len(), proptest::option::weighted(0.5, (0..n, feature_value()))).prop_map(|(i, change)| {
             let mut r = data()[i].clone();
             if let Some((j, v)) = change {
                 r[j] = v;
@@ -107,20 +107,25 @@ fn request() -> impl Strategy<Value = SubmitRequest> {
         1 => "[a-z]{129,140}",
     ];
     let model_id = prop_oneof![4 => Just("1".to_string()), 2 => Just("2".to_string()), 1 => ".{0,4}"];
-    let salt = proptest::option::of(prop_oneof![
-        "0x[0-9a-f]{1,64}",
-        Just("0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001".to_string()),
-        ".{0,10}",
-    ]);
+    let salt = proptest::option::weighted(
+        0.2,
+        prop_oneof![
+            "0x[0-9a-f]{1,64}",
+            Just("0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001".to_string()),
+            ".{0,10}",
+        ],
+    );
     let subject = prop_oneof![4 => "0x[0-9a-fA-F]{40}", 1 => ".{0,44}"];
-    (id, model_id, proptest::collection::vec(row(), 0..B + 2), salt, proptest::collection::vec(subject, 0..B + 2))
-        .prop_map(|(request_id, model_id, rows, salt, subjects)| SubmitRequest {
-            request_id,
-            model_id,
-            rows,
-            salt,
-            subjects,
-        })
+    let rows =
+        prop_oneof![4 => proptest::collection::vec(row(), 1..=B), 1 => proptest::collection::vec(row(), 0..B + 2)];
+    let subjects = prop_oneof![3 => Just(vec![]), 1 => proptest::collection::vec(subject, 0..B + 2)];
+    (id, model_id, rows, salt, subjects).prop_map(|(request_id, model_id, rows, salt, subjects)| SubmitRequest {
+        request_id,
+        model_id,
+        rows,
+        salt,
+        subjects,
+    })
 }
 
 fn judge(result: Result<NewJob, zkguard_relayer::intake::error::ApiError>) {
@@ -134,7 +139,10 @@ fn judge(result: Result<NewJob, zkguard_relayer::intake::error::ApiError>) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn structured_requests_are_accepted_only_when_provable(req in request()) {
@@ -210,5 +218,30 @@ fn the_validator_refuses_each_malformed_field_by_name() {
         } else {
             assert_eq!(got.unwrap_err().code, code);
         }
+    }
+}
+
+/// The generator is not vacuous: it reaches both accepted and refused requests, and refusals of
+/// many kinds.
+#[test]
+fn the_generator_reaches_acceptance_and_many_refusals() {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = request();
+    let (mut accepted, mut codes) = (0, std::collections::BTreeSet::new());
+    for _ in 0..1000 {
+        match validate_for(strategy.new_tree(&mut runner).unwrap().current(), lookup) {
+            Ok(job) => {
+                check_accepted(&job);
+                accepted += 1;
+            }
+            Err(e) => {
+                codes.insert(e.code);
+            }
+        }
+    }
+    assert!(accepted >= 50, "only {accepted} of 1000 generated requests were accepted");
+    for code in ["value_overflow", "value_out_of_range", "non_finite", "wrong_feature_count", "invalid_request_id"] {
+        assert!(codes.contains(code), "the generator never reached {code}: {codes:?}");
     }
 }
