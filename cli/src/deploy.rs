@@ -202,7 +202,8 @@ pub fn run(args: DeployArgs) -> anyhow::Result<()> {
     let signer: PrivateKeySigner =
         key.trim().parse().map_err(|_| anyhow::anyhow!("{} does not hold a valid hex private key", args.key_env))?;
     let m = &args.registration;
-    let inputs = m.inputs.policy(m.action)?;
+    // Checked before any work, when a model is registered.
+    let inputs = args.model.as_ref().map(|_| m.inputs.policy(m.action)).transpose()?;
     anyhow::ensure!(
         m.window_seconds.is_none() || m.action == Action::Breaker,
         "--window-seconds applies to --action breaker only"
@@ -245,6 +246,7 @@ pub fn run(args: DeployArgs) -> anyhow::Result<()> {
                     score_threshold: m.score_threshold.map(I256::try_from).transpose()?,
                     window: m.window_seconds.zip(m.window_flagged),
                 };
+                let inputs = inputs.context("internal: input policy of the registered model")?;
                 let reg = circuit.registration(U256::from(m.model_id), policy, inputs)?;
                 let addresses = register_model(&provider, &stack, &artifacts, &reg).await?;
                 println!(

@@ -104,10 +104,13 @@ pub async fn run(
 ) {
     let tick = Duration::from_millis((max_wait_ms / 4).clamp(20, 250));
     loop {
-        match form_batches(store.as_ref(), &models, max_wait_ms) {
-            Ok(0) => {}
-            Ok(_) => new_batch.notify_one(),
-            Err(e) => tracing::error!(error = %e, "batcher: store error"),
+        // On the blocking pool: the store is synchronous and must not stall the async runtime.
+        let (s, m) = (store.clone(), models.clone());
+        match tokio::task::spawn_blocking(move || form_batches(s.as_ref(), &m, max_wait_ms)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(_)) => new_batch.notify_one(),
+            Ok(Err(e)) => tracing::error!(error = %e, "batcher: store error"),
+            Err(e) => tracing::error!(error = %e, "batcher: the batching step panicked"),
         }
         tokio::select! {
             _ = new_job.notified() => {}

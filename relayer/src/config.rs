@@ -66,6 +66,9 @@ pub struct Config {
     /// Batching policy.
     #[serde(default)]
     pub batching: BatchingConfig,
+    /// How long finished jobs are kept.
+    #[serde(default)]
+    pub retention: RetentionConfig,
     /// Models served.
     pub models: Vec<ModelConfig>,
 }
@@ -154,6 +157,40 @@ impl Default for BatchingConfig {
     fn default() -> Self {
         Self { max_wait_ms: default_wait_ms() }
     }
+}
+
+/// Retention of finished jobs: confirmed and failed jobs (and their batches, transactions and
+/// transitions) are deleted once unchanged for `finished_after_days`. Unfinished jobs are never
+/// deleted. A pruned job's request id can be used again.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Days a finished job is kept after its last change (0: forever).
+    #[serde(default = "default_retention_days")]
+    pub finished_after_days: u64,
+    /// How often the sweep runs (s).
+    #[serde(default = "default_sweep_s")]
+    pub sweep_interval_s: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self { finished_after_days: default_retention_days(), sweep_interval_s: default_sweep_s() }
+    }
+}
+
+impl RetentionConfig {
+    /// The age past which a finished job is pruned, ms (`None`: kept forever).
+    pub fn max_age_ms(&self) -> Option<i64> {
+        (self.finished_after_days > 0).then(|| (self.finished_after_days as i64).saturating_mul(86_400_000))
+    }
+}
+
+fn default_retention_days() -> u64 {
+    30
+}
+fn default_sweep_s() -> u64 {
+    3_600
 }
 
 /// A served model.
@@ -294,7 +331,7 @@ impl Config {
         }
     }
 
-    /// `ZKGUARD_RELAYER_{LISTEN,DATABASE,TOKEN,RPC_URL,CHAIN_ID,GUARD,CONFIRMATIONS,WORKERS,MAX_WAIT_MS}`.
+    /// `ZKGUARD_RELAYER_{LISTEN,DATABASE,TOKEN,RPC_URL,CHAIN_ID,GUARD,CONFIRMATIONS,WORKERS,MAX_WAIT_MS,RETENTION_DAYS}`.
     pub fn apply_env(&mut self) -> Result<(), ConfigError> {
         env_parse("ZKGUARD_RELAYER_LISTEN", &mut self.listen)?;
         env_parse("ZKGUARD_RELAYER_DATABASE", &mut self.database)?;
@@ -307,6 +344,7 @@ impl Config {
         env_parse("ZKGUARD_RELAYER_CONFIRMATIONS", &mut self.chain.confirmations)?;
         env_parse("ZKGUARD_RELAYER_WORKERS", &mut self.proving.workers)?;
         env_parse("ZKGUARD_RELAYER_MAX_WAIT_MS", &mut self.batching.max_wait_ms)?;
+        env_parse("ZKGUARD_RELAYER_RETENTION_DAYS", &mut self.retention.finished_after_days)?;
         Ok(())
     }
 
@@ -345,6 +383,9 @@ impl Config {
             if self.models[..i].iter().any(|o| o.id == m.id) {
                 return bad(format!("model id {} appears twice", m.id));
             }
+        }
+        if self.retention.sweep_interval_s == 0 {
+            return bad("retention.sweep_interval_s must be > 0".into());
         }
         if self.proving.workers == 0 {
             return bad("proving.workers must be > 0".into());
@@ -403,6 +444,9 @@ mod tests {
         assert_eq!(c.database, dir.path().join("jobs.db"));
         assert_eq!(c.chain.confirmations, 1);
         assert_eq!(c.models[0].path, dir.path().join("m.json"));
+        assert_eq!(c.retention.max_age_ms(), Some(30 * 86_400_000), "finished jobs kept 30 days by default");
+        let forever: Config = toml::from_str(&format!("{MINIMAL}\n[retention]\nfinished_after_days = 0\n")).unwrap();
+        assert_eq!(forever.retention.max_age_ms(), None);
         assert!(!format!("{c:?}").contains("0123456789abcdef"), "the token leaks through Debug");
     }
 

@@ -1,6 +1,7 @@
-//! Prometheus metrics in the text exposition format: jobs by state and gas spent (read from the
-//! store at scrape time, so they survive restarts), proving and submission latency histograms and
-//! counters (in memory, since the process started).
+//! Prometheus metrics in the text exposition format: jobs by state and gas spent (counters the
+//! store keeps as jobs and batches change, read at scrape time without scanning the jobs, so they
+//! survive restarts), proving and submission latency histograms and counters (in memory, since the
+//! process started). The API renders them on the blocking pool.
 
 use std::fmt::Write;
 use std::sync::Mutex;

@@ -82,6 +82,56 @@ pub fn recover(store: &dyn JobStore) -> Result<usize, StoreError> {
     Ok(stuck.len())
 }
 
+/// Rows deleted per retention transaction (short, so the store lock is never held for long).
+const PRUNE_CHUNK: usize = 500;
+
+/// Deletes finished jobs (and batches) older than the retention age, in short transactions on
+/// the blocking pool; returns the totals. Unfinished jobs are never deleted ([`JobStore::prune_finished`]).
+pub async fn prune_once(store: Arc<dyn JobStore>, max_age_ms: i64) -> Result<crate::store::Pruned, StoreError> {
+    let before = crate::store::now_ms().saturating_sub(max_age_ms);
+    let mut total = crate::store::Pruned::default();
+    loop {
+        let s = store.clone();
+        let step = tokio::task::spawn_blocking(move || s.prune_finished(before, PRUNE_CHUNK))
+            .await
+            .map_err(|e| StoreError::NotFound(format!("the retention sweep panicked: {e}")))??;
+        total.jobs += step.jobs;
+        total.batches += step.batches;
+        if step.jobs < PRUNE_CHUNK && step.batches < PRUNE_CHUNK {
+            return Ok(total);
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Runs the retention sweep every `sweep_interval_s` until shutdown (nothing when jobs are kept
+/// forever).
+pub async fn run_retention(
+    store: Arc<dyn JobStore>,
+    retention: crate::config::RetentionConfig,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let Some(max_age_ms) = retention.max_age_ms() else { return };
+    loop {
+        match prune_once(store.clone(), max_age_ms).await {
+            Ok(p) if p.jobs + p.batches > 0 => {
+                tracing::info!(
+                    jobs = p.jobs,
+                    batches = p.batches,
+                    days = retention.finished_after_days,
+                    "retention: pruned finished work"
+                )
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "retention sweep failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(retention.sweep_interval_s)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
 /// Checks every configured model's registration against what the relayer will prove
 /// ([`registration`]); returns the models it could not check because the node does not answer
 /// (all of them when `chain_answers` is false), for the submitter to check before their first
@@ -281,6 +331,7 @@ pub async fn serve_with_signer(
         proved: proved.clone(),
     };
     let provers = tokio::spawn(pool.run(stop_rx.clone()));
+    let retention = tokio::spawn(run_retention(store.clone(), config.retention.clone(), stop_rx.clone()));
     let proof_provider = provider.clone();
     let submitter = Submitter::new(
         store.clone(),
@@ -322,7 +373,7 @@ pub async fn serve_with_signer(
     tracing::info!("shutting down: work in flight is persisted and resumes on the next start");
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(10), async {
-        let _ = tokio::join!(batcher, provers, submitter);
+        let _ = tokio::join!(batcher, provers, submitter, retention);
     })
     .await;
     Ok(())

@@ -4,6 +4,13 @@
 //! app proofs (the batch's rows split in order) aggregated into one proof. A proof is bound to its batch's Guard context (chain, Guard, model, nonce, issue time,
 //! subjects); the proof, its instances and the decoded outputs are stored before the batch moves
 //! to `proved`.
+//!
+//! One client's row must never fail its neighbours: before proving, every row of the batch is run
+//! through the model's integer reference inference ([`screen`]; intake does the same, this
+//! catches jobs stored before that check or by another version); a job whose row is refused, here
+//! or by the prover for one sample, is failed alone with its own reason and the batch's other jobs
+//! are queued again ([`JobStore::evict`]). A batch-wide failure records a reason that holds no
+//! client's input.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -20,7 +27,72 @@ use zkguard_prover::prove::{prove, Transcript};
 
 use crate::metrics::Metrics;
 use crate::model::{segment_sizes, Aggregation, Models, ServedModel};
-use crate::store::{BatchRecord, BatchState, BatchUpdate, JobRecord, JobStore};
+use crate::store::{BatchRecord, BatchState, BatchUpdate, JobRecord, JobStore, RefusedJob};
+
+/// Why proving a batch failed: because of one sample (then only its job is refused), or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProveFailure {
+    /// Sample `index` of the batch (in batch order) cannot be proved.
+    Sample {
+        /// Index in the batch.
+        index: usize,
+        /// Why (about that sample's own input).
+        reason: String,
+    },
+    /// Anything else (keys, memory, the prover); holds no client's input.
+    Batch(String),
+}
+
+impl From<String> for ProveFailure {
+    fn from(s: String) -> Self {
+        ProveFailure::Batch(s)
+    }
+}
+
+impl From<&str> for ProveFailure {
+    fn from(s: &str) -> Self {
+        ProveFailure::Batch(s.to_string())
+    }
+}
+
+/// Maps a circuit error to a failure, locating a sample error at `offset + index` of the batch.
+fn circuit_failure(e: zkguard_prover::circuit::CircuitError, offset: usize, what: &str) -> ProveFailure {
+    match e {
+        zkguard_prover::circuit::CircuitError::Sample { index, source } => {
+            ProveFailure::Sample { index: offset + index, reason: source.to_string() }
+        }
+        other => ProveFailure::Batch(format!("{what}{other}")),
+    }
+}
+
+/// Runs every row of `jobs` through the model's checks and integer reference inference (what the
+/// circuit computes); the jobs with a row that cannot be proved, each with its own reason.
+pub fn screen(model: &zkguard_prover::quant::QuantizedModel, jobs: &[JobRecord]) -> Vec<RefusedJob> {
+    jobs.iter()
+        .filter_map(|job| {
+            job.rows
+                .iter()
+                .enumerate()
+                .find_map(|(i, row)| crate::intake::validate::check_row(model, i, row).err())
+                .map(|e| RefusedJob {
+                    job_id: job.id.clone(),
+                    reason: format!("refused before proving ({}): {}", e.code, e.message),
+                })
+        })
+        .collect()
+}
+
+/// The job holding sample `index` of a batch whose jobs are `jobs` (in sample order).
+pub fn job_of_sample(jobs: &[JobRecord], index: usize) -> Option<&JobRecord> {
+    let mut start = 0;
+    for job in jobs {
+        if index < start + job.rows.len() {
+            return Some(job);
+        }
+        start += job.rows.len();
+    }
+    None
+}
 
 /// What a worker needs.
 #[derive(Clone)]
@@ -73,11 +145,14 @@ pub fn prove_batch(
     batch: &BatchRecord,
     jobs: &[JobRecord],
     ctx: &SubmissionContext,
-) -> Result<BatchUpdate, String> {
+) -> Result<BatchUpdate, ProveFailure> {
     let mut rows = vec![];
     for job in jobs {
         for row in &job.rows {
-            rows.push(model.model.quantize_input(row).map_err(|e| format!("job {}: {e}", job.id))?);
+            let index = rows.len();
+            rows.push(
+                model.model.quantize_input(row).map_err(|e| ProveFailure::Sample { index, reason: e.to_string() })?,
+            );
         }
     }
     let salt = fr_from_hex(&batch.salt).ok_or("stored salt is not a field element")?;
@@ -92,9 +167,9 @@ fn prove_direct(
     rows: Vec<Vec<i64>>,
     salt: Fr,
     ctx: &SubmissionContext,
-) -> Result<BatchUpdate, String> {
-    let witness =
-        AppWitness::new(model.model.clone(), rows, model.batch_size, salt, ctx.context()).map_err(|e| e.to_string())?;
+) -> Result<BatchUpdate, ProveFailure> {
+    let witness = AppWitness::new(model.model.clone(), rows, model.batch_size, salt, ctx.context())
+        .map_err(|e| circuit_failure(e, 0, ""))?;
     crate::crash::point(crate::crash::PROVING);
     let proof = prove(&model.params, &model.keys, &witness, Transcript::Evm).map_err(|e| e.to_string())?;
     let decoded = model.decode(&proof.instances).ok_or("the proof's instances do not decode")?;
@@ -119,7 +194,7 @@ fn prove_aggregated(
     rows: Vec<Vec<i64>>,
     salt: Fr,
     ctx: &SubmissionContext,
-) -> Result<BatchUpdate, String> {
+) -> Result<BatchUpdate, ProveFailure> {
     let sizes = segment_sizes(rows.len(), aggregation.proofs, model.batch_size).ok_or_else(|| {
         format!(
             "{} samples cannot fill {} segments of 1..={} samples",
@@ -131,12 +206,14 @@ fn prove_aggregated(
     let context = ctx.context();
     let mut witnesses = Vec::with_capacity(sizes.len());
     let mut rest = rows.into_iter();
+    let mut start = 0;
     for (i, &size) in sizes.iter().enumerate() {
         let segment: Vec<Vec<i64>> = rest.by_ref().take(size).collect();
         let witness =
             AppWitness::new(model.model.clone(), segment, model.batch_size, salt + Fr::from(i as u64), context)
-                .map_err(|e| format!("segment {i}: {e}"))?;
+                .map_err(|e| circuit_failure(e, start, &format!("segment {i}: ")))?;
         witnesses.push(witness);
+        start += size;
     }
     crate::crash::point(crate::crash::PROVING);
     let (mut snarks, mut decisions, mut scores) = (vec![], vec![], vec![]);
@@ -146,7 +223,7 @@ fn prove_aggregated(
         let decoded = model.decode(&proof.instances).ok_or_else(|| format!("segment {i}: instances do not decode"))?;
         let n = decoded.sample_count;
         if n != sizes[i] {
-            return Err(format!("segment {i}: the proof counts {n} samples, the segment has {}", sizes[i]));
+            return Err(format!("segment {i}: the proof counts {n} samples, the segment has {}", sizes[i]).into());
         }
         decisions.extend_from_slice(&decoded.decisions[..n]);
         scores.extend(decoded.scores[..n].iter().map(|s| s.to_string()));
@@ -213,6 +290,19 @@ impl ProverPool {
         }
     }
 
+    /// Fails the refused jobs alone and queues the batch's other jobs again.
+    fn evict(&self, id: i64, from: BatchState, refused: &[RefusedJob]) {
+        match self.store.evict(id, from, refused) {
+            Ok(e) => tracing::warn!(
+                batch = id,
+                failed = e.failed,
+                requeued = e.requeued,
+                "a request's row cannot be proved: it fails alone, the rest of the batch is queued again"
+            ),
+            Err(e) => tracing::error!(batch = id, error = %e, "cannot dissolve the batch"),
+        }
+    }
+
     async fn prove_one(&self, batch: BatchRecord) {
         let id = batch.id;
         let fail = |reason: String| {
@@ -242,6 +332,10 @@ impl ProverPool {
             Ok(jobs) => jobs,
             Err(e) => return tracing::error!(batch = id, error = %e, "cannot read the batch's jobs"),
         };
+        let refused = screen(&model.model, &jobs);
+        if !refused.is_empty() {
+            return self.evict(id, BatchState::Created, &refused);
+        }
         if let Err(e) =
             self.store.transition(id, BatchState::Created, BatchState::Proving, &BatchUpdate::default(), "proving")
         {
@@ -253,6 +347,7 @@ impl ProverPool {
         };
         tracing::info!(batch = id, samples = batch.sample_count, nonce = batch.nonce, "proving");
         let started = Instant::now();
+        let jobs_again = jobs.clone();
         let result = tokio::task::spawn_blocking(move || prove_batch(&model, &batch, &jobs, &ctx)).await;
         let seconds = started.elapsed().as_secs_f64();
         match result {
@@ -267,8 +362,74 @@ impl ProverPool {
                     Err(e) => tracing::error!(batch = id, error = %e, "cannot store the proof"),
                 }
             }
-            Ok(Err(reason)) => fail(reason),
+            Ok(Err(ProveFailure::Batch(reason))) => fail(reason),
+            Ok(Err(ProveFailure::Sample { index, reason })) => match job_of_sample(&jobs_again, index) {
+                Some(job) => {
+                    let refused =
+                        RefusedJob { job_id: job.id.clone(), reason: format!("refused by the prover: {reason}") };
+                    self.evict(id, BatchState::Proving, &[refused]);
+                }
+                None => fail(format!("the prover refused sample {index}, which no job of the batch holds")),
+            },
             Err(join) => fail(format!("the proving task panicked: {join}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intake::validate::tests::{data_rows, logistic, poisoned_row};
+    use crate::store::JobState;
+
+    fn job(id: &str, rows: Vec<Vec<f64>>) -> JobRecord {
+        JobRecord {
+            id: id.into(),
+            model_id: "1".into(),
+            state: JobState::Proving,
+            rows,
+            salt: None,
+            subjects: vec![],
+            batch_id: Some(1),
+            offset: None,
+            created_ms: 0,
+            updated_ms: 0,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn screening_refuses_only_the_job_with_the_unprovable_row() {
+        let model = logistic();
+        let (poison, feature) = poisoned_row(&model);
+        let good = data_rows(&model, 3);
+        let jobs = vec![
+            job("a", vec![good[0].clone()]),
+            job("b", vec![good[1].clone(), poison]),
+            job("c", vec![good[2].clone()]),
+        ];
+        let refused = screen(&model, &jobs);
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].job_id, "b");
+        assert!(refused[0].reason.contains("value_overflow") && refused[0].reason.contains(&feature));
+        assert!(refused[0].reason.contains("rows[1]"), "{}", refused[0].reason);
+        assert!(screen(&model, &[jobs[0].clone(), jobs[2].clone()]).is_empty());
+    }
+
+    #[test]
+    fn a_sample_index_maps_to_the_job_holding_it() {
+        let jobs = vec![job("a", vec![vec![]; 2]), job("b", vec![vec![]; 1]), job("c", vec![vec![]; 3])];
+        let at = |i| job_of_sample(&jobs, i).map(|j| j.id.as_str());
+        assert_eq!(
+            [at(0), at(1), at(2), at(3), at(5), at(6)],
+            [Some("a"), Some("a"), Some("b"), Some("c"), Some("c"), None]
+        );
+    }
+
+    #[test]
+    fn a_circuit_sample_error_is_located_in_the_batch() {
+        let source = zkguard_prover::quant::QuantError::FeatureCount { expected: 1, found: 2 };
+        let e = zkguard_prover::circuit::CircuitError::Sample { index: 1, source };
+        assert!(matches!(circuit_failure(e, 4, "segment 1: "), ProveFailure::Sample { index: 5, .. }));
     }
 }

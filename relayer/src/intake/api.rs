@@ -1,6 +1,11 @@
 //! The axum router: `POST /v1/requests`, `POST /v1/proofs` (a client's ready proof, see
 //! [`super::proofs`]), `GET /v1/jobs/{id}` (all three need the bearer token), `GET /health` and
 //! `GET /metrics`.
+//!
+//! Every store call runs on tokio's blocking pool ([`on_store`]): the store is synchronous (one
+//! SQLite connection behind a lock), and a slow query must never stall the async runtime that
+//! also serves the other requests. `/health` and `/metrics` read counters the store keeps
+//! incrementally (no scan of the jobs).
 
 use std::sync::Arc;
 
@@ -56,6 +61,27 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Runs a store call on the blocking pool.
+async fn on_store<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&dyn JobStore) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .unwrap_or_else(|e| Err(StoreError::NotFound(format!("the store call panicked: {e}"))))
+}
+
+/// The job's response, with its scores' real values when its model is served.
+fn response(state: &AppState, view: crate::store::JobView) -> JobResponse {
+    let scale = state.models.get(&view.job.model_id).map(|m| m.model.fixed.scale_bits);
+    let r = JobResponse::from(view);
+    match scale {
+        Some(bits) => r.with_score_scale(bits),
+        None => r,
+    }
+}
+
 fn rejected(state: &AppState, e: ApiError) -> Response {
     if e.status.is_client_error() {
         state.metrics.rejected();
@@ -78,7 +104,8 @@ async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Result<
         auth::check(&headers, &state.token)?;
         let body = body.map_err(body_rejected)?;
         let job = parse_submit(&body, &state.models)?;
-        let inserted = state.store.insert_job(&job).map_err(|e| match e {
+        let new = job.clone();
+        let inserted = on_store(&state, move |s| s.insert_job(&new)).await.map_err(|e| match e {
             StoreError::Conflict(id) => ApiError::new(
                 StatusCode::CONFLICT,
                 "request_id_conflict",
@@ -90,10 +117,8 @@ async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Result<
             tracing::info!(job = %job.id, model = %job.model_id, rows = job.rows.len(), "job accepted");
             state.new_job.notify_one();
         }
-        let view =
-            state.store.job(&job.id).map_err(ApiError::internal)?.ok_or_else(|| ApiError::internal("job vanished"))?;
         let status = if inserted.created { StatusCode::CREATED } else { StatusCode::OK };
-        Ok::<_, ApiError>((status, Json(JobResponse::from(view))).into_response())
+        job_view(&state, &job.id, status).await
     }
     .await;
     result.unwrap_or_else(|e| rejected(&state, e))
@@ -112,8 +137,9 @@ async fn submit_proof(
         let (model, body_hash) = proofs::parse(&req, &state.models)?;
         let id = req.request_id.trim().to_string();
         // Idempotency first: a retry is answered even once its nonce is consumed or its proof aged.
-        match state.store.body_hash(&id).map_err(ApiError::internal)? {
-            Some(hash) if hash == body_hash => return job_view(&state, &id, StatusCode::OK),
+        let key = id.clone();
+        match on_store(&state, move |s| s.body_hash(&key)).await.map_err(ApiError::internal)? {
+            Some(hash) if hash == body_hash => return job_view(&state, &id, StatusCode::OK).await,
             Some(_) => return Err(conflict(&id)),
             None => {}
         }
@@ -129,19 +155,21 @@ async fn submit_proof(
         if proofs::nonce_used_on_chain(&state.proofs, model.id_u256, req.nonce).await? {
             return Err(ProofRefusal::NonceUsed { model: model.id.clone(), nonce: req.nonce, place: "on chain" }.into());
         }
-        let inserted = state.store.insert_proved_job(&prepared.job, &prepared.batch).map_err(|e| match e {
-            StoreError::Conflict(id) => conflict(&id),
-            StoreError::NonceTaken { model_id, nonce } => {
-                ProofRefusal::NonceUsed { model: model_id, nonce, place: "by another stored job" }.into()
-            }
-            other => ApiError::internal(other),
-        })?;
+        let (new_job, new_batch) = (prepared.job.clone(), prepared.batch.clone());
+        let inserted =
+            on_store(&state, move |s| s.insert_proved_job(&new_job, &new_batch)).await.map_err(|e| match e {
+                StoreError::Conflict(id) => conflict(&id),
+                StoreError::NonceTaken { model_id, nonce } => {
+                    ProofRefusal::NonceUsed { model: model_id, nonce, place: "by another stored job" }.into()
+                }
+                other => ApiError::internal(other),
+            })?;
         if inserted.created {
             tracing::info!(job = %id, model = %model.id, nonce = req.nonce, samples = prepared.batch.sample_count,
                 "client proof accepted");
             state.proved.notify_one();
         }
-        job_view(&state, &id, if inserted.created { StatusCode::CREATED } else { StatusCode::OK })
+        job_view(&state, &id, if inserted.created { StatusCode::CREATED } else { StatusCode::OK }).await
     }
     .await;
     result.unwrap_or_else(|e| rejected(&state, e))
@@ -155,23 +183,29 @@ fn conflict(id: &str) -> ApiError {
     )
 }
 
-fn job_view(state: &AppState, id: &str, status: StatusCode) -> Result<Response, ApiError> {
-    let view = state.store.job(id).map_err(ApiError::internal)?.ok_or_else(|| ApiError::internal("job vanished"))?;
-    Ok((status, Json(JobResponse::from(view))).into_response())
+async fn job_view(state: &AppState, id: &str, status: StatusCode) -> Result<Response, ApiError> {
+    let key = id.to_string();
+    let view = on_store(state, move |s| s.job(&key))
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::internal("job vanished"))?;
+    Ok((status, Json(response(state, view))).into_response())
 }
 
 async fn job(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let result = (|| {
+    let result = async {
         auth::check(&headers, &state.token)?;
-        let view = state.store.job(&id).map_err(ApiError::internal)?;
+        let key = id.clone();
+        let view = on_store(&state, move |s| s.job(&key)).await.map_err(ApiError::internal)?;
         let view = view.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "unknown_job", format!("no job {id:?}")))?;
-        Ok::<_, ApiError>(Json(JobResponse::from(view)).into_response())
-    })();
+        Ok::<_, ApiError>(Json(response(&state, view)).into_response())
+    }
+    .await;
     result.unwrap_or_else(|e| rejected(&state, e))
 }
 
 async fn health(State(state): State<AppState>) -> Response {
-    match state.store.job_counts() {
+    match on_store(&state, |s| s.job_counts()).await {
         Ok(_) => {
             let modes: serde_json::Map<String, serde_json::Value> = state
                 .models
@@ -199,7 +233,8 @@ async fn health(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    match state.metrics.render(state.store.as_ref()) {
+    let metrics = state.metrics.clone();
+    match on_store(&state, move |s| metrics.render(s)).await {
         Ok(text) => ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }

@@ -119,8 +119,16 @@ pub trait JobStore: Send + Sync + 'static {
     /// Forgets the relayer's own attestations of a batch (it is proved again with a new context);
     /// a client's are kept.
     fn clear_relayer_attestations(&self, batch_id: i64) -> Result<(), StoreError>;
-    /// Jobs by state (for metrics).
+    /// Takes refused jobs out of a batch in state `from` (created or proving): each fails alone
+    /// with its own reason; the batch's other jobs are queued again (keeping their place in the
+    /// queue) and the batch fails as dissolved, with a reason that names none of its jobs' input.
+    fn evict(&self, batch_id: i64, from: BatchState, refused: &[RefusedJob]) -> Result<Evicted, StoreError>;
+    /// Jobs by state (for metrics), from counters kept as jobs change (no scan).
     fn job_counts(&self) -> Result<Vec<(JobState, u64)>, StoreError>;
-    /// Total gas used by confirmed batches.
+    /// Total gas used by finished batches (a counter that pruning never lowers).
     fn gas_spent(&self) -> Result<u64, StoreError>;
+    /// Deletes up to `limit` finished (confirmed or failed) jobs last changed before `before_ms`,
+    /// then the finished batches of that age left without jobs, with their transactions and
+    /// transitions. Never touches an unfinished job or batch.
+    fn prune_finished(&self, before_ms: i64, limit: usize) -> Result<Pruned, StoreError>;
 }

@@ -80,7 +80,51 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE batches ADD COLUMN client_proof INTEGER NOT NULL DEFAULT 0;
     "#,
-    // 3: input attestations. A client-attested job carries the data provider's signatures and the
+    // 3: counters kept by triggers (so `/health` and `/metrics` never scan the jobs): jobs per
+    // state (a gauge of the stored jobs: pruning removes finished ones) and the gas of finished
+    // batches (a counter: pruning never lowers it); `batches.carried_by`, the sender of the
+    // transaction that carried a batch when it was not the relayer's (a copy of its calldata);
+    // an index for the retention sweep.
+    r#"
+    CREATE TABLE job_counts (
+        state  TEXT    PRIMARY KEY,
+        count  INTEGER NOT NULL
+    );
+    INSERT INTO job_counts (state, count) SELECT state, COUNT(*) FROM jobs GROUP BY state;
+    CREATE TRIGGER job_counts_insert AFTER INSERT ON jobs BEGIN
+        INSERT INTO job_counts (state, count) VALUES (new.state, 1)
+            ON CONFLICT(state) DO UPDATE SET count = count + 1;
+    END;
+    CREATE TRIGGER job_counts_update AFTER UPDATE OF state ON jobs WHEN old.state <> new.state BEGIN
+        UPDATE job_counts SET count = count - 1 WHERE state = old.state;
+        INSERT INTO job_counts (state, count) VALUES (new.state, 1)
+            ON CONFLICT(state) DO UPDATE SET count = count + 1;
+    END;
+    CREATE TRIGGER job_counts_delete AFTER DELETE ON jobs BEGIN
+        UPDATE job_counts SET count = count - 1 WHERE state = old.state;
+    END;
+
+    CREATE TABLE counters (
+        name   TEXT    PRIMARY KEY,
+        value  INTEGER NOT NULL
+    );
+    INSERT INTO counters (name, value)
+        SELECT 'gas_spent', COALESCE(SUM(gas_used), 0) FROM batches WHERE state IN ('confirmed', 'failed');
+    CREATE TRIGGER gas_spent_insert AFTER INSERT ON batches
+        WHEN new.state IN ('confirmed', 'failed') AND new.gas_used IS NOT NULL BEGIN
+        UPDATE counters SET value = value + new.gas_used WHERE name = 'gas_spent';
+    END;
+    CREATE TRIGGER gas_spent_update AFTER UPDATE OF state, gas_used ON batches BEGIN
+        UPDATE counters SET value = value
+            + CASE WHEN new.state IN ('confirmed', 'failed') THEN COALESCE(new.gas_used, 0) ELSE 0 END
+            - CASE WHEN old.state IN ('confirmed', 'failed') THEN COALESCE(old.gas_used, 0) ELSE 0 END
+            WHERE name = 'gas_spent';
+    END;
+
+    ALTER TABLE batches ADD COLUMN carried_by TEXT;
+    CREATE INDEX jobs_finished ON jobs(state, updated_ms);
+    "#,
+    // 4: input attestations. A client-attested job carries the data provider's signatures and the
     // nonce and issue time they sign; its batch takes them (`fixed_context`: never re-nonced or
     // re-timed). A batch's attestations are stored before its transaction is signed, so a restart
     // resubmits the same ones.
@@ -96,5 +140,11 @@ pub const MIGRATIONS: &[&str] = &[
         attestations  TEXT    NOT NULL,
         fixed_context INTEGER NOT NULL
     );
+    CREATE TRIGGER job_attestations_pruned AFTER DELETE ON jobs BEGIN
+        DELETE FROM job_attestations WHERE job_id = old.id;
+    END;
+    CREATE TRIGGER batch_attestations_pruned AFTER DELETE ON batches BEGIN
+        DELETE FROM batch_attestations WHERE batch_id = old.id;
+    END;
     "#,
 ];

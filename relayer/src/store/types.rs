@@ -249,6 +249,10 @@ pub struct BatchRecord {
     /// The proof is a client's (`POST /v1/proofs`): the relayer cannot prove this batch again.
     #[serde(default)]
     pub client_proof: bool,
+    /// The sender of the transaction that carried the batch when it was not the relayer's (someone
+    /// landed a copy of the relayer's calldata first).
+    #[serde(default)]
+    pub carried_by: Option<String>,
 }
 
 /// A batch that arrives proved: a client's ready proof (`POST /v1/proofs`), stored with its one
@@ -304,6 +308,36 @@ pub struct BatchUpdate {
     pub error: Option<String>,
     /// Clear the proof (to prove again).
     pub clear_proof: bool,
+    /// Sender of the carrying transaction when it is not the relayer's.
+    pub carried_by: Option<String>,
+}
+
+/// A job refused while its batch was being formed or proved (its own sample fails the model's
+/// reference inference): it fails alone, with its own reason.
+#[derive(Clone, Debug)]
+pub struct RefusedJob {
+    /// The job.
+    pub job_id: String,
+    /// Why (about this job's own input only).
+    pub reason: String,
+}
+
+/// What [`super::JobStore::evict`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Evicted {
+    /// Jobs failed with their own reason.
+    pub failed: usize,
+    /// Jobs queued again (to be batched without the refused ones).
+    pub requeued: usize,
+}
+
+/// What [`super::JobStore::prune_finished`] removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Finished jobs deleted.
+    pub jobs: usize,
+    /// Finished batches deleted (with their transactions and transitions).
+    pub batches: usize,
 }
 
 /// A signed transaction of a batch.

@@ -1,10 +1,17 @@
 //! Following a sent batch to its end: receipts of every attempt, fee bumps for a stuck
 //! transaction, confirmation depth and the reorg re-check, a mined revert decoded by replaying
 //! it, and a Guard nonce that someone else used.
+//!
+//! A copied transaction: anyone can take the relayer's pending `Guard.submit` from the mempool and
+//! land it first. The Guard's `Verified` event for the batch's (model, nonce) then carries this
+//! batch's input commitments from another transaction: the batch *was* verified and acted on, so
+//! it is confirmed (recording that transaction and its sender), never failed and never proved
+//! again (which would apply its outputs twice). A `Verified` event with other input commitments
+//! means someone else's submission took the nonce.
 
 use alloy::eips::BlockId;
 use alloy::network::TransactionBuilder;
-use alloy::primitives::{B256, U256};
+use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::{Filter, TransactionReceipt, TransactionRequest};
 use alloy::sol_types::SolEvent;
@@ -14,6 +21,31 @@ use crate::chain::bindings::IGuard;
 use crate::chain::revert::decode_revert;
 use crate::chain::rpc::{with_retry, RpcFailure};
 use crate::store::{now_ms, BatchRecord, BatchState, BatchUpdate, TxAttempt};
+
+/// Who consumed a batch's Guard nonce, from the Guard's `Verified` events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum NonceUse {
+    /// No `Verified` event for it is visible yet.
+    NotVisible,
+    /// One of the batch's own transactions.
+    Ours(B256),
+    /// Another transaction carrying exactly this batch's input commitments (a copy).
+    Carried {
+        /// The transaction.
+        tx: B256,
+        /// Its sender, when the node says.
+        from: Option<Address>,
+        /// Its block.
+        block: u64,
+    },
+    /// Another submission with other inputs.
+    Other {
+        /// The transaction.
+        tx: Option<B256>,
+        /// Its input commitments.
+        commitments: Vec<U256>,
+    },
+}
 
 impl Submitter {
     /// The batch's transactions for its current Guard nonce, oldest first (after a re-nonce the
@@ -93,6 +125,9 @@ impl Submitter {
         let block = receipt.block_number.unwrap_or_default();
         if !receipt.status() {
             let reason = self.replay_revert(attempt, block, receipt.gas_used).await;
+            if reason.starts_with("NonceAlreadyUsed") {
+                return self.settle_taken_nonce(b, attempt, receipt.gas_used, &reason).await;
+            }
             self.fail(b, format!("reverted on chain in {}: {reason}", attempt.tx_hash), Some(receipt.gas_used))?;
             return Ok(true);
         }
@@ -137,6 +172,121 @@ impl Submitter {
         self.metrics.observe_submission((now_ms() - first_sent_ms) as f64 / 1000.0);
         tracing::info!(batch = b.id, tx = %attempt.tx_hash, block, gas = receipt.gas_used, "confirmed");
         Ok(true)
+    }
+
+    /// The batch's input commitments as the Guard's `Verified` event lists them: one per app proof
+    /// (after the accumulator limbs in batch mode).
+    pub(super) fn input_commitments(&self, b: &BatchRecord) -> Option<Vec<U256>> {
+        use zkguard_prover::circuit::instances::{ACCUMULATOR_LIMBS, INPUT_COMMITMENT_INDEX};
+        let model = self.models.get(&b.model_id)?;
+        let per_proof = model.keys.config.shape.layout().len();
+        let (offset, proofs) = match &model.aggregation {
+            Some(a) => (ACCUMULATOR_LIMBS, a.proofs),
+            None => (0, 1),
+        };
+        let instances = b.instances.as_ref()?;
+        (0..proofs)
+            .map(|k| instances.get(offset + k * per_proof + INPUT_COMMITMENT_INDEX)?.parse::<U256>().ok())
+            .collect()
+    }
+
+    /// Who consumed the batch's Guard nonce ([`NonceUse`]).
+    pub(super) async fn nonce_use(&self, b: &BatchRecord) -> Result<NonceUse, SubmitError> {
+        let model_id = self.models.get(&b.model_id).map(|m| m.id_u256).unwrap_or_default();
+        let filter = Filter::new()
+            .address(self.chain.guard)
+            .event_signature(IGuard::Verified::SIGNATURE_HASH)
+            .topic1(B256::from(model_id))
+            .topic2(B256::from(U256::from(b.nonce)))
+            .from_block(0);
+        let logs = with_retry("getLogs", self.backoff(), &self.metrics, || self.provider.get_logs(&filter))
+            .await
+            .unwrap_or_default();
+        let ours: Vec<String> = self.current_attempts(b)?.into_iter().map(|a| a.tx_hash.to_lowercase()).collect();
+        if let Some(hash) = logs.iter().find_map(|l| l.transaction_hash.filter(|h| ours.contains(&format!("{h:#x}")))) {
+            return Ok(NonceUse::Ours(hash));
+        }
+        let Some(log) = logs.first() else { return Ok(NonceUse::NotVisible) };
+        let commitments = IGuard::Verified::decode_log(&log.inner).map(|e| e.data.inputCommitments).unwrap_or_default();
+        let mine = self.input_commitments(b);
+        match (log.transaction_hash, mine) {
+            (Some(tx), Some(mine)) if mine == commitments => {
+                let from = match self.provider.get_transaction_by_hash(tx).await {
+                    Ok(Some(t)) => Some(t.inner.signer()),
+                    _ => None,
+                };
+                Ok(NonceUse::Carried { tx, from, block: log.block_number.unwrap_or_default() })
+            }
+            (tx, _) => Ok(NonceUse::Other { tx, commitments }),
+        }
+    }
+
+    /// Whether a block is `confirmations` deep.
+    async fn deep_enough(&self, block: u64) -> bool {
+        let head = with_retry("blockNumber", self.backoff(), &self.metrics, || self.provider.get_block_number())
+            .await
+            .unwrap_or(0);
+        head + 1 >= block + self.chain.confirmations
+    }
+
+    /// Confirms a batch another transaction carried (a copy of its calldata landed first).
+    fn confirm_carried(
+        &self,
+        b: &BatchRecord,
+        tx: B256,
+        from: Option<Address>,
+        block: u64,
+        gas_used: Option<u64>,
+        ours: &str,
+    ) -> Result<(), SubmitError> {
+        let sender = from.map(|a| a.to_checksum(None));
+        let detail = format!(
+            "confirmed in block {block}: carried by transaction {tx:#x} from {}, not the relayer's (a copy of its \
+             calldata with this batch's input commitments landed first); {ours}",
+            sender.as_deref().unwrap_or("an unknown sender")
+        );
+        let u = BatchUpdate {
+            tx_hash: Some(format!("{tx:#x}")),
+            block_number: Some(block),
+            gas_used,
+            carried_by: Some(sender.unwrap_or_else(|| "unknown".into())),
+            ..BatchUpdate::default()
+        };
+        tracing::warn!(batch = b.id, carrier = %tx, "the batch was verified by a copy of our transaction: confirmed");
+        self.store.transition(b.id, b.state.unwrap_or(BatchState::Sent), BatchState::Confirmed, &u, &detail)?;
+        Ok(())
+    }
+
+    /// Our mined transaction reverted with `NonceAlreadyUsed`: confirmed if the transaction that
+    /// took the nonce carried this batch's inputs, else failed naming it. Returns true when final.
+    async fn settle_taken_nonce(
+        &mut self,
+        b: &BatchRecord,
+        attempt: &TxAttempt,
+        gas_used: u64,
+        reason: &str,
+    ) -> Result<bool, SubmitError> {
+        match self.nonce_use(b).await? {
+            NonceUse::Carried { tx, from, block } => {
+                if !self.deep_enough(block).await {
+                    return Ok(false);
+                }
+                let ours = format!("our {} reverted with {reason}", attempt.tx_hash);
+                self.confirm_carried(b, tx, from, block, Some(gas_used), &ours)?;
+                Ok(true)
+            }
+            NonceUse::Ours(_) | NonceUse::NotVisible => Ok(false),
+            NonceUse::Other { tx, commitments } => {
+                let by = tx.map_or("an unknown transaction".to_string(), |t| format!("transaction {t:#x}"));
+                let why = format!(
+                    "reverted on chain in {}: {reason}: Guard nonce {} was consumed by {by} with other input \
+                     commitments ({commitments:?}) than this batch's: the batch was not verified",
+                    attempt.tx_hash, b.nonce
+                );
+                self.fail(b, why, Some(gas_used))?;
+                Ok(true)
+            }
+        }
     }
 
     /// Why a mined transaction reverted: its call replayed with `eth_call` on the state of its own
@@ -191,45 +341,45 @@ impl Submitter {
         Ok(())
     }
 
-    /// The Guard nonce is used: ours (one of our attempts emitted `Verified`) or someone else's.
+    /// The Guard nonce is used: ours (one of our attempts emitted `Verified`), a copy of ours
+    /// (another transaction with this batch's input commitments: confirmed), or someone else's.
     pub(super) async fn resolve_used_nonce(&mut self, b: BatchRecord) -> Result<(), SubmitError> {
-        let model_id = self.models.get(&b.model_id).map(|m| m.id_u256).unwrap_or_default();
-        let filter = Filter::new()
-            .address(self.chain.guard)
-            .event_signature(IGuard::Verified::SIGNATURE_HASH)
-            .topic1(B256::from(model_id))
-            .topic2(B256::from(U256::from(b.nonce)))
-            .from_block(0);
-        let logs = with_retry("getLogs", self.backoff(), &self.metrics, || self.provider.get_logs(&filter))
-            .await
-            .unwrap_or_default();
-        let ours: Vec<String> = self.current_attempts(&b)?.into_iter().map(|a| a.tx_hash.to_lowercase()).collect();
-        let mine = logs.iter().find_map(|l| l.transaction_hash.filter(|h| ours.contains(&format!("{h:#x}"))));
         let state = b.state.unwrap_or(BatchState::Proved);
-        if logs.is_empty() {
-            // The nonce reads as used but its event is not visible yet: never conclude "someone
-            // else" without seeing their transaction (a new nonce could verify the batch twice).
-            self.store
-                .note(b.id, &format!("Guard nonce {} is used but its Verified log is not visible yet", b.nonce))?;
-            tokio::time::sleep(self.poll()).await;
-            return Ok(());
-        }
-        if let Some(hash) = mine {
-            tracing::info!(batch = b.id, tx = %hash, "the Guard nonce was consumed by our own transaction");
-            if state != BatchState::Sent {
-                let u = BatchUpdate { tx_hash: Some(format!("{hash:#x}")), ..BatchUpdate::default() };
-                self.store.transition(b.id, state, BatchState::Sent, &u, "our transaction is on chain")?;
+        match self.nonce_use(&b).await? {
+            NonceUse::NotVisible => {
+                // The nonce reads as used but its event is not visible yet: never conclude "someone
+                // else" without seeing their transaction (a new nonce could verify the batch twice).
+                self.store
+                    .note(b.id, &format!("Guard nonce {} is used but its Verified log is not visible yet", b.nonce))?;
+                tokio::time::sleep(self.poll()).await;
+                Ok(())
             }
-            return Ok(());
+            NonceUse::Ours(hash) => {
+                tracing::info!(batch = b.id, tx = %hash, "the Guard nonce was consumed by our own transaction");
+                if state != BatchState::Sent {
+                    let u = BatchUpdate { tx_hash: Some(format!("{hash:#x}")), ..BatchUpdate::default() };
+                    self.store.transition(b.id, state, BatchState::Sent, &u, "our transaction is on chain")?;
+                }
+                Ok(())
+            }
+            NonceUse::Carried { tx, from, block } => {
+                if !self.deep_enough(block).await {
+                    tokio::time::sleep(self.poll()).await;
+                    return Ok(());
+                }
+                self.confirm_carried(&b, tx, from, block, None, "nothing of ours was mined")
+            }
+            NonceUse::Other { .. } => {
+                if b.client_proof {
+                    return self.reprove(&b, None, &format!("Guard nonce {} was used by another submission", b.nonce));
+                }
+                let next = self.store.next_nonce(&b.model_id, now_ms() as u64)?;
+                self.reprove(
+                    &b,
+                    Some(next),
+                    &format!("Guard nonce {} was used by another submission; new nonce {next}", b.nonce),
+                )
+            }
         }
-        if b.client_proof {
-            return self.reprove(&b, None, &format!("Guard nonce {} was used by another submission", b.nonce));
-        }
-        let next = self.store.next_nonce(&b.model_id, now_ms() as u64)?;
-        self.reprove(
-            &b,
-            Some(next),
-            &format!("Guard nonce {} was used by another submission; new nonce {next}", b.nonce),
-        )
     }
 }

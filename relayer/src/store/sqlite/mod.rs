@@ -368,7 +368,7 @@ impl JobStore for SqliteStore {
                    scores = CASE WHEN ?13 THEN NULL ELSE COALESCE(?8, scores) END, \
                    tx_hash = COALESCE(?9, tx_hash), block_number = COALESCE(?10, block_number), \
                    gas_used = COALESCE(?11, gas_used), prove_ms = COALESCE(?12, prove_ms), \
-                   error = COALESCE(?14, error) \
+                   error = COALESCE(?14, error), carried_by = COALESCE(?16, carried_by) \
                  WHERE id = ?15",
                 params![
                     to.as_str(),
@@ -385,7 +385,8 @@ impl JobStore for SqliteStore {
                     u.prove_ms,
                     u.clear_proof,
                     u.error,
-                    batch_id
+                    batch_id,
+                    u.carried_by
                 ],
             )?;
             record(&tx, "batch", &batch_id.to_string(), Some(from.as_str()), to.as_str(), detail)?;
@@ -473,27 +474,116 @@ impl JobStore for SqliteStore {
         })
     }
 
+    fn evict(&self, batch_id: i64, from: BatchState, refused: &[RefusedJob]) -> Result<Evicted, StoreError> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            let found: Option<String> =
+                tx.query_row("SELECT state FROM batches WHERE id = ?1", [batch_id], |r| r.get(0)).optional()?;
+            let found = found.ok_or_else(|| StoreError::NotFound(format!("batch {batch_id}")))?;
+            if found != from.as_str() {
+                return Err(StoreError::WrongState { batch: batch_id, expected: from.to_string(), found });
+            }
+            let members: Vec<(String, String)> = {
+                let mut stmt = tx.prepare("SELECT id, state FROM jobs WHERE batch_id = ?1 ORDER BY sample_offset")?;
+                let rows =
+                    stmt.query_map([batch_id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<Vec<_>, _>>()?;
+                rows
+            };
+            let now = now_ms();
+            let mut out = Evicted::default();
+            for (id, state) in &members {
+                if let Some(r) = refused.iter().find(|r| &r.job_id == id) {
+                    tx.execute(
+                        "UPDATE jobs SET state = 'failed', error = ?1, updated_ms = ?2 WHERE id = ?3",
+                        params![r.reason, now, id],
+                    )?;
+                    record(&tx, "job", id, Some(state), JobState::Failed.as_str(), &format!("refused: {}", r.reason))?;
+                    out.failed += 1;
+                } else {
+                    tx.execute(
+                        "UPDATE jobs SET state = 'queued', batch_id = NULL, sample_offset = NULL, updated_ms = ?1 \
+                         WHERE id = ?2",
+                        params![now, id],
+                    )?;
+                    let detail = format!(
+                        "batch {batch_id} dissolved: another request in it was refused; queued again without it"
+                    );
+                    record(&tx, "job", id, Some(state), JobState::Queued.as_str(), &detail)?;
+                    out.requeued += 1;
+                }
+            }
+            let reason = format!(
+                "dissolved: {} request(s) refused by the model's reference inference failed alone, {} queued again",
+                out.failed, out.requeued
+            );
+            tx.execute(
+                "UPDATE batches SET state = 'failed', error = ?1, updated_ms = ?2 WHERE id = ?3",
+                params![reason, now, batch_id],
+            )?;
+            record(&tx, "batch", &batch_id.to_string(), Some(from.as_str()), BatchState::Failed.as_str(), &reason)?;
+            tx.commit()?;
+            Ok(out)
+        })
+    }
+
     fn job_counts(&self) -> Result<Vec<(JobState, u64)>, StoreError> {
         self.with(|conn| {
-            let mut stmt = conn.prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state")?;
+            let mut stmt = conn.prepare_cached("SELECT state, count FROM job_counts")?;
             let rows = stmt
                 .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(JobState::ALL
                 .iter()
-                .map(|s| (*s, rows.iter().find(|(n, _)| n == s.as_str()).map(|(_, c)| *c as u64).unwrap_or(0)))
+                .map(|s| {
+                    let count = rows.iter().find(|(n, _)| n == s.as_str()).map(|(_, c)| *c).unwrap_or(0);
+                    (*s, count.max(0) as u64)
+                })
                 .collect())
         })
     }
 
     fn gas_spent(&self) -> Result<u64, StoreError> {
         self.with(|conn| {
-            let gas: i64 = conn.query_row(
-                "SELECT COALESCE(SUM(gas_used), 0) FROM batches WHERE state IN ('confirmed', 'failed')",
-                [],
-                |r| r.get(0),
-            )?;
-            Ok(gas as u64)
+            let gas: Option<i64> = conn
+                .prepare_cached("SELECT value FROM counters WHERE name = 'gas_spent'")?
+                .query_row([], |r| r.get(0))
+                .optional()?;
+            Ok(gas.unwrap_or(0).max(0) as u64)
+        })
+    }
+
+    fn prune_finished(&self, before_ms: i64, limit: usize) -> Result<Pruned, StoreError> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            // Finished jobs whose batch (if any) is finished too.
+            let jobs: Vec<String> = {
+                let mut stmt = tx.prepare(
+                    "SELECT j.id FROM jobs j LEFT JOIN batches b ON b.id = j.batch_id \
+                     WHERE j.state IN ('confirmed', 'failed') AND j.updated_ms < ?1 \
+                       AND (b.id IS NULL OR b.state IN ('confirmed', 'failed')) LIMIT ?2",
+                )?;
+                let ids = stmt.query_map(params![before_ms, limit as i64], |r| r.get(0))?.collect::<Result<_, _>>()?;
+                ids
+            };
+            for id in &jobs {
+                tx.execute("DELETE FROM transitions WHERE entity = 'job' AND entity_id = ?1", [id])?;
+                tx.execute("DELETE FROM jobs WHERE id = ?1 AND state IN ('confirmed', 'failed')", [id])?;
+            }
+            let batches: Vec<i64> = {
+                let mut stmt = tx.prepare(
+                    "SELECT b.id FROM batches b WHERE b.state IN ('confirmed', 'failed') AND b.updated_ms < ?1 \
+                       AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.batch_id = b.id) LIMIT ?2",
+                )?;
+                let ids = stmt.query_map(params![before_ms, limit as i64], |r| r.get(0))?.collect::<Result<_, _>>()?;
+                ids
+            };
+            for id in &batches {
+                tx.execute("DELETE FROM transitions WHERE entity = 'batch' AND entity_id = ?1", [id.to_string()])?;
+                tx.execute("DELETE FROM tx_attempts WHERE batch_id = ?1", [id])?;
+                tx.execute("DELETE FROM batches WHERE id = ?1 AND state IN ('confirmed', 'failed')", [id])?;
+            }
+            tx.commit()?;
+            Ok(Pruned { jobs: jobs.len(), batches: batches.len() })
         })
     }
 }

@@ -18,7 +18,7 @@ pub(super) const JOB_COLUMNS: &str =
     "id, model_id, state, rows, salt, subjects, batch_id, sample_offset, created_ms, updated_ms, error";
 pub(super) const BATCH_COLUMNS: &str =
     "id, model_id, state, nonce, issued_at, salt, subjects, sample_count, instances, proof, \
-     decisions, scores, tx_hash, block_number, gas_used, prove_ms, error, created_ms, updated_ms, client_proof";
+     decisions, scores, tx_hash, block_number, gas_used, prove_ms, error, created_ms, updated_ms, client_proof, carried_by";
 
 pub(super) struct RawJob {
     rec: JobRecord,
@@ -82,6 +82,7 @@ pub(super) fn raw_batch(row: &Row<'_>) -> rusqlite::Result<RawBatch> {
             created_ms: row.get(17)?,
             updated_ms: row.get(18)?,
             client_proof: row.get(19)?,
+            carried_by: row.get(20)?,
             ..BatchRecord::default()
         },
         subjects: row.get(6)?,
