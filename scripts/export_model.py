@@ -18,7 +18,7 @@ As a command::
     .venv/bin/python scripts/export_model.py reference models/my-model.json samples.csv \\
         --label-column label --out data/my-model.csv
 
-See ``scripts/zkguard_export`` for the implementation and ``scripts/train_reference.py`` for a
+See ``python/zkguard/exporters`` for the implementation and ``scripts/train_reference.py`` for a
 complete example.
 """
 
@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from zkguard_export import (  # noqa: E402  (after the sys.path tweak)
+from zkguard.exporters import (  # noqa: E402  (after the sys.path tweak)
     FORMAT_NAME,
     FORMAT_VERSION,
     ModelFormatError,
