@@ -159,7 +159,7 @@ def _trace(m) -> tuple[dict, Any, int]:
         cur = data[0] if data else None
         if isinstance(cur, _Ml) or (len(data) > 1 and isinstance(data[1], _Ml)):
             ml = cur if isinstance(cur, _Ml) else data[1]
-            other = ins[1] if isinstance(cur, _Ml) else ins[0]
+            other = (ins[1] if isinstance(cur, _Ml) else ins[0]) if len(ins) > 1 else None
             if op in ("Identity", "Cast") or (op == "Mul" and other in consts and np.all(consts[other] == 1)):
                 vals[node.output[0]] = ml
                 continue
