@@ -120,16 +120,51 @@ def _export(export, model, fitted_names, args, **extra) -> int:
         kwargs["calibrate_on"], _ = _read_csv(Path(args.calibrate_csv), names)
     model = export(model, features, **kwargs)
     out = write_model(model, args.out)
+    flagged = ""
+    if "positive_class" in model["source"]:
+        flagged = f", flags class {model['source']['positive_class']!r} (not {model['source']['negative_class']!r})"
     print(f"wrote {out}: {model['model']['family']} model {model['name']!r}, {len(model['features'])} features, "
-          f"threshold {model['decision']['threshold']!r}")
+          f"threshold {model['decision']['threshold']!r}{flagged}")
     return 0
 
 
-def cmd_sklearn(args) -> int:
+def load_estimator(path: str):
+    """Unpickles a joblib/pickle file, or says clearly what the file is not (no traceback)."""
+    import pickle
+
     import joblib
 
-    estimator = joblib.load(args.estimator)
-    return _export(export_sklearn, estimator, getattr(estimator, "feature_names_in_", None), args, vote=args.vote)
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"{path}: no such file")
+    try:
+        return joblib.load(p)
+    except (pickle.UnpicklingError, EOFError, KeyError, ValueError, IndexError, TypeError, AttributeError) as e:
+        head = p.read_bytes()[:16]
+        hint = ""
+        if head.lstrip().startswith(b"{"):
+            hint = " (it looks like JSON: a zkguard model file, or an XGBoost model for `export_model.py xgboost`?)"
+        raise ValueError(
+            f"{path} is not a joblib/pickle file of a fitted estimator{hint}: {type(e).__name__}: {e}"
+        ) from None
+    except ModuleNotFoundError as e:
+        raise ValueError(f"{path} needs the module {e.name!r} to unpickle: install it in this environment") from None
+
+
+def cmd_sklearn(args) -> int:
+    estimator = load_estimator(args.estimator)
+    extra = {"vote": args.vote}
+    if args.positive_class is not None:
+        extra["positive_class"] = _label(estimator, args.positive_class)
+    return _export(export_sklearn, estimator, getattr(estimator, "feature_names_in_", None), args, **extra)
+
+
+def _label(estimator, text: str):
+    """``--positive-class`` as the classifier's own label type (``"1"`` matches the int 1)."""
+    for c in list(getattr(estimator, "classes_", [])):
+        if str(c) == text:
+            return c.item() if hasattr(c, "item") else c
+    return text
 
 
 def cmd_xgboost(args) -> int:
@@ -181,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         "Pipeline (folded into the thresholds of tree models). The file is unpickled: only load files you trust.",
     )
     s.add_argument("estimator", help="joblib or pickle file of the fitted estimator / pipeline")
+    s.add_argument("--positive-class", help="the class label the guard flags; required when the labels are not 0/1")
     export_options(s)
     s.add_argument("--vote", action="store_true",
                    help="RandomForestClassifier: score = fraction of trees voting 1, flagged on a strict majority")

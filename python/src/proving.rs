@@ -486,6 +486,8 @@ mod tests {
 
     #[test]
     fn fields_parse_or_name_the_argument() {
+        // Formatting a PyErr attaches to the interpreter (the test binary embeds libpython).
+        Python::initialize();
         assert_eq!(field("salt", &fr_to_hex(&Fr::from(7))).unwrap(), Fr::from(7));
         let err = field("salt", "0xzz").unwrap_err();
         assert!(err.to_string().contains("salt=\"0xzz\""), "{err}");
