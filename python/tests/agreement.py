@@ -69,7 +69,7 @@ def models():
          lambda: lightgbm.LGBMClassifier(n_estimators=20, num_leaves=7, max_depth=4, random_state=SEED, verbose=-1),
          lambda m, X: m.predict(X, raw_score=True)),
         ("CatBoost", "CatBoostClassifier (20 x depth 4)",
-         lambda: catboost.CatBoostClassifier(iterations=20, depth=4, random_seed=SEED, verbose=0, thread_count=1),
+         lambda: catboost.CatBoostClassifier(iterations=20, depth=4, random_seed=SEED, verbose=0, thread_count=1, allow_writing_files=False),
          lambda m, X: m.predict(X, prediction_type="RawFormulaVal")),
     ]
 

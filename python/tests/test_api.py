@@ -7,10 +7,8 @@ target/zkguard-test-cache, as the Rust tests do; anyone could forge them. Tests 
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
-import warnings
 
 import numpy as np
 import pytest
@@ -20,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 
 import zkguard
 
-from conftest import TEST_CACHE
+from conftest import ROOT, TEST_CACHE
 
 BATCH = 2
 
@@ -155,3 +153,29 @@ def test_proving_releases_the_gil(flow):
     t.join()
     # With the GIL held for the whole proof the counter could not run at all meanwhile.
     assert elapsed > 0.2 and ticks > 0.2 * elapsed / 0.002, (ticks, elapsed)
+
+
+def test_aggregate_refuses_before_any_heavy_work(flow):
+    """Aggregation itself (k >= 18, minutes) is covered by the Rust tests; its refusals are cheap."""
+    X, _, _, _, q, keys = flow
+    evm_proof = zkguard.prove(keys, q, X[:2])
+    with pytest.raises(zkguard.ProofError, match="transcript"):
+        zkguard.aggregate(keys, [evm_proof])
+    with pytest.raises(zkguard.InputError, match="k"):
+        zkguard.aggregate(keys, [evm_proof], k=30)
+    with pytest.raises(zkguard.InputError, match="at least one proof"):
+        zkguard.aggregate(keys, [])
+
+
+def test_generated_solidity_verifier_accepts_the_proof_in_an_evm(flow):
+    X, _, _, _, q, keys = flow
+    solc = ROOT / "scripts" / "solc"
+    verifier = zkguard.generate_verifier(keys, solc=solc)
+    assert verifier.insecure_srs and 0 < len(verifier.runtime_code) <= 24_576
+    assert "INSECURE" in verifier.source or "insecure" in verifier.source
+    proof = zkguard.prove(keys, q, X[:2])
+    gas = zkguard.evm_verify(verifier, proof)
+    assert 200_000 < gas < 1_000_000
+    forged = zkguard.Proof.from_json(proof.to_json().replace(proof.instances[2], "0x" + "00" * 31 + "05"))
+    with pytest.raises(zkguard.VerificationError):
+        zkguard.evm_verify(verifier, forged)
