@@ -16,7 +16,7 @@ data = load_breast_cancer()
 X, y, names = data.data, data.target, list(data.feature_names)
 clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(X, y)
 
-model = zkguard.export(clf, names, name="quickstart")      # the zkguard model file, as a dict
+model = zkguard.export(clf, names, name="quickstart", positive_class=0)  # flag class 0: malignant
 report = zkguard.check(model, X, y)                         # fixed point vs float, on real data
 print(f"quantized = float on {report.agreement:.2%} of {report.samples} samples")
 

@@ -169,7 +169,7 @@ def check(model: Any, X: Any, y: Any = None, *, calibration: Any = None) -> Chec
 
 def _srs_args(srs: str | os.PathLike | None, srs_sha256: str | None, insecure_dev_srs: bool) -> dict:
     if insecure_dev_srs:
-        warnings.warn(INSECURE_WARNING, UserWarning, stacklevel=3)
+        warnings.warn(f"{INSECURE_WARNING} (from Python: srs=FILE, srs_sha256=HEX)", UserWarning, stacklevel=3)
     return {"srs": None if srs is None else os.fspath(srs), "srs_sha256": srs_sha256, "insecure_dev_srs": insecure_dev_srs}
 
 
