@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Export fitted scikit-learn and XGBoost models to zkguard model files (docs/MODEL_FORMAT.md).
 
-As a library (``scripts/`` on ``sys.path``)::
+As a library, through the ``zkguard`` package (``pip install ./python``; ``zkguard.export`` also
+takes LightGBM, CatBoost and ONNX models)::
 
-    from export_model import export_sklearn, export_xgboost, write_model, write_reference_csv
+    from zkguard.exporters import export_sklearn, export_xgboost, write_model, write_reference_csv
     model = export_sklearn(pipeline, feature_names, name="my-model", probability_threshold=0.5)
     model = export_xgboost(booster, feature_names, name="my-xgb")   # an xgboost.Booster
     write_model(model, "models/my-model.json")

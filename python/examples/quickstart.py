@@ -1,6 +1,6 @@
 """zkguard in ~20 lines: train, export, check, prove and verify a fraud-style classifier.
 
-    pip install ./python scikit-learn && python python/examples/quickstart.py
+    pip install ./python && python python/examples/quickstart.py
 
 INSECURE: this uses the development SRS (a publicly known secret: anyone can forge proofs) so
 that it runs offline; use a ceremony file (srs=, srs_sha256=) for anything real.
