@@ -58,12 +58,16 @@ def _oblivious(tree: dict, k: int, flat: list[int], scale: float, sign: float) -
         )
     # Complete tree in preorder: a node is (level, leaf index bits so far); ids assigned on the fly.
     ids: dict[tuple[int, int], int] = {}
+    keys: list[tuple[int, int]] = []  # id -> (level, bits)
 
     def node_id(level: int, bits: int) -> int:
-        return ids.setdefault((level, bits), len(ids))
+        if (level, bits) not in ids:
+            ids[(level, bits)] = len(keys)
+            keys.append((level, bits))
+        return ids[(level, bits)]
 
     def split_of(i: int):
-        level, bits = next(key for key, v in ids.items() if v == i)
+        level, bits = keys[i]
         if level == depth:
             return None
         s = splits[level]
@@ -71,7 +75,7 @@ def _oblivious(tree: dict, k: int, flat: list[int], scale: float, sign: float) -
         return flat[s["float_feature_index"]], _next_f32_up(s["border"]), left, right
 
     def value_of(i: int, d: int) -> float:
-        _, bits = next(key for key, v in ids.items() if v == i)
+        _, bits = keys[i]
         return sign * (scale * float(leaves[bits]))
 
     node_id(0, 0)

@@ -407,7 +407,7 @@ def import_onnx(
                     "link": "logit" if d.sigmoid else "identity"}
             info = {"score": "the logit (the input of the graph's Sigmoid)" if d.sigmoid else "the graph's output"}
             domain, default = ("logit", LOGIT_DEFAULT) if d.sigmoid else (None, None)
-        elif (d.summed or not d.diff) and len(d.layers[-1][1]) == n or d.summed:
+        elif d.summed or (not d.diff and d.width == n):
             if layers[-1]["activation"] != "identity":
                 raise UnsupportedModelError("an autoencoder whose last layer has a Relu: zkguard's last layer is linear")
             body = {"family": "mlp_autoencoder", "layers": layers}
