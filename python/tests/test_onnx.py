@@ -1,5 +1,5 @@
 """ONNX import (``zkguard.exporters.onnx_import``): every committed fixture, produced by the real
-exporters (``fixtures/make_onnx_fixtures.py``: torch.onnx.export, Keras 3, skl2onnx, onnxmltools),
+exporters (``fixtures/make_onnx_fixtures.py``: torch.onnx.export, Keras 3, tf2onnx, skl2onnx, onnxmltools),
 imported and its float scores compared with onnxruntime's outputs on the breast-cancer data; and
 graphs with an unsupported op refused with the op and node name."""
 
@@ -35,7 +35,7 @@ def sigmoid(s):
 
 def inputs(breast_cancer, fixture):
     X, y, names = breast_cancer
-    if fixture.startswith(("torch_", "keras_")):  # these were trained on standardized inputs
+    if fixture.startswith(("torch_", "keras_", "tf2onnx_")):  # these were trained on standardized inputs
         X = StandardScaler().fit_transform(X)
     if fixture == "skl2onnx_linear_regression":
         X = X[:, :10]
@@ -47,6 +47,7 @@ CASES = {
     "torch_logistic": ("sigmoid", {}),
     "keras_logistic": ("sigmoid", {}),
     "torch_autoencoder": ("identity", {"threshold": 10.0}),
+    "tf2onnx_autoencoder": ("reconstruction", {"threshold": 10.0}),
     "skl2onnx_logistic": ("sigmoid_p1", {}),
     "skl2onnx_linear_regression": ("identity", {"threshold": 0.0}),
     "skl2onnx_random_forest": ("p1", {}),
@@ -59,9 +60,10 @@ def test_every_fixture_is_covered_and_recorded():
     files = sorted(p.stem for p in ONNX_DIR.glob("*.onnx"))
     assert files == sorted(CASES)
     manifest = json.loads((ONNX_DIR / "MANIFEST.json").read_text())
-    for key in ("skl", "torch", "keras"):
+    for key in ("skl", "torch", "keras", "tf2onnx"):
         assert "onnx" in manifest["generated_by"][key], manifest  # the script records versions
     assert "torch" in manifest["generated_by"]["torch"] and "keras" in manifest["generated_by"]["keras"]
+    assert "tf2onnx" in manifest["generated_by"]["tf2onnx"] and "tensorflow" in manifest["generated_by"]["tf2onnx"]
 
 
 @pytest.mark.parametrize("fixture", sorted(CASES))
@@ -77,6 +79,9 @@ def test_imported_scores_equal_onnxruntime(fixture, breast_cancer):
     outs = run_ort(path, X)
     if link in ("sigmoid_p1", "p1"):
         theirs = outs[-1][:, 1]  # probabilities of the positive class
+    elif link == "reconstruction":  # the graph outputs the reconstruction; zkguard's score is its error
+        np.testing.assert_allclose(reference.forward(model, X), outs[0], rtol=2e-4, atol=2e-4)
+        theirs = np.sum((outs[0].astype(np.float64) - X) ** 2, axis=1)
     else:
         theirs = outs[0].reshape(len(X), -1)[:, 0]
     mapped = sigmoid(ours) if link.startswith("sigmoid") else ours
