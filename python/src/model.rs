@@ -14,7 +14,7 @@ use zkguard_prover::model::format::{FAMILIES, FORMAT_NAME, FORMAT_VERSION};
 use zkguard_prover::model::trees::{MAX_TREES, MAX_TREE_DEPTH};
 use zkguard_prover::model::validate::{MAX_ABS_PARAM, MAX_FEATURES, MAX_LAYERS, MAX_LAYER_WIDTH, SCALE_BITS};
 use zkguard_prover::model::{self, ModelFile};
-use zkguard_prover::quant::{self, QuantizedModel};
+use zkguard_prover::quant::{self, Family, QuantizedModel};
 
 use crate::errors::{model_error, to_py, InputError};
 
@@ -88,9 +88,7 @@ pub fn check_widths(features: &[String], rows: &[Vec<f64>]) -> PyResult<()> {
 pub struct PyQuantizedModel {
     /// The quantized model.
     pub model: QuantizedModel,
-    /// The float model it came from.
-    pub float: ModelFile,
-    /// sha256 (hex) of the float model's JSON text.
+    /// sha256 (hex) of the JSON text it was made from (float or quantized file).
     pub source_sha256: String,
 }
 
@@ -109,7 +107,11 @@ impl PyQuantizedModel {
     /// `linear`, `mlp_autoencoder` or `tree_ensemble`.
     #[getter]
     fn family(&self) -> &'static str {
-        self.float.model.family()
+        match self.model.shape().family {
+            Family::Linear => "linear",
+            Family::MlpAutoencoder => "mlp_autoencoder",
+            Family::TreeEnsemble => "tree_ensemble",
+        }
     }
     /// Fractional bits of the fixed-point format.
     #[getter]
@@ -145,7 +147,7 @@ impl PyQuantizedModel {
         format!(
             "QuantizedModel(name={:?}, family={:?}, features={}, scale_bits={}, commitment={})",
             self.model.name,
-            self.float.model.family(),
+            self.family(),
             self.model.features.len(),
             self.model.fixed.scale_bits,
             self.model_commitment()
@@ -182,7 +184,7 @@ fn quantize(py: Python<'_>, json: &str, calibration: Vec<Vec<f64>>) -> PyResult<
     }
     let model =
         quant::calibrate(&float, &calibration, quant::DEFAULT_HEADROOM_BITS).map_err(|e| to_py::<InputError>(&e))?;
-    Ok(PyQuantizedModel { model, float, source_sha256: sha256_hex(json) })
+    Ok(PyQuantizedModel { model, source_sha256: sha256_hex(json) })
 }
 
 /// How the quantized model's decisions and scores compare with the float model's.
@@ -276,24 +278,15 @@ fn check(
     })
 }
 
-/// Loads a quantized model file (`zkguard-quantized`) or quantizes a float one with a
-/// calibration CSV, as the CLI's `--model`/`--calibration` do.
+/// Loads a quantized model file (`zkguard-quantized`, from `zkguard model import`) or
+/// quantizes a float one with a calibration CSV, as the CLI's `--model`/`--calibration` do.
 #[pyfunction]
 #[pyo3(signature = (path, calibration=None))]
 fn load_quantized(path: PathBuf, calibration: Option<PathBuf>) -> PyResult<PyQuantizedModel> {
     let model = zkguard_prover::load::load_quantized(&path, calibration.as_deref())
         .map_err(|e| to_py::<crate::errors::ModelError>(&e))?;
     let text = std::fs::read_to_string(&path).map_err(|e| to_py::<InputError>(&e))?;
-    let float = match model::parse_model(&text, &path) {
-        Ok(f) => f,
-        Err(_) => {
-            return Err(InputError::new_err(format!(
-                "{}: a quantized file has no float model; load the float model with a calibration CSV",
-                path.display()
-            )))
-        }
-    };
-    Ok(PyQuantizedModel { model, float, source_sha256: sha256_hex(&text) })
+    Ok(PyQuantizedModel { model, source_sha256: sha256_hex(&text) })
 }
 
 /// Registers this module's functions and classes.

@@ -179,3 +179,16 @@ def test_generated_solidity_verifier_accepts_the_proof_in_an_evm(flow):
     forged = zkguard.Proof.from_json(proof.to_json().replace(proof.instances[2], "0x" + "00" * 31 + "05"))
     with pytest.raises(zkguard.VerificationError):
         zkguard.evm_verify(verifier, forged)
+
+
+def test_a_quantized_file_from_the_cli_format_loads_with_its_commitment(flow, tmp_path):
+    X, _, _, model, q, keys = flow
+    path = tmp_path / "bc.quantized.json"
+    path.write_text(q.to_json())
+    again = zkguard.load_quantized(path)
+    assert again.model_commitment == q.model_commitment and again.family == "linear"
+    assert zkguard.verify(keys, zkguard.prove(keys, again, X[:1])).sample_count == 1
+    float_file = ROOT / "models" / "breast_cancer_logistic.json"
+    with pytest.raises(zkguard.ModelError, match="calibration"):
+        zkguard.load_quantized(float_file)
+    assert zkguard.load_quantized(float_file, ROOT / "data" / "breast_cancer_logistic.csv").family == "linear"

@@ -80,6 +80,7 @@ __all__ = [
     "load_keys",
     "load_model",
     "load_proof",
+    "load_quantized",
     "prove",
     "quantize",
     "validate",
@@ -157,6 +158,12 @@ def quantize(model: Any, calibration: Any) -> QuantizedModel:
     """Validates and quantizes ``model``, choosing the fixed-point scale from ``calibration`` rows
     (what ``zkguard model import`` does). The result carries the model commitment."""
     return _zkguard.quantize(_model_json(model), _rows(calibration, "calibration"))
+
+
+def load_quantized(path: str | os.PathLike, calibration_csv: str | os.PathLike | None = None) -> QuantizedModel:
+    """Loads a ``zkguard-quantized`` file (``zkguard model import``), or quantizes a float model
+    file with a calibration CSV, as the CLI's ``--model``/``--calibration`` do."""
+    return _zkguard.load_quantized(os.fspath(path), None if calibration_csv is None else os.fspath(calibration_csv))
 
 
 def check(model: Any, X: Any, y: Any = None, *, calibration: Any = None) -> CheckReport:
