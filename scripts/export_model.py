@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Export fitted scikit-learn and XGBoost models to zkguard model files (docs/MODEL_FORMAT.md).
 
-As a library (``scripts/`` on ``sys.path``)::
+As a library, through the ``zkguard`` package (``pip install ./python``; ``zkguard.export`` also
+takes LightGBM, CatBoost and ONNX models)::
 
-    from export_model import export_sklearn, export_xgboost, write_model, write_reference_csv
+    from zkguard.exporters import export_sklearn, export_xgboost, write_model, write_reference_csv
     model = export_sklearn(pipeline, feature_names, name="my-model", probability_threshold=0.5)
     model = export_xgboost(booster, feature_names, name="my-xgb")   # an xgboost.Booster
     write_model(model, "models/my-model.json")
@@ -18,7 +19,7 @@ As a command::
     .venv/bin/python scripts/export_model.py reference models/my-model.json samples.csv \\
         --label-column label --out data/my-model.csv
 
-See ``scripts/zkguard_export`` for the implementation and ``scripts/train_reference.py`` for a
+See ``python/zkguard/exporters`` for the implementation and ``scripts/train_reference.py`` for a
 complete example.
 """
 
@@ -31,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from zkguard_export import (  # noqa: E402  (after the sys.path tweak)
+from zkguard.exporters import (  # noqa: E402  (after the sys.path tweak)
     FORMAT_NAME,
     FORMAT_VERSION,
     ModelFormatError,
@@ -120,16 +121,51 @@ def _export(export, model, fitted_names, args, **extra) -> int:
         kwargs["calibrate_on"], _ = _read_csv(Path(args.calibrate_csv), names)
     model = export(model, features, **kwargs)
     out = write_model(model, args.out)
+    flagged = ""
+    if "positive_class" in model["source"]:
+        flagged = f", flags class {model['source']['positive_class']!r} (not {model['source']['negative_class']!r})"
     print(f"wrote {out}: {model['model']['family']} model {model['name']!r}, {len(model['features'])} features, "
-          f"threshold {model['decision']['threshold']!r}")
+          f"threshold {model['decision']['threshold']!r}{flagged}")
     return 0
 
 
-def cmd_sklearn(args) -> int:
+def load_estimator(path: str):
+    """Unpickles a joblib/pickle file, or says clearly what the file is not (no traceback)."""
+    import pickle
+
     import joblib
 
-    estimator = joblib.load(args.estimator)
-    return _export(export_sklearn, estimator, getattr(estimator, "feature_names_in_", None), args, vote=args.vote)
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"{path}: no such file")
+    try:
+        return joblib.load(p)
+    except (pickle.UnpicklingError, EOFError, KeyError, ValueError, IndexError, TypeError, AttributeError) as e:
+        head = p.read_bytes()[:16]
+        hint = ""
+        if head.lstrip().startswith(b"{"):
+            hint = " (it looks like JSON: a zkguard model file, or an XGBoost model for `export_model.py xgboost`?)"
+        raise ValueError(
+            f"{path} is not a joblib/pickle file of a fitted estimator{hint}: {type(e).__name__}: {e}"
+        ) from None
+    except ModuleNotFoundError as e:
+        raise ValueError(f"{path} needs the module {e.name!r} to unpickle: install it in this environment") from None
+
+
+def cmd_sklearn(args) -> int:
+    estimator = load_estimator(args.estimator)
+    extra = {"vote": args.vote}
+    if args.positive_class is not None:
+        extra["positive_class"] = _label(estimator, args.positive_class)
+    return _export(export_sklearn, estimator, getattr(estimator, "feature_names_in_", None), args, **extra)
+
+
+def _label(estimator, text: str):
+    """``--positive-class`` as the classifier's own label type (``"1"`` matches the int 1)."""
+    for c in list(getattr(estimator, "classes_", [])):
+        if str(c) == text:
+            return c.item() if hasattr(c, "item") else c
+    return text
 
 
 def cmd_xgboost(args) -> int:
@@ -181,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         "Pipeline (folded into the thresholds of tree models). The file is unpickled: only load files you trust.",
     )
     s.add_argument("estimator", help="joblib or pickle file of the fitted estimator / pipeline")
+    s.add_argument("--positive-class", help="the class label the guard flags; required when the labels are not 0/1")
     export_options(s)
     s.add_argument("--vote", action="store_true",
                    help="RandomForestClassifier: score = fraction of trees voting 1, flagged on a strict majority")

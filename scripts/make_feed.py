@@ -4,8 +4,8 @@
     .venv/bin/python scripts/make_feed.py training --out /tmp/train.csv      # 4000 rows, 5% fraud, seed 1
     .venv/bin/python scripts/make_feed.py demo --out /tmp/demo.csv           # 256 rows, seed 2 (= data/fraud_feed.csv)
 
-Columns: ``subject, timestamp, pattern, label`` and the model features (``zkguard_export.feed.FEATURES``),
-one transaction per row in time order. The data is synthetic: see ``scripts/zkguard_export/feed.py``.
+Columns: ``subject, timestamp, pattern, label`` and the model features (``zkguard.exporters.feed.FEATURES``),
+one transaction per row in time order. The data is synthetic: see ``python/zkguard/exporters/feed.py``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from zkguard_export import feed  # noqa: E402  (after the sys.path tweak)
+from zkguard.exporters import feed  # noqa: E402  (after the sys.path tweak)
 
 
 def main(argv: list[str] | None = None) -> int:

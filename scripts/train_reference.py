@@ -10,7 +10,7 @@ Writes (relative to the repository root, or --out-dir):
   relu) trained to reconstruct BENIGN samples; score = sum of squared reconstruction errors in
   standardized space; threshold flags at most 5% of the benign samples (17 of 357) and sits in
   the widest gap between the scores of all 569 samples that keeps that bound, away from any
-  sample's score (see ``zkguard_export.sklearn_export.calibrate_threshold``);
+  sample's score (see ``zkguard.exporters.sklearn_export.calibrate_threshold``);
 * tree ensembles (family ``tree_ensemble``, raw features, no scaler: trees do not need one), all
   fit on all 569 samples with random_state 0 and one thread:
 
@@ -28,14 +28,14 @@ Writes (relative to the repository root, or --out-dir):
     anomaly score above 0.5, independent of any training-score percentile);
 
 * ``data/<model>.csv`` for every model above -- all 569 samples: the 30 features, ``label``, and
-  ``float_score`` / ``float_decision`` computed from the EXPORTED JSON by ``zkguard_export.reference``
+  ``float_score`` / ``float_decision`` computed from the EXPORTED JSON by ``zkguard.exporters.reference``
   (bit-identical to prover/src/model/float.rs).
 
 Every export is checked against the library's own predictions on all 569 samples before it is
 written.
 
 The fraud-guard demo's models are trained on a SYNTHETIC transaction feed
-(``zkguard_export.feed``, documented in ``docs/FRAUD_FEED.md``): 4000 transactions, 5% injected
+(``zkguard.exporters.feed``, documented in ``docs/FRAUD_FEED.md``): 4000 transactions, 5% injected
 fraud, seed 1 for training; a separate 256-transaction demo feed, seed 2, for the held-out check:
 
 * ``models/fraud_logistic.json`` -- Pipeline(StandardScaler, LogisticRegression(class_weight=
@@ -71,8 +71,8 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from zkguard_export import evaluate, export_sklearn, write_model, write_reference_csv  # noqa: E402
-from zkguard_export import feed, reference  # noqa: E402
+from zkguard.exporters import evaluate, export_sklearn, write_model, write_reference_csv  # noqa: E402
+from zkguard.exporters import feed, reference  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RANDOM_STATE = 0
@@ -111,7 +111,7 @@ FRAUD_DEMO = dict(n_transactions=256, seed=2)
 TARGET_RECALL = 0.95
 PROBABILITY_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05 .. 0.95
 FRAUD_DATASET = (
-    "SYNTHETIC transaction feed (scripts/zkguard_export/feed.py, docs/FRAUD_FEED.md): training_feed("
+    "SYNTHETIC transaction feed (python/zkguard/exporters/feed.py, docs/FRAUD_FEED.md): training_feed("
     "n_transactions=4000, fraud_share=0.05, seed=1), 200 injected fraud rows in 5 patterns; label 1 = fraud"
 )
 FRAUD_DESCRIPTIONS = {

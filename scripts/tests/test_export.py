@@ -22,7 +22,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 import export_model
 import train_reference
-from zkguard_export import (
+from zkguard.exporters import (
     ModelFormatError,
     UnsupportedModelError,
     dumps_model,

@@ -1,4 +1,4 @@
-"""Tests of the SYNTHETIC fraud feed (``zkguard_export.feed``, ``scripts/make_feed.py``) and of the fraud
+"""Tests of the SYNTHETIC fraud feed (``zkguard.exporters.feed``, ``scripts/make_feed.py``) and of the fraud
 models ``train_reference.py`` trains on it: run with `.venv/bin/python -m pytest scripts/tests`."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 import make_feed
 import train_reference
 from train_reference import FRAUD_FEED, FRAUD_MODELS
-from zkguard_export import evaluate, feed, load_model
+from zkguard.exporters import evaluate, feed, load_model
 
 ROOT = Path(__file__).resolve().parents[2]
 ADDRESS = re.compile(r"^0x[0-9a-f]{40}$")

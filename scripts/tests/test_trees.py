@@ -1,4 +1,4 @@
-"""Tests of the tree-ensemble exporters (``zkguard_export.trees``), their float reference and the
+"""Tests of the tree-ensemble exporters (``zkguard.exporters.trees``), their float reference and the
 ``tree_ensemble`` validation: run with `.venv/bin/python -m pytest scripts/tests`."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sklearn.tree import DecisionTreeClassifier
 import export_model
 import train_reference
 from train_reference import DECISION_TREE, GBT, ISOLATION_FOREST, RANDOM_FOREST, TREE_MODELS, XGBOOST
-from zkguard_export import (
+from zkguard.exporters import (
     ModelFormatError,
     UnsupportedModelError,
     dumps_model,
@@ -31,7 +31,7 @@ from zkguard_export import (
     reference,
     validate_model,
 )
-from zkguard_export.trees import _average_path_length
+from zkguard.exporters.trees import _average_path_length
 
 ROOT = Path(__file__).resolve().parents[2]
 

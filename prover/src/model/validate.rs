@@ -13,6 +13,8 @@ pub const MAX_LAYER_WIDTH: usize = 256;
 pub const MAX_LAYERS: usize = 8;
 /// Largest absolute value of any float parameter; larger values cannot be quantized usefully.
 pub const MAX_ABS_PARAM: f64 = 1.0e9;
+/// The `quantization.scale_bits` a file may pin (fractional bits of the fixed-point format).
+pub const SCALE_BITS: std::ops::RangeInclusive<u32> = 4..=24;
 
 /// Checks everything about `model` that parsing could not. Returns the first problem.
 pub fn validate(model: &ModelFile) -> Result<(), Problem> {
@@ -54,8 +56,9 @@ pub fn validate(model: &ModelFile) -> Result<(), Problem> {
     check_finite_one("decision.threshold", model.decision.threshold)?;
     if let Some(q) = &model.quantization {
         if let Some(bits) = q.scale_bits {
-            if !(4..=24).contains(&bits) {
-                return Err(Problem::new("quantization.scale_bits", "4..=24", bits.to_string()));
+            if !SCALE_BITS.contains(&bits) {
+                let expected = format!("{}..={}", SCALE_BITS.start(), SCALE_BITS.end());
+                return Err(Problem::new("quantization.scale_bits", expected, bits.to_string()));
             }
         }
     }

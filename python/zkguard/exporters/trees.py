@@ -26,7 +26,7 @@ feature at ``t * scale[j] + mean[j]`` (``scale > 0`` keeps the direction), so tr
 carry ``preprocessing``.
 
 The front ends (pipelines, feature names, thresholds, provenance) are in
-:mod:`zkguard_export.sklearn_export`.
+:mod:`zkguard.exporters.sklearn_export`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,11 @@ import math
 from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
-import xgboost
+
+try:  # XGBoost is optional: without it, its models are simply not among the supported ones
+    import xgboost
+except ImportError:  # pragma: no cover - the test environment has it
+    xgboost = None
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import GradientBoostingClassifier, IsolationForest, RandomForestClassifier
 # sklearn's own c(n) = 2 H(n-1) - 2 (n-1) / n (c(1) = 0, c(2) = 1), vectorized; private, pinned version
@@ -46,7 +50,7 @@ from sklearn.tree import DecisionTreeClassifier
 from .schema import MAX_TREE_DEPTH, UnsupportedModelError
 
 SKLEARN_TREE_MODELS = (DecisionTreeClassifier, RandomForestClassifier, GradientBoostingClassifier, IsolationForest)
-XGBOOST_MODELS = (xgboost.XGBClassifier, xgboost.Booster)
+XGBOOST_MODELS = (xgboost.XGBClassifier, xgboost.Booster) if xgboost is not None else ()
 TREE_MODELS = SKLEARN_TREE_MODELS + XGBOOST_MODELS
 
 # A StandardScaler's (mean, scale), folded into the thresholds; None: the model saw raw features.
@@ -125,10 +129,13 @@ def _sklearn_tree(tree, columns: Sequence[int], fold: Fold, value_of, where: str
     return _build_tree(split_of, value_of, where)
 
 
-def _p1(tree):
-    """``P(classes_[1])`` at node ``i`` exactly as ``predict_proba`` computes it (value row / its sum)."""
+def _p1(tree, positive: int = 1):
+    """``P(classes_[positive])`` at node ``i`` exactly as ``predict_proba`` computes it (value row / its sum).
+
+    ``positive`` is the index of the flagged class (1 unless ``positive_class=`` chose ``classes_[0]``).
+    """
     value = tree.value[:, 0, :]
-    return lambda i: float(value[i, 1] / (value[i, 0] + value[i, 1]))
+    return lambda i: float(value[i, positive] / (value[i, 0] + value[i, 1]))
 
 
 def _stats(trees: list[dict], depths: list[int]) -> dict:
@@ -148,9 +155,9 @@ def _check_single_output(est) -> None:
         raise UnsupportedModelError(f"{type(est).__name__} has {est.n_outputs_} outputs; zkguard models have one score")
 
 
-def _decision_tree(est: DecisionTreeClassifier, n: int, fold: Fold) -> TreeBody:
+def _decision_tree(est: DecisionTreeClassifier, n: int, fold: Fold, positive: int = 1) -> TreeBody:
     _check_single_output(est)
-    p1 = _p1(est.tree_)
+    p1 = _p1(est.tree_, positive)
     built = [_sklearn_tree(est.tree_, range(n), fold, lambda i, d: p1(i), "the tree")]
     body, stats = _body("decision_tree", "le", 0.0, built)
     info = {"score": "P(classes_[1]) at the leaf = predict_proba[:, 1]", "trees": stats}
@@ -161,12 +168,12 @@ def _decision_tree(est: DecisionTreeClassifier, n: int, fold: Fold) -> TreeBody:
     return TreeBody(body, info, "probability", default)
 
 
-def _random_forest(est: RandomForestClassifier, n: int, fold: Fold, vote: bool) -> TreeBody:
+def _random_forest(est: RandomForestClassifier, n: int, fold: Fold, vote: bool, positive: int = 1) -> TreeBody:
     _check_single_output(est)
     T = len(est.estimators_)
     built = []
     for k, tree in enumerate(est.estimators_):
-        p1 = _p1(tree.tree_)
+        p1 = _p1(tree.tree_, positive)
         vote_or_p = (lambda i, p1=p1: 1.0 if p1(i) > 0.5 else 0.0) if vote else p1
         built.append(_sklearn_tree(tree.tree_, range(n), fold, lambda i, d, v=vote_or_p: v(i) / T, f"tree {k}"))
     body, stats = _body("random_forest", "le", 0.0, built)
@@ -186,7 +193,7 @@ def _random_forest(est: RandomForestClassifier, n: int, fold: Fold, vote: bool) 
     return TreeBody(body, info, "probability", default)
 
 
-def _gradient_boosting(est: GradientBoostingClassifier, n: int, fold: Fold) -> TreeBody:
+def _gradient_boosting(est: GradientBoostingClassifier, n: int, fold: Fold, positive: int = 1) -> TreeBody:
     if est.loss != "log_loss":
         raise UnsupportedModelError(
             f"GradientBoostingClassifier(loss={est.loss!r}) is not supported; use loss='log_loss'"
@@ -201,13 +208,14 @@ def _gradient_boosting(est: GradientBoostingClassifier, n: int, fold: Fold) -> T
             "give a constant base score"
         )
     # The raw prediction before any tree: sklearn's own computation (the logit of the prior, or 0).
-    base = float(est._raw_predict_init(np.zeros((1, n)))[0, 0])
+    sign = 1.0 if positive == 1 else -1.0  # the log-odds of classes_[0] are the negated ones
+    base = sign * float(est._raw_predict_init(np.zeros((1, n)))[0, 0])
     lr = float(est.learning_rate)
     built = []
     for k, tree in enumerate(est.estimators_[:, 0]):
         value = tree.tree_.value
         built.append(
-            _sklearn_tree(tree.tree_, range(n), fold, lambda i, d, v=value: lr * float(v[i, 0, 0]), f"stage {k}")
+            _sklearn_tree(tree.tree_, range(n), fold, lambda i, d, v=value: sign * (lr * float(v[i, 0, 0])), f"stage {k}")
         )
     body, stats = _body("gradient_boosting", "le", base, built)
     info = {
@@ -251,8 +259,8 @@ def _isolation_forest(est: IsolationForest, n: int, fold: Fold) -> TreeBody:
     return TreeBody(body, info, None, default)
 
 
-def _xgboost(model, n: int, fold: Fold) -> TreeBody:
-    booster = model.get_booster() if isinstance(model, xgboost.XGBClassifier) else model
+def _xgboost(model, n: int, fold: Fold, positive: int = 1) -> TreeBody:
+    booster = model.get_booster() if hasattr(model, "get_booster") else model
     learner = json.loads(booster.save_raw("json"))["learner"]
     objective = learner["objective"]["name"]
     if objective != "binary:logistic":
@@ -278,7 +286,8 @@ def _xgboost(model, n: int, fold: Fold) -> TreeBody:
     if len(values) != 1:
         raise UnsupportedModelError(f"the XGBoost model has {len(values)} base scores; only single-output binary models")
     p = np.float32(values[0])
-    base = float(-np.log(np.float32(1.0) / p - np.float32(1.0)))
+    sign = 1.0 if positive == 1 else -1.0  # the margin of classes_[0] is the negated margin
+    base = sign * float(-np.log(np.float32(1.0) / p - np.float32(1.0)))
 
     built = []
     for k, tree in enumerate(trees):
@@ -295,7 +304,7 @@ def _xgboost(model, n: int, fold: Fold) -> TreeBody:
             return j, _folded(fold, j, float(np.float32(condition[i]))), int(left[i]), int(right[i])
 
         # A leaf's split_conditions entry is its value (learning rate applied), a float32.
-        built.append(_build_tree(split_of, lambda i, d, c=condition: float(np.float32(c[i])), f"XGBoost tree {k}"))
+        built.append(_build_tree(split_of, lambda i, d, c=condition: sign * float(np.float32(c[i])), f"XGBoost tree {k}"))
     body, stats = _body("xgboost", "lt", base, built)
     info = {
         "score": "the margin (log-odds) = predict(output_margin=True); base_score = logit(the model's base_score)",
@@ -311,22 +320,23 @@ def _xgboost(model, n: int, fold: Fold) -> TreeBody:
     return TreeBody(body, info, "logit", default)
 
 
-def tree_body(est, n: int, fold: Fold = None, *, vote: bool = False) -> TreeBody:
+def tree_body(est, n: int, fold: Fold = None, *, vote: bool = False, positive: int = 1) -> TreeBody:
     """The ``tree_ensemble`` body of a fitted tree model (one of :data:`TREE_MODELS`), ``n`` features.
 
     ``fold`` is a ``StandardScaler``'s ``(mean, scale)`` that fed the model, folded into the
-    thresholds; ``vote`` selects hard majority voting for a ``RandomForestClassifier``.
+    thresholds; ``vote`` selects hard majority voting for a ``RandomForestClassifier``; ``positive``
+    is the index in ``classes_`` of the flagged class (1, or 0 when ``positive_class=`` names the first).
     """
     if vote and not isinstance(est, RandomForestClassifier):
         raise ValueError(f"vote=True is for RandomForestClassifier, not {type(est).__name__}")
     if isinstance(est, DecisionTreeClassifier):
-        return _decision_tree(est, n, fold)
+        return _decision_tree(est, n, fold, positive)
     if isinstance(est, RandomForestClassifier):
-        return _random_forest(est, n, fold, vote)
+        return _random_forest(est, n, fold, vote, positive)
     if isinstance(est, GradientBoostingClassifier):
-        return _gradient_boosting(est, n, fold)
+        return _gradient_boosting(est, n, fold, positive)
     if isinstance(est, IsolationForest):
         return _isolation_forest(est, n, fold)
     if isinstance(est, XGBOOST_MODELS):
-        return _xgboost(est, n, fold)
+        return _xgboost(est, n, fold, positive)
     raise UnsupportedModelError(f"{type(est).__name__} is not a supported tree model")

@@ -2,7 +2,7 @@
 
 This is the exporters' front end (``docs/MODEL_FORMAT.md``): pipeline steps, feature names, the
 decision threshold and the ``source`` provenance; the linear and autoencoder bodies are built here,
-tree ensembles by :mod:`zkguard_export.trees`. Supported:
+tree ensembles by :mod:`zkguard.exporters.trees`. Supported:
 
 * an optional ``StandardScaler`` (bare or as the first ``Pipeline`` step) -> ``preprocessing``;
 * ``LogisticRegression`` (binary) -> ``linear`` with ``link = "logit"`` (score = logit of the
@@ -29,7 +29,6 @@ from typing import Any, Sequence
 
 import numpy as np
 import sklearn
-import xgboost
 from sklearn.base import is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import (
@@ -158,14 +157,37 @@ def _plain(v):
     return v.item() if hasattr(v, "item") else v
 
 
-def _class_info(est) -> dict:
-    """``positive_class`` (``classes_[1]``, the flagged one) and ``negative_class`` of a binary classifier."""
+_UNSET = object()
+
+
+def _positive_index(est, positive_class=_UNSET) -> int:
+    """The index in ``classes_`` of the flagged class.
+
+    With labels 0/1 (or False/True) it is 1 and ``positive_class`` is optional; any other labels
+    (strings, say) need ``positive_class=`` so that no class is flagged by alphabetical accident.
+    """
+    classes = [_plain(c) for c in _binary_classes(est)]
+    if positive_class is _UNSET or positive_class is None:
+        if set(classes) == {0, 1}:
+            return 1
+        raise ValueError(
+            f"{type(est).__name__} has class labels {classes!r}: say which one the guard flags with "
+            f"positive_class= (one of {classes!r}; CLI --positive-class)"
+        )
+    positive_class = _plain(positive_class)
+    if positive_class not in classes:
+        raise ValueError(f"positive_class={positive_class!r} is not one of the classifier's classes {classes!r}")
+    return classes.index(positive_class)
+
+
+def _class_info(est, positive: int = 1) -> dict:
+    """``positive_class`` (the flagged one, ``classes_[positive]``) and ``negative_class``."""
     classes = _binary_classes(est)
-    return {"positive_class": _plain(classes[1]), "negative_class": _plain(classes[0])}
+    return {"positive_class": _plain(classes[positive]), "negative_class": _plain(classes[1 - positive])}
 
 
-def _linear_body(est, n: int) -> tuple[dict, dict]:
-    """``(model body, provenance)`` of a linear estimator."""
+def _linear_body(est, n: int, positive: int = 1) -> tuple[dict, dict]:
+    """``(model body, provenance)`` of a linear estimator (``positive``: see :func:`_positive_index`)."""
     if isinstance(est, LINEAR_CLASSIFIERS):
         _binary_classes(est)  # a multiclass classifier is refused for its classes, not its shape
     coef = np.asarray(est.coef_, dtype=np.float64)
@@ -181,13 +203,17 @@ def _linear_body(est, n: int) -> tuple[dict, dict]:
         raise UnsupportedModelError(f"{type(est).__name__} has {len(weights)} weights for {n} features")
     info: dict = {}
     if isinstance(est, LINEAR_CLASSIFIERS):
-        info.update(_class_info(est))
+        info.update(_class_info(est, positive))
+        if positive == 0:  # the score of classes_[0] is the negated decision_function
+            weights, intercept = [-w for w in weights], [-b for b in intercept]
         if isinstance(est, LogisticRegression) or getattr(est, "loss", None) == "log_loss":
             link = "logit"
-            info["score"] = f"logit of P(class {info['positive_class']!r}) = decision_function"
+            info["score"] = f"logit of P(class {info['positive_class']!r}) = {'-' if positive == 0 else ''}decision_function"
         else:
             link = "identity"
-            info["score"] = f"decision_function (loss={est.loss!r}); positive = class {info['positive_class']!r}"
+            info["score"] = (
+                f"{'-' if positive == 0 else ''}decision_function (loss={est.loss!r}); positive = class {info['positive_class']!r}"
+            )
     else:
         link = "identity"
         info["score"] = "predict()"
@@ -383,7 +409,7 @@ def _feature_list(n_in: int, feature_names: Sequence[str] | None, fitted_names, 
 def _libraries(est) -> dict:
     libs = {"scikit-learn": sklearn.__version__, "numpy": np.__version__}
     if isinstance(est, trees.XGBOOST_MODELS):
-        libs["xgboost"] = xgboost.__version__
+        libs["xgboost"] = trees.xgboost.__version__
     return libs
 
 
@@ -401,6 +427,7 @@ def export_sklearn(
     source_extra: dict | None = None,
     scale_bits: int | None = None,
     vote: bool = False,
+    positive_class=None,
 ) -> dict:
     """Converts a fitted estimator (or ``Pipeline(StandardScaler, estimator)``) to a model dict.
 
@@ -415,7 +442,9 @@ def export_sklearn(
       probability), ``log2(-offset_)`` for ``IsolationForest`` (its own ``predict``).
 
     ``vote=True`` exports a ``RandomForestClassifier`` as a hard majority vote (see
-    :mod:`zkguard_export.trees`). ``description`` (free text about the training data) and
+    :mod:`zkguard.exporters.trees`). A classifier whose labels are not 0/1 needs
+    ``positive_class=`` (the label the guard flags); the file's ``source.positive_class`` says which
+    class is flagged either way. ``description`` (free text about the training data) and
     ``source_extra`` go to ``source``. The result is validated as zkguard would validate it; write
     it with ``write_model``.
     """
@@ -424,7 +453,7 @@ def export_sklearn(
         raise UnsupportedModelError(
             f"unsupported estimator {type(est).__name__} ({_qualname(est)}); zkguard model files support {SUPPORTED}"
         )
-    if isinstance(est, xgboost.Booster):
+    if trees.xgboost is not None and isinstance(est, trees.xgboost.Booster):
         raise UnsupportedModelError("export a bare xgboost.Booster with export_xgboost (CLI: export_model.py xgboost)")
     try:
         check_is_fitted(est)
@@ -438,9 +467,10 @@ def export_sklearn(
     preprocessing = _preprocessing(scaler, n)
 
     if isinstance(est, trees.TREE_MODELS):
-        classes = _class_info(est) if is_classifier(est) else {}  # refuses multiclass first
+        positive = _positive_index(est, positive_class) if is_classifier(est) else 1  # refuses multiclass first
+        classes = _class_info(est, positive) if is_classifier(est) else {}
         fold = None if preprocessing is None else (preprocessing["mean"], preprocessing["scale"])
-        body, info, domain, default = trees.tree_body(est, n, fold, vote=vote)
+        body, info, domain, default = trees.tree_body(est, n, fold, vote=vote, positive=positive)
         info = {**classes, **info}
         if fold is not None:
             info["standard_scaler"] = "folded into the thresholds: t_raw = t * scale[j] + mean[j] (no preprocessing)"
@@ -448,7 +478,11 @@ def export_sklearn(
     else:
         if vote:
             raise ValueError(f"vote=True is for RandomForestClassifier, not {what}")
-        body, info = _autoencoder_body(est, n) if isinstance(est, MLPRegressor) else _linear_body(est, n)
+        if isinstance(est, MLPRegressor):
+            body, info = _autoencoder_body(est, n)
+        else:
+            positive = _positive_index(est, positive_class) if isinstance(est, LINEAR_CLASSIFIERS) else 1
+            body, info = _linear_body(est, n, positive)
         domain = "logit" if body.get("link") == "logit" else None
         default = LOGIT_DEFAULT if domain == "logit" else None
 
@@ -497,6 +531,9 @@ def export_xgboost(
         max_false_positive_rate=max_false_positive_rate, margin_samples=margin_samples, description=description,
         source_extra=source_extra, scale_bits=scale_bits,
     )
+    xgboost = trees.xgboost
+    if xgboost is None:
+        raise UnsupportedModelError("export_xgboost needs the xgboost package (pip install xgboost)")
     if isinstance(model, (xgboost.XGBClassifier, Pipeline)):
         return export_sklearn(model, feature_names, **options)
     if not isinstance(model, xgboost.Booster):

@@ -15,21 +15,28 @@ import math
 from pathlib import Path
 from typing import Any
 
-FORMAT_NAME = "zkguard-model"
-FORMAT_VERSION = 1
-MAX_FEATURES = 256
-MAX_LAYER_WIDTH = 256
-MAX_LAYERS = 8
-MAX_ABS_PARAM = 1.0e9
-SCALE_BITS_RANGE = (4, 24)
+from .._zkguard import limits as _rust_limits
+
+# The validator's limits come from the Rust prover itself (``prover/src/model/validate.rs``,
+# ``model/trees.rs``, ``model/format.rs``) through the native module: one source, no copy.
+_RUST = _rust_limits()
+FORMAT_NAME: str = _RUST["FORMAT_NAME"]
+FORMAT_VERSION: int = _RUST["FORMAT_VERSION"]
+MAX_FEATURES: int = _RUST["MAX_FEATURES"]
+MAX_LAYER_WIDTH: int = _RUST["MAX_LAYER_WIDTH"]
+MAX_LAYERS: int = _RUST["MAX_LAYERS"]
+MAX_ABS_PARAM: float = _RUST["MAX_ABS_PARAM"]
+SCALE_BITS_RANGE: tuple[int, int] = tuple(_RUST["SCALE_BITS_RANGE"])
+MAX_TREE_DEPTH: int = _RUST["MAX_TREE_DEPTH"]  # the root is at depth 0
+MAX_TREES: int = _RUST["MAX_TREES"]
+FAMILIES: tuple[str, ...] = tuple(_RUST["FAMILIES"])
+# Enum names the Rust parser accepts (serde variants; scripts/tests/test_limits.py checks them
+# against the parser's own "expected one of" messages).
 LINKS = ("identity", "logit")
 ACTIVATIONS = ("identity", "relu")
-FAMILIES = ("linear", "mlp_autoencoder", "tree_ensemble")
 TREE_KINDS = ("decision_tree", "random_forest", "gradient_boosting", "xgboost", "isolation_forest")
 # "le": left iff x <= threshold (scikit-learn); "lt": left iff f32(x) < f32(threshold) (XGBoost).
 TREE_SPLITS = ("le", "lt")
-MAX_TREE_DEPTH = 12  # the root is at depth 0
-MAX_TREES = 1024
 # Column names the Rust CSV loader (prover/src/data.rs) gives a meaning; a feature must not use them.
 RESERVED_COLUMNS = ("label", "float_score", "float_decision")
 
@@ -353,18 +360,42 @@ def _no_constants(name: str) -> Any:
     raise ModelFormatError("<json>", "finite numbers (JSON has no NaN/Infinity)", name)
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
-    out: dict = {}
-    for k, v in pairs:
-        if k in out:
-            raise ModelFormatError(k, "each field once", "a duplicate field")
-        out[k] = v
-    return out
+class _Pairs(list):
+    """A JSON object's ``(key, value)`` pairs in file order, duplicates kept (see :func:`loads_model`)."""
+
+
+def _undup(value: Any, path: str) -> Any:
+    """``value`` with every object made a dict; refuses a key written twice, naming its path."""
+    if isinstance(value, _Pairs):
+        out: dict = {}
+        for k, v in value:
+            where = f"{path}.{k}" if path else k
+            if k in out:
+                raise ModelFormatError(where, "each field once (a duplicate key can be read two ways)", "a duplicate field")
+            out[k] = _undup(v, where)
+        return out
+    if isinstance(value, list):
+        return [_undup(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def parse_json(text: str) -> Any:
+    """Parses JSON text as serde would read a model file: NaN/Infinity and duplicate keys (at any
+    depth, named by their path, e.g. ``decision.threshold``) are refused."""
+    try:
+        raw = json.loads(text, parse_constant=_no_constants, object_pairs_hook=_Pairs)
+    except json.JSONDecodeError as e:
+        raise ModelFormatError("<json>", "valid JSON", f"{e.msg} at line {e.lineno} column {e.colno}") from None
+    return _undup(raw, "")
+
+
+def loads_model(text: str) -> dict:
+    """Parses and validates model JSON text (see :func:`parse_json` and :func:`validate_model`)."""
+    model = parse_json(text)
+    validate_model(model)
+    return model
 
 
 def load_model(path: str | Path) -> dict:
     """Reads and validates a model file, refusing what serde would (NaN, duplicate fields...)."""
-    text = Path(path).read_text(encoding="utf-8")
-    model = json.loads(text, parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
-    validate_model(model)
-    return model
+    return loads_model(Path(path).read_text(encoding="utf-8"))
