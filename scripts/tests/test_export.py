@@ -22,6 +22,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 import export_model
 import train_reference
+import float_noise
 from zkguard.exporters import (
     ModelFormatError,
     UnsupportedModelError,
@@ -173,7 +174,8 @@ def test_committed_files_are_up_to_date_and_reproducible(tmp_path):
     written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     assert written == expected
     for rel in written:
-        assert (tmp_path / rel).read_bytes() == (ROOT / rel).read_bytes(), f"{rel} is stale: rerun train_reference.py"
+        diff = float_noise.difference(tmp_path / rel, ROOT / rel)
+        assert diff is None, f"{rel} is stale ({diff}): rerun train_reference.py"
 
 
 @pytest.mark.parametrize("name", ["breast_cancer_logistic", "breast_cancer_autoencoder"])
@@ -357,3 +359,20 @@ def test_cli_export_and_reference(logistic, data, tmp_path, capsys):
                             "--name", "k", "--threshold", "0.5", "--out", str(tmp_path / "k.json")])
     assert rc == 2 and "unsupported estimator KNeighborsClassifier" in capsys.readouterr().err
     assert not (tmp_path / "k.json").exists()
+
+
+def test_float_noise_tolerates_only_last_digit_noise(tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps({"w": [0.1234567890123456, 2.0], "name": "m"}))
+    b.write_text(json.dumps({"w": [0.1234567890123457, 2.0], "name": "m"}))
+    assert float_noise.difference(a, b) is None
+    b.write_text(json.dumps({"w": [0.1234568, 2.0], "name": "m"}))
+    assert "$.w[0]" in float_noise.difference(a, b)
+    b.write_text(json.dumps({"w": [0.1234567890123456, 2.0], "name": "n"}))
+    assert "$.name" in float_noise.difference(a, b)
+    c, d = tmp_path / "c.csv", tmp_path / "d.csv"
+    c.write_text("x,label\n0.30000000000000004,1\n")
+    d.write_text("x,label\n0.3,1\n")
+    assert float_noise.difference(c, d) is None
+    d.write_text("x,label\n0.3,0\n")
+    assert "line 2, column 2" in float_noise.difference(c, d)

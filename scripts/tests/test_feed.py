@@ -13,6 +13,7 @@ import pytest
 
 import make_feed
 import train_reference
+import float_noise
 from train_reference import FRAUD_FEED, FRAUD_MODELS
 from zkguard.exporters import evaluate, feed, load_model
 
@@ -63,7 +64,8 @@ def test_committed_fraud_files_are_up_to_date(tmp_path):
     written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     assert written == expected
     for rel in written:
-        assert (tmp_path / rel).read_bytes() == (ROOT / rel).read_bytes(), f"{rel} is stale: rerun train_reference.py"
+        diff = float_noise.difference(tmp_path / rel, ROOT / rel)
+        assert diff is None, f"{rel} is stale ({diff}): rerun train_reference.py"
 
 
 def test_feed_csv_columns_and_round_trip(demo):
