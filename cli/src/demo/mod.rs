@@ -173,7 +173,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
     for w in warnings() {
         println!("!!! {w}");
     }
-    let mut stages = Stages::new(7);
+    let mut stages = Stages::new(9);
 
     stages.start("models: quantized vs float accuracy (the data each model was trained on)");
     let (mut breaker, breaker_q) = check(&args.breaker_model, &args.breaker_data)?;
