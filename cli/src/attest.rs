@@ -67,13 +67,23 @@ pub fn commit_inputs(args: CommitInputsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A random salt (248 bits: always a field element), as 0x hex; it hides the inputs behind the
-/// commitment.
+/// A random salt (248 random bits in a 32-byte word: always a field element), as 0x hex; it
+/// hides the inputs behind the commitment.
 pub fn random_salt() -> String {
     use rand::RngCore;
-    let mut bytes = [0u8; 31];
-    rand::thread_rng().fill_bytes(&mut bytes);
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes[1..]);
     format!("0x{}", hex::encode(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn random_salts_are_field_elements_and_differ() {
+        let (a, b) = (super::random_salt(), super::random_salt());
+        assert!(zkguard_prover::artifact::fr_from_hex(&a).is_some(), "{a}");
+        assert_ne!(a, b);
+    }
 }
 
 /// Arguments of `zkguard attest`.
