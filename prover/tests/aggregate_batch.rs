@@ -18,7 +18,7 @@ use zkguard_prover::circuit::{AppShape, AppWitness};
 use zkguard_prover::evm::codegen::MAX_RUNTIME_SIZE;
 use zkguard_prover::evm::exec::{deploy_and_call_each, evm_verify, CallOutcome};
 use zkguard_prover::evm::fixture::{fr_hex, Fixture};
-use zkguard_prover::evm::{demo, encode_calldata};
+use zkguard_prover::evm::{demo, encode_calldata, proof_length};
 use zkguard_prover::keys::{circuit_digest, load_params, AppKeys, SrsSource};
 use zkguard_prover::prove::{prove, Transcript};
 
@@ -74,6 +74,12 @@ fn batch_mode_end_to_end() {
         assert_eq!(run.proof.app_instances(i), Some(&app.instances[..]), "app proof {i} carried through in order");
     }
     assert!(verify_aggregation(&run.params, run.keys.vk(), &run.proof.instances, &run.proof.proof));
+    // Exact proof lengths from the verifying keys alone: the aggregation proof (EVM transcript)
+    // and the app proofs it aggregates (Poseidon transcript).
+    assert_eq!(run.proof.proof.len(), proof_length(run.keys.vk(), Transcript::Evm), "aggregation proof length");
+    for app in &run.app_proofs {
+        assert_eq!(app.proof.len(), proof_length(run.app_keys.vk(), Transcript::Poseidon), "app proof length");
+    }
     assert_eq!(run.fixture.sample_count, 7);
     assert_eq!(run.fixture.flagged_count, run.fixture.decisions.iter().filter(|d| **d).count());
     assert!(run.fixture.flagged_count > 0);

@@ -3,6 +3,7 @@
 
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use zkguard_prover::circuit::{AppShape, AppWitness, InstanceLayout};
+use zkguard_prover::evm::{proof_length, ProofShape};
 use zkguard_prover::keys::{load_params, AppKeys, SrsSource};
 use zkguard_prover::prove::{prove, verify, Transcript};
 use zkguard_prover::quant::{Family, FixedPoint, ModelShape};
@@ -29,6 +30,10 @@ fn roundtrip(shape: ModelShape, params: Vec<i64>, rows: Vec<Vec<i64>>, batch_siz
         let proof = prove(&kzg, &keys, &witness, transcript).unwrap();
         assert_eq!(proof.instances, witness.expected_instances().unwrap().to_vec());
         assert!(verify(&kzg, keys.vk(), &proof.instances, &proof.proof, transcript));
+        // The length computed from the verifying key alone is the real proof's.
+        assert_eq!(proof.proof.len(), proof_length(keys.vk(), transcript), "{transcript:?} proof length");
+        let shape = ProofShape::of(keys.vk());
+        assert!(shape.witness_commitments > 0 && shape.quotient_chunks > 0 && shape.evaluations > 0, "{shape:?}");
 
         // One changed public input.
         let layout = InstanceLayout { batch_size, has_scores: true };

@@ -8,6 +8,7 @@
 //! - [`calldata`]: the verifier's raw calldata and the wrapper / Guard calls (`alloy-sol-types`).
 //! - [`fixture`]: the JSON fixtures the forge tests read (`contracts/fixtures/*.json`).
 //! - [`direct`]: direct mode end to end (EVM-transcript proof, verifier, revm check, fixture).
+//! - [`proof_length`]: the exact byte length of a circuit's proofs, from its verifying key.
 //! - [`demo`]: a built-in demo model, rows and context (fixtures, tests, demos without files).
 //! - [`cli_args`]: the `zkguard verifier generate`, `aggregate`, `fixture` and `context` commands.
 //!
@@ -21,11 +22,13 @@ pub mod demo;
 pub mod direct;
 pub mod exec;
 pub mod fixture;
+pub mod proof_length;
 
 pub use calldata::encode_calldata;
 pub use codegen::{CodegenError, GeneratedVerifier, VerifierSpec};
 pub use context::SubmissionContext;
 pub use exec::{CallOutcome, ExecError};
+pub use proof_length::{proof_length, ProofShape};
 
 /// Why an on-chain pipeline step (direct mode, fixtures) failed.
 #[derive(Debug, thiserror::Error)]
