@@ -268,3 +268,25 @@ fn bad_flags_fail_before_any_work() {
     let err = err_of(run(&["model", "check", s(&model), s(&csv)]));
     assert!(err.contains("quantized model") && !err.contains("unknown field"), "{err}");
 }
+
+#[test]
+fn default_outputs_never_touch_the_repository_files() {
+    use zkguard_prover::cli::Command;
+    use zkguard_prover::evm::cli_args::{resolve_solc, VerifierCommand, DEFAULT_FIXTURE_DIR, DEFAULT_GENERATED_DIR};
+    let parse =
+        |args: &[&str]| Cli::try_parse_from(std::iter::once("zkguard").chain(args.iter().copied())).unwrap().command;
+    let Command::Verifier(VerifierCommand::Generate(g)) = parse(&["verifier", "generate", "--circuit", "ab"]) else {
+        panic!("verifier generate")
+    };
+    assert_eq!(g.solidity.generated_dir, Path::new(DEFAULT_GENERATED_DIR));
+    let Command::Fixture(f) = parse(&["fixture"]) else { panic!("fixture") };
+    assert_eq!(f.out, None, "the default is computed under {DEFAULT_FIXTURE_DIR}");
+    assert_eq!(f.solidity.generated_dir, Path::new(DEFAULT_GENERATED_DIR));
+    for dir in [DEFAULT_GENERATED_DIR, DEFAULT_FIXTURE_DIR] {
+        assert!(dir.starts_with(".zkguard/"), "{dir}");
+    }
+    // The solc shim is found from outside the checkout; a wrong path says how to point at it.
+    assert!(resolve_solc(Path::new("scripts/solc")).unwrap().exists());
+    let err = resolve_solc(Path::new("/nonexistent/solc")).unwrap_err().to_string();
+    assert!(err.contains("--solc PATH") && !err.contains("run `bash scripts/setup` to install"), "{err}");
+}

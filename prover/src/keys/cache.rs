@@ -107,7 +107,7 @@ impl AppKeys {
             .map_err(|source| KeyError::Io { path: pk_path.clone(), source })?;
             stage.finish();
             let keys = Self { config: cached, pk, digest };
-            keys.ensure_vk_file(params, srs, cache_dir)?;
+            keys.try_vk_file(params, srs, cache_dir);
             return Ok(keys);
         }
 
@@ -123,8 +123,15 @@ impl AppKeys {
         let json = serde_json::to_vec_pretty(&config).expect("config serializes");
         write_atomically(&config_path, |w| std::io::Write::write_all(w, &json))?;
         let keys = Self { config, pk, digest };
-        keys.ensure_vk_file(params, srs, cache_dir)?;
+        keys.try_vk_file(params, srs, cache_dir);
         Ok(keys)
+    }
+
+    /// [`AppKeys::ensure_vk_file`] for callers that only load keys (a read-only cache still serves).
+    fn try_vk_file(&self, params: &ParamsKZG<Bn256>, srs: &SrsSource, cache_dir: &Path) {
+        if let Err(e) = self.ensure_vk_file(params, srs, cache_dir) {
+            tracing::warn!("cannot write the verifying-key artifact: {e}");
+        }
     }
 
     /// Writes the standalone verifying-key artifact beside the cached keys when it is missing
