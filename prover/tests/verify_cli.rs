@@ -264,6 +264,22 @@ fn bad_flags_fail_before_any_work() {
     let err = err_of(run(&["model", "import", s(&copy), "--calibration", s(&calib), "-o", s(&copy)]));
     assert!(err.contains("is the input file"), "{err}");
     assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&float).unwrap(), "the float model is intact");
+    // A huge weight is printed short; NaN and a repeated key are named.
+    let mut value: Value = serde_json::from_str(&std::fs::read_to_string(&float).unwrap()).unwrap();
+    value["model"]["weights"][0] = Value::from(1e300);
+    let huge = d.join("huge.json");
+    std::fs::write(&huge, serde_json::to_string(&value).unwrap()).unwrap();
+    let err = err_of(run(&["model", "check", s(&huge), s(&calib)]));
+    assert!(err.contains("model.weights[0]") && err.contains("found 1e300") && err.len() < 400, "{err}");
+    let text = std::fs::read_to_string(&float).unwrap();
+    let nan = d.join("nan.json");
+    std::fs::write(&nan, text.replacen("\"threshold\": ", "\"threshold\": NaN, \"x\": ", 1)).unwrap();
+    let err = err_of(run(&["model", "check", s(&nan), s(&calib)]));
+    assert!(err.contains("NaN is not a number in JSON"), "{err}");
+    let dup = d.join("dup.json");
+    std::fs::write(&dup, text.replacen("\"threshold\": ", "\"threshold\": 9, \"threshold\": ", 1)).unwrap();
+    let err = err_of(run(&["model", "check", s(&dup), s(&calib)]));
+    assert!(err.contains("duplicate key `decision.threshold`"), "{err}");
     // model check on a quantized file says what the file is.
     let err = err_of(run(&["model", "check", s(&model), s(&csv)]));
     assert!(err.contains("quantized model") && !err.contains("unknown field"), "{err}");
