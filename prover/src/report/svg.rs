@@ -171,9 +171,9 @@ pub fn window_chart(w: &super::WindowSeries) -> String {
     let y = y_of(w.threshold as f64);
     let _ = write!(
         svg,
-        r##"<line class="threshold" x1="{MARGIN}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#c0392b" stroke-dasharray="5,4" stroke-width="2"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#c0392b" text-anchor="end">threshold {} of {}</text>"##,
+        r##"<line class="threshold" x1="{MARGIN}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#c0392b" stroke-dasharray="5,4" stroke-width="2"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#c0392b">threshold {} of {}</text>"##,
         MARGIN + plot_w,
-        MARGIN + plot_w,
+        MARGIN + 4.0,
         y - 4.0,
         w.threshold,
         w.window,
