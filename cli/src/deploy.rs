@@ -1,21 +1,21 @@
 //! `zkguard deploy`: the contracts (registry, Guard, circuit breaker, verdict filter, example
 //! vault and token) on an RPC endpoint and, with `--model`, the model's generated verifier, its
-//! wrapper and its registration with a policy. Writes the addresses as JSON.
+//! wrapper and its registration with a policy and an input policy (who vouches for the data:
+//! attesters, allowlisted submitters, or nobody). Writes the addresses as JSON.
 
 use std::path::PathBuf;
 
 use alloy::network::EthereumWallet;
-use alloy::primitives::{I256, U256};
+use alloy::primitives::{Address, I256, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
+use zkguard_contracts::deploy::{deploy_stack, register_model, ContractArtifacts, RegisteredModel, Stack};
+use zkguard_contracts::registration::{Action, InputPolicyArgs, PolicyArgs};
 use zkguard_prover::cli::common::{CacheArgs, SrsArgs};
 use zkguard_prover::deployable::{prepare, DeployableRequest};
-use zkguard_relayer::deploy::{
-    deploy_stack, register_model, Action, ContractArtifacts, ModelRegistration, PolicyArgs, RegisteredModel, Stack,
-};
 
 /// Arguments of `zkguard deploy`.
 #[derive(Debug, Args)]
@@ -74,6 +74,16 @@ pub struct ModelRegistrationArgs {
     /// Also fire when the highest score reaches this fixed-point value.
     #[arg(long, allow_hyphen_values = true)]
     pub score_threshold: Option<i128>,
+    /// Breaker only: also fire when --window-flagged flagged samples arrive within this many
+    /// seconds, over any number of submissions.
+    #[arg(long, value_name = "SECONDS", requires = "window_flagged")]
+    pub window_seconds: Option<u32>,
+    /// Flagged samples within --window-seconds that fire the breaker.
+    #[arg(long, value_name = "N", requires = "window_seconds")]
+    pub window_flagged: Option<u32>,
+    /// Who vouches for the inputs behind each submission.
+    #[command(flatten)]
+    pub inputs: InputPolicyOpts,
     /// KZG parameters.
     #[command(flatten)]
     pub srs: SrsArgs,
@@ -87,6 +97,80 @@ pub struct ModelRegistrationArgs {
     /// directory; never the repository's committed contracts/src/generated unless given).
     #[arg(long, value_name = "DIR", default_value = zkguard_prover::evm::cli_args::DEFAULT_GENERATED_DIR)]
     pub generated_dir: PathBuf,
+}
+
+/// Who vouches for a model's inputs.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Input policy")]
+pub struct InputPolicyOpts {
+    /// `attested`: each submission needs --threshold signatures of the --attester accounts (the
+    /// data providers); `submitters`: only the --submitter accounts may submit (trusted for the
+    /// data); `open`: anyone (refused for a breaker: anyone could pause the vault).
+    #[arg(long, value_enum, default_value_t = InputPolicyKind::Attested)]
+    pub input_policy: InputPolicyKind,
+    /// An attester (repeat for several); its signatures vouch for the inputs.
+    #[arg(long = "attester", value_name = "ADDRESS")]
+    pub attesters: Vec<Address>,
+    /// Distinct attester signatures each submission needs.
+    #[arg(long, default_value_t = 1)]
+    pub threshold: u8,
+    /// An allowed submitter (repeat for several) for `--input-policy submitters`.
+    #[arg(long = "submitter", value_name = "ADDRESS")]
+    pub submitters: Vec<Address>,
+}
+
+/// The input policy modes on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InputPolicyKind {
+    /// Threshold signatures of registered attesters.
+    Attested,
+    /// Allowlisted submitters.
+    Submitters,
+    /// Anyone (never for a model that can pause).
+    Open,
+}
+
+impl InputPolicyOpts {
+    /// The input policy, or what is wrong with the flags (checked before any work).
+    pub fn policy(&self, action: Action) -> anyhow::Result<InputPolicyArgs> {
+        let (attesters, submitters) = (&self.attesters, &self.submitters);
+        match self.input_policy {
+            InputPolicyKind::Attested => {
+                anyhow::ensure!(
+                    !attesters.is_empty(),
+                    "--input-policy attested needs at least one --attester ADDRESS (the data provider's account)"
+                );
+                anyhow::ensure!(submitters.is_empty(), "--submitter is for --input-policy submitters");
+                let n = attesters.len();
+                anyhow::ensure!(
+                    self.threshold >= 1 && usize::from(self.threshold) <= n,
+                    "--threshold {} must be between 1 and the {n} attester(s) given",
+                    self.threshold
+                );
+                Ok(InputPolicyArgs::Attested { threshold: self.threshold, attesters: attesters.clone() })
+            }
+            InputPolicyKind::Submitters => {
+                anyhow::ensure!(
+                    !submitters.is_empty(),
+                    "--input-policy submitters needs at least one --submitter ADDRESS"
+                );
+                anyhow::ensure!(attesters.is_empty(), "--attester is for --input-policy attested");
+                Ok(InputPolicyArgs::Submitters { submitters: submitters.clone() })
+            }
+            InputPolicyKind::Open => {
+                anyhow::ensure!(
+                    attesters.is_empty() && submitters.is_empty(),
+                    "--input-policy open takes no --attester or --submitter"
+                );
+                anyhow::ensure!(
+                    action != Action::Breaker,
+                    "--input-policy open is refused for --action breaker: anyone could pause the vault with invented \
+                     rows (use attested or submitters)"
+                );
+                Ok(InputPolicyArgs::Open)
+            }
+        }
+    }
 }
 
 /// What `zkguard deploy` wrote.
@@ -119,6 +203,11 @@ pub fn run(args: DeployArgs) -> anyhow::Result<()> {
     let signer: PrivateKeySigner =
         key.trim().parse().map_err(|_| anyhow::anyhow!("{} does not hold a valid hex private key", args.key_env))?;
     let m = &args.registration;
+    let inputs = m.inputs.policy(m.action)?;
+    anyhow::ensure!(
+        m.window_seconds.is_none() || m.action == Action::Breaker,
+        "--window-seconds applies to --action breaker only"
+    );
     let circuit = match &args.model {
         None => None,
         Some(path) => {
@@ -155,8 +244,9 @@ pub fn run(args: DeployArgs) -> anyhow::Result<()> {
                     max_age: m.max_age,
                     min_flagged: m.min_flagged,
                     score_threshold: m.score_threshold.map(I256::try_from).transpose()?,
+                    window: m.window_seconds.zip(m.window_flagged),
                 };
-                let reg = ModelRegistration::of(U256::from(m.model_id), &circuit, policy)?;
+                let reg = circuit.registration(U256::from(m.model_id), policy, inputs)?;
                 let addresses = register_model(&provider, &stack, &artifacts, &reg).await?;
                 println!(
                     "model {} registered ({}), verifier {} (wrapper {})",

@@ -6,6 +6,7 @@
 //! - [`relay`]: the relayer service and its client commands.
 //! - [`demo`]: the whole fraud-guard flow on a local anvil, with a report.
 
+pub mod attest;
 pub mod demo;
 pub mod deploy;
 pub mod relay;
@@ -39,6 +40,10 @@ pub enum Command {
     /// The prover's subcommands.
     #[command(flatten)]
     Prover(zkguard_prover::cli::Command),
+    /// The input commitments of rows, as the prover will commit them (what an attester signs).
+    CommitInputs(attest::CommitInputsArgs),
+    /// Sign an input attestation (EIP-712) as a data provider, with a key from the environment.
+    Attest(Box<attest::AttestArgs>),
     /// Deploy the contracts (and a model's verifier and registration) to an RPC endpoint.
     Deploy(Box<deploy::DeployArgs>),
     /// The relayer: `relay serve` runs the service; `submit`, `submit-proof` and `status` are its clients.
@@ -130,6 +135,8 @@ pub fn render_error(err: &anyhow::Error) -> String {
 pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Prover(command) => zkguard_prover::cli::run(command),
+        Command::CommitInputs(args) => attest::commit_inputs(args),
+        Command::Attest(args) => attest::attest(*args),
         Command::Deploy(args) => deploy::run(*args),
         Command::Relay { command } => relay::run(command),
         Command::Demo(args) => demo::run(*args).map(|_| ()),

@@ -20,14 +20,17 @@ fn zkguard() -> Command {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deploys_contracts_and_registers_a_model() {
-    let anvil = zkguard_relayer::deploy::anvil::spawn(&zkguard_relayer::deploy::anvil::anvil_binary(&root())).unwrap();
+    let anvil =
+        zkguard_contracts::deploy::anvil::spawn(&zkguard_contracts::deploy::anvil::anvil_binary(&root())).unwrap();
     let key = alloy::hex::encode(anvil.keys()[0].to_bytes());
+    let attester = anvil.addresses()[3].to_string();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("deployment.json");
     let output = zkguard()
         .args(["deploy", "--rpc-url", anvil.endpoint().as_str(), "--out", out.to_str().unwrap()])
         .args(["--model", "models/breast_cancer_logistic.json", "--calibration", "data/breast_cancer_logistic.csv"])
         .args(["--batch-size", "4", "--action", "breaker", "--model-id", "7", "--insecure-dev-srs"])
+        .args(["--input-policy", "attested", "--attester", &attester, "--threshold", "1"])
         .args(["--cache-dir", "target/zkguard-test-cache"])
         .args(["--generated-dir", dir.path().join("generated").to_str().unwrap()])
         .env("ZKGUARD_DEPLOYER_KEY", &key)
@@ -48,6 +51,38 @@ async fn deploys_contracts_and_registers_a_model() {
     }
     let verifier: Address = file["model"]["verifier"].as_str().unwrap().parse().unwrap();
     assert!(!provider.get_code_at(verifier).await.unwrap().is_empty());
+    // the model's input policy is on chain: the attester given, threshold 1
+    let registry: Address = file["registry"].as_str().unwrap().parse().unwrap();
+    let registry = zkguard_contracts::rpc::ModelRegistry::new(registry, &provider);
+    let model = registry.getModel(alloy::primitives::U256::from(7)).call().await.unwrap();
+    assert_eq!((model.inputMode, model.attestThreshold), (0, 1), "Attested, threshold 1");
+    let members = registry.inputMembers(alloy::primitives::U256::from(7)).call().await.unwrap();
+    assert_eq!(members, vec![attester.parse::<Address>().unwrap()]);
+
+    // Input-policy flags that cannot work are refused before any work, naming the flag.
+    for (flags, expected) in [
+        (vec!["--input-policy", "open", "--action", "breaker"], "refused for --action breaker"),
+        (vec!["--input-policy", "attested"], "needs at least one --attester"),
+        (vec!["--input-policy", "attested", "--attester", &attester, "--threshold", "2"], "--threshold 2"),
+        (vec!["--input-policy", "submitters"], "needs at least one --submitter"),
+    ] {
+        let out = zkguard()
+            .args([
+                "deploy",
+                "--rpc-url",
+                anvil.endpoint().as_str(),
+                "--out",
+                dir.path().join("x.json").to_str().unwrap(),
+            ])
+            .args(["--model", "models/breast_cancer_logistic.json", "--calibration", "data/breast_cancer_logistic.csv"])
+            .args(&flags)
+            .env("ZKGUARD_DEPLOYER_KEY", &key)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(expected), "{flags:?}: {err}");
+        assert!(!dir.path().join("x.json").exists());
+    }
 
     // Refusals: each names what is wrong, and nothing is written.
     let missing = dir.path().join("missing.json");

@@ -12,7 +12,7 @@ import {InstanceLayout} from "../src/InstanceLayout.sol";
 import {ProtectedVault} from "../src/examples/ProtectedVault.sol";
 import {FilteredToken} from "../src/examples/FilteredToken.sol";
 import {IGuardAction} from "../src/interfaces/IGuardAction.sol";
-import {ModelConfig, Policy} from "../src/interfaces/IModelRegistry.sol";
+import {InputMode, InputPolicy, ModelConfig, Policy} from "../src/interfaces/IModelRegistry.sol";
 import {TargetKind} from "../src/interfaces/ICircuitBreaker.sol";
 
 /// @title Deploy
@@ -34,6 +34,12 @@ import {TargetKind} from "../src/interfaces/ICircuitBreaker.sol";
 ///                                   Without it no verifier is deployed and no model registered.
 ///      With ZKGUARD_VERIFIER_ARTIFACT:
 ///        ZKGUARD_CIRCUIT_DIGEST     (required) bytes32 circuit digest of the generated verifier
+///        ZKGUARD_PROOF_LENGTH       (required) the circuit's exact proof length in bytes
+///        ZKGUARD_INPUT_POLICY       "attested" (default), "submitters" or "open" (refused for a
+///                                   breaker: anyone could pause the vault with invented rows)
+///        ZKGUARD_INPUT_MEMBERS      comma-separated attesters (attested) or submitters (required
+///                                   unless open)
+///        ZKGUARD_ATTEST_THRESHOLD   attester signatures required, default 1
 ///        ZKGUARD_MODEL_COMMITMENT   (required) the model's Poseidon commitment (< R)
 ///        ZKGUARD_BATCH_SIZE         (required) samples per app proof
 ///        ZKGUARD_HAS_SCORES         default false
@@ -60,6 +66,8 @@ contract Deploy is Script {
         uint8 scoreScaleBits;
         uint256 proofCount;
         uint256 accumulatorLimbs;
+        uint256 proofLength;
+        InputPolicy inputPolicy;
         string action; // "breaker" | "filter" | "none"
         uint32 maxAge;
         uint32 minFlagged;
@@ -83,6 +91,8 @@ contract Deploy is Script {
     error VerifierDeploymentFailed();
     /// @notice ZKGUARD_ACTION is not one of breaker / filter / none.
     error UnknownAction(string action);
+    /// @notice ZKGUARD_INPUT_POLICY is not one of attested / submitters / open.
+    error UnknownInputPolicy(string policy);
 
     /// @notice Entry point for `forge script`: reads the environment, deploys, writes the JSON.
     function run() external returns (Deployment memory d) {
@@ -106,6 +116,14 @@ contract Deploy is Script {
 
         cfg.verifierCreationCode = readCreationCode(artifact);
         cfg.circuitDigest = vm.envBytes32("ZKGUARD_CIRCUIT_DIGEST");
+        cfg.proofLength = vm.envUint("ZKGUARD_PROOF_LENGTH");
+        cfg.inputPolicy.mode = _inputMode(vm.envOr("ZKGUARD_INPUT_POLICY", string("attested")));
+        if (cfg.inputPolicy.mode != InputMode.Open) {
+            cfg.inputPolicy.members = vm.envAddress("ZKGUARD_INPUT_MEMBERS", ",");
+        }
+        if (cfg.inputPolicy.mode == InputMode.Attested) {
+            cfg.inputPolicy.threshold = uint8(vm.envOr("ZKGUARD_ATTEST_THRESHOLD", uint256(1)));
+        }
         cfg.modelCommitment = vm.envUint("ZKGUARD_MODEL_COMMITMENT");
         cfg.batchSize = uint16(vm.envUint("ZKGUARD_BATCH_SIZE"));
         cfg.hasScores = vm.envOr("ZKGUARD_HAS_SCORES", false);
@@ -160,7 +178,8 @@ contract Deploy is Script {
                 cfg.circuitDigest,
                 InstanceLayout.appInstanceCount(cfg.batchSize, cfg.hasScores),
                 cfg.proofCount,
-                cfg.accumulatorLimbs
+                cfg.accumulatorLimbs,
+                cfg.proofLength
             );
             d.registry
                 .registerModel(
@@ -179,7 +198,8 @@ contract Deploy is Script {
                         cfg.minFlagged,
                         cfg.useScoreThreshold,
                         cfg.scoreThreshold
-                    )
+                    ),
+                    cfg.inputPolicy
                 );
             d.breaker.setTarget(cfg.modelId, address(d.vault), TargetKind.PausableRole);
         }
@@ -214,6 +234,14 @@ contract Deploy is Script {
         string memory json =
             vm.serializeUint(k, "modelId", cfg.verifierCreationCode.length == 0 ? 0 : cfg.modelId);
         vm.writeJson(json, string.concat(dir, "/", vm.toString(block.chainid), ".json"));
+    }
+
+    function _inputMode(string memory name) private pure returns (InputMode) {
+        bytes32 h = keccak256(bytes(name));
+        if (h == keccak256("attested")) return InputMode.Attested;
+        if (h == keccak256("submitters")) return InputMode.Submitters;
+        if (h == keccak256("open")) return InputMode.Open;
+        revert UnknownInputPolicy(name);
     }
 
     function _action(string memory name, Deployment memory d) private pure returns (IGuardAction) {

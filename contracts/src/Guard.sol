@@ -2,9 +2,11 @@
 pragma solidity ^0.8.24;
 
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
-import {IGuard, SubmissionContext, VerifiedResult} from "./interfaces/IGuard.sol";
-import {IModelRegistry, Model, ModelStatus} from "./interfaces/IModelRegistry.sol";
+import {Attestation, IGuard, SubmissionContext, VerifiedResult} from "./interfaces/IGuard.sol";
+import {IModelRegistry, InputMode, Model, ModelStatus} from "./interfaces/IModelRegistry.sol";
 import {InstanceLayout} from "./InstanceLayout.sol";
 
 /// @title Guard
@@ -14,11 +16,18 @@ import {InstanceLayout} from "./InstanceLayout.sol";
 ///      verifier; the nonce is unused and the submission neither stale nor from the future; every
 ///      app segment carries the registered model commitment, the context recomputed for this chain,
 ///      this Guard and `ctx`, a sample count in 1..=batchSize and decision words < 2^248; the
-///      subjects (if any) are one per real sample. Then it consumes the nonce, calls the verifier,
-///      emits {Verified} and calls the action. Anyone may submit: the proof is the authority.
-contract Guard is IGuard, ReentrancyGuardTransient {
+///      subjects (if any) are one per real sample; the model's input policy holds (threshold
+///      attester signatures over every segment's input commitment, or an allowlisted submitter).
+///      Then it consumes the nonce, calls the verifier, emits {Verified} and calls the action.
+///      The proof vouches for the model's computation; the attesters vouch for the data.
+contract Guard is IGuard, ReentrancyGuardTransient, EIP712 {
     /// @notice The registry models are read from.
     IModelRegistry public immutable registry;
+
+    /// @notice EIP-712 type of what attesters sign.
+    bytes32 public constant INPUT_ATTESTATION_TYPEHASH = keccak256(
+        "InputAttestation(uint256 modelId,uint64 nonce,uint64 issuedAt,address[] subjects,uint256[] inputCommitments)"
+    );
 
     mapping(uint256 modelId => mapping(uint64 nonce => bool)) private _nonceUsed;
 
@@ -27,7 +36,7 @@ contract Guard is IGuard, ReentrancyGuardTransient {
 
     /// @notice Creates a Guard reading models from `registry_`.
     /// @param registry_ The model registry.
-    constructor(IModelRegistry registry_) {
+    constructor(IModelRegistry registry_) EIP712("zkguard", "1") {
         if (address(registry_).code.length == 0) revert RegistryHasNoCode(address(registry_));
         registry = registry_;
     }
@@ -36,40 +45,45 @@ contract Guard is IGuard, ReentrancyGuardTransient {
     function submit(
         uint256 modelId,
         SubmissionContext calldata ctx,
+        Attestation[] calldata attestations,
         uint256[] calldata instances,
         bytes calldata proof
     ) external nonReentrant returns (uint256 flaggedCount, uint256 sampleCount) {
-        Model memory m = registry.getModel(modelId);
-        if (m.status == ModelStatus.None) revert UnknownModel(modelId);
-        if (m.status == ModelStatus.Retired) revert ModelIsRetired(modelId);
-
-        uint256 appCount = InstanceLayout.appInstanceCount(m.batchSize, m.hasScores);
-        {
-            uint256 expected = uint256(m.accumulatorLimbs) + uint256(m.proofCount) * appCount;
-            if (instances.length != expected) revert InstanceCountMismatch(expected, instances.length);
-        }
-
-        if (_nonceUsed[modelId][ctx.nonce]) revert NonceAlreadyUsed(modelId, ctx.nonce);
-        if (ctx.issuedAt > block.timestamp) revert IssuedInFuture(ctx.issuedAt, block.timestamp);
-        if (block.timestamp - ctx.issuedAt > m.policy.maxAge) {
-            revert StaleSubmission(ctx.issuedAt, m.policy.maxAge, block.timestamp);
-        }
-
-        sampleCount = _checkSegments(m, appCount, _context(modelId, ctx), instances);
-        if (ctx.subjects.length != 0 && ctx.subjects.length != sampleCount) {
-            revert SubjectsLengthMismatch(sampleCount, ctx.subjects.length);
-        }
+        Model memory m = _usableModel(modelId, ctx, instances.length);
+        VerifiedResult memory result = _checkSegments(modelId, ctx, m, instances);
+        sampleCount = result.sampleCount;
+        _checkInputPolicy(modelId, m, ctx, result.inputCommitments, attestations);
 
         // Effects before interactions: the nonce is consumed before the verifier and the action run.
         _nonceUsed[modelId][ctx.nonce] = true;
 
         m.verifier.verify(instances, proof);
 
-        VerifiedResult memory result = _decode(modelId, ctx, m, appCount, sampleCount, instances);
+        _decode(result, m, instances);
         flaggedCount = result.flaggedCount;
         emit Verified(modelId, ctx.nonce, result.inputCommitments, flaggedCount, sampleCount);
 
         if (address(m.policy.action) != address(0)) m.policy.action.onVerified(result);
+    }
+
+    /// @dev The registry entry of a model a submission may use: registered, not retired, the
+    ///      instance count of its verifier, an unused nonce, an issue time neither future nor stale.
+    function _usableModel(uint256 modelId, SubmissionContext calldata ctx, uint256 instanceCount)
+        private
+        view
+        returns (Model memory m)
+    {
+        m = registry.getModel(modelId);
+        if (m.status == ModelStatus.None) revert UnknownModel(modelId);
+        if (m.status == ModelStatus.Retired) revert ModelIsRetired(modelId);
+        uint256 expected = uint256(m.accumulatorLimbs) + uint256(m.proofCount)
+            * InstanceLayout.appInstanceCount(m.batchSize, m.hasScores);
+        if (instanceCount != expected) revert InstanceCountMismatch(expected, instanceCount);
+        if (_nonceUsed[modelId][ctx.nonce]) revert NonceAlreadyUsed(modelId, ctx.nonce);
+        if (ctx.issuedAt > block.timestamp) revert IssuedInFuture(ctx.issuedAt, block.timestamp);
+        if (block.timestamp - ctx.issuedAt > m.policy.maxAge) {
+            revert StaleSubmission(ctx.issuedAt, m.policy.maxAge, block.timestamp);
+        }
     }
 
     /// @inheritdoc IGuard
@@ -80,6 +94,69 @@ contract Guard is IGuard, ReentrancyGuardTransient {
     /// @inheritdoc IGuard
     function computeContext(uint256 modelId, SubmissionContext calldata ctx) external view returns (uint256) {
         return _context(modelId, ctx);
+    }
+
+    /// @inheritdoc IGuard
+    function attestationDigest(
+        uint256 modelId,
+        SubmissionContext calldata ctx,
+        uint256[] calldata inputCommitments
+    ) external view returns (bytes32) {
+        return _attestationDigest(modelId, ctx, inputCommitments);
+    }
+
+    /// @dev The EIP-712 digest of the `InputAttestation` for this chain and this Guard.
+    function _attestationDigest(
+        uint256 modelId,
+        SubmissionContext calldata ctx,
+        uint256[] memory inputCommitments
+    ) private view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    INPUT_ATTESTATION_TYPEHASH,
+                    modelId,
+                    ctx.nonce,
+                    ctx.issuedAt,
+                    keccak256(abi.encodePacked(ctx.subjects)),
+                    keccak256(abi.encodePacked(inputCommitments))
+                )
+            )
+        );
+    }
+
+    /// @dev Enforces the model's input policy: Attested needs `attestThreshold` valid signatures
+    ///      of distinct registered attesters (sorted by signer; every one given must be valid),
+    ///      Submitters an allowlisted `msg.sender`, Open nothing.
+    function _checkInputPolicy(
+        uint256 modelId,
+        Model memory m,
+        SubmissionContext calldata ctx,
+        uint256[] memory inputCommitments,
+        Attestation[] calldata attestations
+    ) private view {
+        if (m.inputMode == InputMode.Open) return;
+        if (m.inputMode == InputMode.Submitters) {
+            if (!registry.isInputMember(modelId, msg.sender)) {
+                revert SubmitterNotAllowed(modelId, msg.sender);
+            }
+            return;
+        }
+        if (attestations.length < m.attestThreshold) {
+            revert UnattestedInputs(modelId, attestations.length, m.attestThreshold);
+        }
+        bytes32 digest = _attestationDigest(modelId, ctx, inputCommitments);
+        address previous = address(0);
+        for (uint256 i = 0; i < attestations.length; ++i) {
+            address signer = attestations[i].signer;
+            if (signer == previous) revert DuplicateAttester(signer);
+            if (signer < previous) revert AttestersNotSorted(previous, signer);
+            previous = signer;
+            if (!registry.isInputMember(modelId, signer)) revert UnknownAttester(modelId, signer);
+            if (!SignatureChecker.isValidSignatureNow(signer, digest, attestations[i].signature)) {
+                revert InvalidAttestation(signer);
+            }
+        }
     }
 
     /// @dev The context for this chain and this Guard (see InstanceLayout.contextHash).
@@ -94,15 +171,22 @@ contract Guard is IGuard, ReentrancyGuardTransient {
         );
     }
 
-    /// @dev Checks every segment's header and decision words; returns the total real samples.
-    function _checkSegments(Model memory m, uint256 appCount, uint256 context, uint256[] calldata instances)
-        private
-        pure
-        returns (uint256 total)
-    {
+    /// @dev Checks every segment's header and decision words and the subjects' count; returns the
+    ///      result's header (model, context, sample count, every segment's input commitment).
+    function _checkSegments(
+        uint256 modelId,
+        SubmissionContext calldata ctx,
+        Model memory m,
+        uint256[] calldata instances
+    ) private view returns (VerifiedResult memory r) {
+        uint256 context = _context(modelId, ctx);
+        uint256 appCount = InstanceLayout.appInstanceCount(m.batchSize, m.hasScores);
         uint256 words = InstanceLayout.decisionWordCount(m.batchSize);
+        uint256 total = 0;
+        r.inputCommitments = new uint256[](m.proofCount);
         for (uint256 k = 0; k < m.proofCount; ++k) {
             uint256 base = m.accumulatorLimbs + k * appCount;
+            r.inputCommitments[k] = instances[base + InstanceLayout.INPUT_COMMITMENT_OFFSET];
             uint256 got = instances[base + InstanceLayout.MODEL_COMMITMENT_OFFSET];
             if (got != m.modelCommitment) revert ModelCommitmentMismatch(k, m.modelCommitment, got);
             got = instances[base + InstanceLayout.CONTEXT_OFFSET];
@@ -115,26 +199,22 @@ contract Guard is IGuard, ReentrancyGuardTransient {
                 if (word >= InstanceLayout.DECISION_WORD_BOUND) revert DecisionWordOutOfRange(k, w, word);
             }
         }
-    }
-
-    /// @dev Decodes the verified outputs of all segments, compacted over the real samples.
-    function _decode(
-        uint256 modelId,
-        SubmissionContext calldata ctx,
-        Model memory m,
-        uint256 appCount,
-        uint256 sampleCount,
-        uint256[] calldata instances
-    ) private pure returns (VerifiedResult memory r) {
+        if (ctx.subjects.length != 0 && ctx.subjects.length != total) {
+            revert SubjectsLengthMismatch(total, ctx.subjects.length);
+        }
         r.modelId = modelId;
         r.nonce = ctx.nonce;
         r.issuedAt = ctx.issuedAt;
-        r.sampleCount = sampleCount;
-        r.flagged = new bool[](sampleCount);
-        r.scores = new int256[](m.hasScores ? sampleCount : 0);
-        r.scoreScaleBits = m.scoreScaleBits;
+        r.sampleCount = total;
         r.subjects = ctx.subjects;
-        r.inputCommitments = new uint256[](m.proofCount);
+    }
+
+    /// @dev Decodes the verified outputs of all segments into `r`, compacted over the real samples.
+    function _decode(VerifiedResult memory r, Model memory m, uint256[] calldata instances) private pure {
+        uint256 appCount = InstanceLayout.appInstanceCount(m.batchSize, m.hasScores);
+        r.flagged = new bool[](r.sampleCount);
+        r.scores = new int256[](m.hasScores ? r.sampleCount : 0);
+        r.scoreScaleBits = m.scoreScaleBits;
         r.policy = m.policy;
 
         uint256 scoresOffset = InstanceLayout.scoresOffset(m.batchSize);
@@ -142,7 +222,6 @@ contract Guard is IGuard, ReentrancyGuardTransient {
         uint256 flaggedCount = 0;
         for (uint256 k = 0; k < m.proofCount; ++k) {
             uint256 base = m.accumulatorLimbs + k * appCount;
-            r.inputCommitments[k] = instances[base + InstanceLayout.INPUT_COMMITMENT_OFFSET];
             uint256 samples = instances[base + InstanceLayout.SAMPLE_COUNT_OFFSET];
             for (uint256 j = 0; j < samples; ++j) {
                 uint256 word = instances[

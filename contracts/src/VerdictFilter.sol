@@ -46,6 +46,12 @@ contract VerdictFilter is
     }
 
     /// @inheritdoc IGuardAction
+    /// @dev A filter records verdicts; it never pauses a target.
+    function canPause() external pure returns (bool) {
+        return false;
+    }
+
+    /// @inheritdoc IGuardAction
     /// @dev Records one verdict per subject; reverts with {SubjectsRequired} without subjects.
     function onVerified(VerifiedResult calldata result) external {
         if (msg.sender != guard) revert NotGuard(msg.sender);

@@ -137,7 +137,7 @@ contract CircuitBreakerTest is ZkGuardBase {
             SCORE_THRESHOLD - 1,
             keccak256(abi.encode(MODEL_DIRECT, 1, inputs))
         );
-        guard.submit(MODEL_DIRECT, c, inst, proof);
+        guard.submit(MODEL_DIRECT, c, _attest(MODEL_DIRECT, c, inst), inst, proof);
     }
 
     function test_scoreBelowThreshold_doesNotTrip() public {
@@ -304,7 +304,7 @@ contract CircuitBreakerTest is ZkGuardBase {
                 lonely.PAUSER_ROLE()
             )
         );
-        guard.submit(MODEL_DIRECT, c, inst, proof);
+        guard.submit(MODEL_DIRECT, c, _attest(MODEL_DIRECT, c, inst), inst, proof);
         assertFalse(guard.isNonceUsed(MODEL_DIRECT, 1));
     }
 
@@ -317,7 +317,7 @@ contract CircuitBreakerTest is ZkGuardBase {
         vm.expectRevert(
             abi.encodeWithSelector(ICircuitBreakerErrors.TargetNotConfigured.selector, MODEL_DIRECT)
         );
-        guard.submit(MODEL_DIRECT, c, inst, proof);
+        guard.submit(MODEL_DIRECT, c, _attest(MODEL_DIRECT, c, inst), inst, proof);
         // below the policy no target is needed
         _submitDirect(MODEL_DIRECT, _bools(true, false, false, false), _below());
     }

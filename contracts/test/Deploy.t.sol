@@ -4,17 +4,21 @@ pragma solidity ^0.8.24;
 import {Test} from "forge-std/Test.sol";
 
 import {Deploy} from "../script/Deploy.s.sol";
-import {Model, ModelStatus} from "../src/interfaces/IModelRegistry.sol";
-import {SubmissionContext} from "../src/interfaces/IGuard.sol";
+import {InputMode, Model, ModelStatus} from "../src/interfaces/IModelRegistry.sol";
+import {Attestation, IGuardErrors, SubmissionContext} from "../src/interfaces/IGuard.sol";
 import {TargetKind} from "../src/interfaces/ICircuitBreaker.sol";
 import {MockGeneratedVerifier} from "./mocks/MockGeneratedVerifier.sol";
 
 contract DeployScriptTest is Test {
     Deploy internal script;
     address internal owner = makeAddr("owner");
+    address internal attester;
+    uint256 internal attesterKey;
+    bytes internal constant PROOF = hex"000000000000000000000000000000000000000000000000000000000000beef";
 
     function setUp() public {
         script = new Deploy();
+        (attester, attesterKey) = makeAddrAndKey("attester");
     }
 
     function _cfg(bytes memory code) internal view returns (Deploy.Config memory cfg) {
@@ -29,6 +33,11 @@ contract DeployScriptTest is Test {
         cfg.hasScores = false;
         cfg.proofCount = 1;
         cfg.accumulatorLimbs = 0;
+        cfg.proofLength = PROOF.length;
+        cfg.inputPolicy.mode = InputMode.Attested;
+        cfg.inputPolicy.threshold = 1;
+        cfg.inputPolicy.members = new address[](1);
+        cfg.inputPolicy.members[0] = attester;
         cfg.action = "breaker";
         cfg.maxAge = 1 hours;
         cfg.minFlagged = 1;
@@ -77,8 +86,17 @@ contract DeployScriptTest is Test {
         inst[2] = d.guard.computeContext(5, c);
         inst[3] = 4;
         inst[4] = 0x4;
-        MockGeneratedVerifier(d.generatedVerifier).expect(inst, hex"beef");
-        (uint256 flagged, uint256 samples) = d.guard.submit(5, c, inst, hex"beef");
+        MockGeneratedVerifier(d.generatedVerifier).expect(inst, PROOF);
+        // the registered attester must vouch for the inputs
+        Attestation[] memory none = new Attestation[](0);
+        vm.expectRevert(abi.encodeWithSelector(IGuardErrors.UnattestedInputs.selector, 5, 0, 1));
+        d.guard.submit(5, c, none, inst, PROOF);
+        uint256[] memory commits = new uint256[](1);
+        commits[0] = inst[1];
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(attesterKey, d.guard.attestationDigest(5, c, commits));
+        Attestation[] memory a = new Attestation[](1);
+        a[0] = Attestation(attester, abi.encodePacked(r, s, v));
+        (uint256 flagged, uint256 samples) = d.guard.submit(5, c, a, inst, PROOF);
         assertEq(flagged, 1);
         assertEq(samples, 4);
         assertTrue(d.vault.paused());

@@ -13,8 +13,10 @@ import {IZkGuardVerifierErrors} from "../src/interfaces/IZkGuardVerifier.sol";
 import {IGuardErrors} from "../src/interfaces/IGuard.sol";
 import {TargetKind} from "../src/interfaces/ICircuitBreaker.sol";
 import {MockBreakerTarget} from "./mocks/MockBreakerTarget.sol";
+import {AttestationDigest} from "./utils/AttestationDigest.sol";
 import {ModelConfig, Policy} from "../src/interfaces/IModelRegistry.sol";
-import {SubmissionContext} from "../src/interfaces/IGuard.sol";
+import {Attestation, SubmissionContext} from "../src/interfaces/IGuard.sol";
+import {InputMode, InputPolicy} from "../src/interfaces/IModelRegistry.sol";
 
 /// @notice End to end with a REAL generated verifier and a real proof written by the Rust prover to
 ///         `contracts/fixtures/<name>.json`. Skipped until the fixture exists. Proposed format (keys
@@ -54,8 +56,48 @@ contract FixtureE2ETest is Test {
                 vm.parseJsonUint(j, ".batchSize"), vm.parseJsonBool(j, ".hasScores")
             ),
             vm.parseJsonUint(j, ".proofCount"),
-            vm.parseJsonUint(j, ".accumulatorLimbs")
+            vm.parseJsonUint(j, ".accumulatorLimbs"),
+            vm.parseJsonBytes(j, ".proof").length
         );
+    }
+
+    address internal attester;
+    uint256 internal attesterKey;
+    uint256 internal proofCount;
+    uint256 internal appCount;
+    uint256 internal limbs;
+
+    /// @dev The data provider is the model's only attester (threshold 1).
+    function _inputs() internal returns (InputPolicy memory p) {
+        (attester, attesterKey) = makeAddrAndKey("fixture-attester");
+        p.mode = InputMode.Attested;
+        p.threshold = 1;
+        p.members = new address[](1);
+        p.members[0] = attester;
+    }
+
+    /// @dev A signature by `key` over the submission's attestation digest.
+    function _attestBy(address signer, uint256 key, SubmissionContext memory c, uint256[] memory instances)
+        internal
+        view
+        returns (Attestation[] memory a)
+    {
+        uint256[] memory commits = new uint256[](proofCount);
+        for (uint256 k = 0; k < proofCount; ++k) {
+            commits[k] = instances[limbs + k * appCount + InstanceLayout.INPUT_COMMITMENT_OFFSET];
+        }
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(key, AttestationDigest.digest(address(guard), modelId, c, commits));
+        a = new Attestation[](1);
+        a[0] = Attestation(signer, abi.encodePacked(r, s, v));
+    }
+
+    function _attest(uint256, SubmissionContext memory c, uint256[] memory instances)
+        internal
+        view
+        returns (Attestation[] memory)
+    {
+        return _attestBy(attester, attesterKey, c, instances);
     }
 
     ZkGuardVerifier internal verifier;
@@ -75,6 +117,9 @@ contract FixtureE2ETest is Test {
         target = new MockBreakerTarget(address(breaker));
         modelId = vm.parseJsonUint(j, ".modelId");
         breaker.setTarget(modelId, address(target), TargetKind.Hook);
+        proofCount = verifier.proofCount();
+        appCount = verifier.appInstanceCount();
+        limbs = verifier.accumulatorLimbs();
         registry.registerModel(
             modelId,
             ModelConfig(
@@ -85,7 +130,8 @@ contract FixtureE2ETest is Test {
                 vm.parseJsonBool(j, ".hasScores"),
                 uint8(vm.parseJsonUint(j, ".scoreScaleBits"))
             ),
-            Policy(breaker, 1 hours, 1, false, 0)
+            Policy(breaker, 1 hours, 1, false, 0),
+            _inputs()
         );
     }
 
@@ -98,16 +144,18 @@ contract FixtureE2ETest is Test {
     }
 
     /// @dev A tampered proof (last byte flipped) is rejected by the real verifier, through the
-    ///      Guard too, and trips nothing.
+    ///      Guard too, and trips nothing. A failing generated verifier burns the gas it is given, so
+    ///      these calls get a bounded amount (plenty for a valid verification).
     function _rejectTampered(SubmissionContext memory c, uint256[] memory instances, bytes memory proof)
         internal
     {
         bytes memory tampered = bytes.concat(proof);
         tampered[tampered.length - 1] = bytes1(uint8(tampered[tampered.length - 1]) ^ 1);
         vm.expectRevert(IZkGuardVerifierErrors.ProofRejected.selector);
-        verifier.verify(instances, tampered);
+        verifier.verify{gas: 5_000_000}(instances, tampered);
+        Attestation[] memory attested = _attest(modelId, c, instances);
         vm.expectRevert(IZkGuardVerifierErrors.ProofRejected.selector);
-        guard.submit(modelId, c, instances, tampered);
+        guard.submit{gas: 10_000_000}(modelId, c, attested, instances, tampered);
         assertFalse(target.paused(), "a tampered proof must not pause the target");
         assertFalse(guard.isNonceUsed(modelId, c.nonce));
     }
@@ -128,6 +176,49 @@ contract FixtureE2ETest is Test {
         verifier.verify(nonCanonical, proof);
     }
 
+    /// @dev The wrapper refuses a proof with bytes appended or cut (the generated verifier alone
+    ///      ignores trailing calldata), through the Guard too.
+    function _rejectWrongLength(SubmissionContext memory c, uint256[] memory instances, bytes memory proof)
+        internal
+    {
+        bytes memory padded = bytes.concat(proof, new bytes(40));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IZkGuardVerifierErrors.ProofLengthMismatch.selector, proof.length, padded.length
+            )
+        );
+        verifier.verify(instances, padded);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IZkGuardVerifierErrors.ProofLengthMismatch.selector, proof.length, padded.length
+            )
+        );
+        guard.submit(modelId, c, _attest(modelId, c, instances), instances, padded);
+        bytes memory truncated = new bytes(proof.length - 32);
+        for (uint256 i = 0; i < truncated.length; ++i) {
+            truncated[i] = proof[i];
+        }
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IZkGuardVerifierErrors.ProofLengthMismatch.selector, proof.length, truncated.length
+            )
+        );
+        verifier.verify(instances, truncated);
+    }
+
+    /// @dev A real proof over inputs no attester vouched for is refused before it is verified:
+    ///      without attestations, and signed by someone who holds the model but is no attester.
+    function _rejectUnattested(SubmissionContext memory c, uint256[] memory instances, bytes memory proof)
+        internal
+    {
+        vm.expectRevert(abi.encodeWithSelector(IGuardErrors.UnattestedInputs.selector, modelId, 0, 1));
+        guard.submit(modelId, c, new Attestation[](0), instances, proof);
+        (address forger, uint256 forgerKey) = makeAddrAndKey("model-holder");
+        vm.expectRevert(abi.encodeWithSelector(IGuardErrors.UnknownAttester.selector, modelId, forger));
+        guard.submit(modelId, c, _attestBy(forger, forgerKey, c, instances), instances, proof);
+        assertFalse(target.paused(), "unattested inputs must not pause the target");
+    }
+
     function _run(string memory name) internal {
         string memory j = _load(name);
         if (bytes(j).length == 0) return;
@@ -142,10 +233,13 @@ contract FixtureE2ETest is Test {
 
         _rejectTampered(c, instances, proof);
         _rejectNonCanonical(instances, proof);
+        _rejectWrongLength(c, instances, proof);
+        _rejectUnattested(c, instances, proof);
 
         // The real verifier accepts the real proof, the Guard decodes it and the breaker trips ...
         verifier.verify(instances, proof);
-        (uint256 flagged, uint256 samples) = guard.submit(modelId, c, instances, proof);
+        (uint256 flagged, uint256 samples) =
+            guard.submit(modelId, c, _attest(modelId, c, instances), instances, proof);
         assertEq(flagged, vm.parseJsonUint(j, ".flaggedCount"));
         assertEq(samples, vm.parseJsonUint(j, ".sampleCount"));
         assertTrue(target.paused(), "a verified anomaly must pause the target");
@@ -153,7 +247,7 @@ contract FixtureE2ETest is Test {
 
         // ... once: the nonce is spent.
         vm.expectRevert(abi.encodeWithSelector(IGuardErrors.NonceAlreadyUsed.selector, modelId, c.nonce));
-        guard.submit(modelId, c, instances, proof);
+        guard.submit(modelId, c, _attest(modelId, c, instances), instances, proof);
     }
 
     function test_fixture_direct() public {

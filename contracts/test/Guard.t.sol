@@ -6,7 +6,13 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {ZkGuardBase, Segment} from "./utils/ZkGuardBase.sol";
 import {Guard} from "../src/Guard.sol";
 import {InstanceLayout} from "../src/InstanceLayout.sol";
-import {IGuardErrors, IGuardEvents, SubmissionContext, VerifiedResult} from "../src/interfaces/IGuard.sol";
+import {
+    IGuard,
+    IGuardErrors,
+    IGuardEvents,
+    SubmissionContext,
+    VerifiedResult
+} from "../src/interfaces/IGuard.sol";
 import {IZkGuardVerifierErrors} from "../src/interfaces/IZkGuardVerifier.sol";
 import {IModelRegistry, ModelConfig, Policy} from "../src/interfaces/IModelRegistry.sol";
 import {IGuardAction} from "../src/interfaces/IGuardAction.sol";
@@ -20,22 +26,26 @@ contract GuardTest is ZkGuardBase {
 
     function setUp() public override {
         super.setUp();
+        _markBatch(MODEL_REC_BATCH);
         rec = new RecordingAction();
         vm.startPrank(governance);
         registry.registerModel(
             MODEL_REC_DIRECT,
             ModelConfig(COMMIT_DIRECT, DIGEST_DIRECT, directVerifier, DIRECT_BATCH, true, SCALE_BITS),
-            Policy(rec, MAX_AGE, 1, false, 0)
+            Policy(rec, MAX_AGE, 1, false, 0),
+            _inputs()
         );
         registry.registerModel(
             MODEL_REC_BATCH,
             ModelConfig(COMMIT_BATCH, DIGEST_BATCH, batchVerifier, BATCH_BATCH, false, 0),
-            Policy(rec, MAX_AGE, 0, false, 0)
+            Policy(rec, MAX_AGE, 0, false, 0),
+            _inputs()
         );
         registry.registerModel(
             MODEL_NO_ACTION,
             ModelConfig(COMMIT_DIRECT, DIGEST_DIRECT, directVerifier, DIRECT_BATCH, true, SCALE_BITS),
-            Policy(IGuardAction(address(0)), MAX_AGE, 1, false, 0)
+            Policy(IGuardAction(address(0)), MAX_AGE, 1, false, 0),
+            _inputs()
         );
         vm.stopPrank();
     }
@@ -67,7 +77,8 @@ contract GuardTest is ZkGuardBase {
         vm.expectEmit(true, true, false, true, address(guard));
         emit IGuardEvents.Verified(MODEL_DIRECT, 7, inputs, 1, 4);
         vm.prank(relayer);
-        (uint256 flagged, uint256 samples) = guard.submit(MODEL_DIRECT, c, inst, proof);
+        (uint256 flagged, uint256 samples) =
+            guard.submit(MODEL_DIRECT, c, _attest(MODEL_DIRECT, c, inst), inst, proof);
         assertEq(flagged, 1);
         assertEq(samples, 4);
         assertTrue(guard.isNonceUsed(MODEL_DIRECT, 7));
@@ -81,7 +92,7 @@ contract GuardTest is ZkGuardBase {
         uint256[] memory inst = _direct(MODEL_DIRECT, c, f, s);
         gen.expect(inst, proof);
         vm.prank(makeAddr("stranger"));
-        guard.submit(MODEL_DIRECT, c, inst, proof);
+        guard.submit(MODEL_DIRECT, c, _attest(MODEL_DIRECT, c, inst), inst, proof);
         assertTrue(guard.isNonceUsed(MODEL_DIRECT, 1));
     }
 
@@ -187,7 +198,7 @@ contract GuardTest is ZkGuardBase {
         gen.expect(inst, proof);
         vm.expectEmit(true, true, false, true, address(guard));
         emit IGuardEvents.Verified(MODEL_REC_BATCH, 5, inputs, 5, 253);
-        guard.submit(MODEL_REC_BATCH, c, inst, proof);
+        guard.submit(MODEL_REC_BATCH, c, _attest(MODEL_REC_BATCH, c, inst), inst, proof);
 
         VerifiedResult memory r = rec.last();
         assertEq(r.sampleCount, 253);
@@ -240,7 +251,7 @@ contract GuardTest is ZkGuardBase {
     ) internal {
         gen.expect(inst, proof);
         vm.expectRevert(err);
-        guard.submit(modelId, c, inst, proof);
+        guard.submit(modelId, c, _attest(modelId, c, inst), inst, proof);
         assertFalse(guard.isNonceUsed(modelId, c.nonce));
     }
 
@@ -357,7 +368,9 @@ contract GuardTest is ZkGuardBase {
         uint256[] memory inst = _instancesFor(address(other), block.chainid, MODEL_NO_ACTION, c, segs);
         // accepted by the guard it was made for ...
         gen.expect(inst, proof);
-        other.submit(MODEL_NO_ACTION, c, inst, proof);
+        other.submit(
+            MODEL_NO_ACTION, c, _attestFor(IGuard(address(other)), MODEL_NO_ACTION, c, inst), inst, proof
+        );
         assertTrue(other.isNonceUsed(MODEL_NO_ACTION, 1));
         // ... refused by this one
         _expectSubmitRevert(
@@ -423,7 +436,7 @@ contract GuardTest is ZkGuardBase {
         uint256[] memory inst = _direct(MODEL_DIRECT, c, f, s);
         _submit(MODEL_DIRECT, c, inst);
         vm.expectRevert(abi.encodeWithSelector(IGuardErrors.NonceAlreadyUsed.selector, MODEL_DIRECT, 1));
-        guard.submit(MODEL_DIRECT, c, inst, proof);
+        guard.submit(MODEL_DIRECT, c, _attest(MODEL_DIRECT, c, inst), inst, proof);
     }
 
     function test_submit_stale_reverts() public {
@@ -458,9 +471,10 @@ contract GuardTest is ZkGuardBase {
         (bool[] memory f, int256[] memory s) = _quiet();
         uint256[] memory inst = _direct(MODEL_DIRECT, c, f, s);
         gen.expect(inst, proof);
-        bytes memory badProof = abi.encodePacked(proof, uint8(0));
+        bytes memory badProof = bytes.concat(proof);
+        badProof[7] ^= 0x01;
         vm.expectRevert(IZkGuardVerifierErrors.ProofRejected.selector);
-        guard.submit(MODEL_DIRECT, c, inst, badProof);
+        guard.submit(MODEL_DIRECT, c, _attest(MODEL_DIRECT, c, inst), inst, badProof);
         assertFalse(guard.isNonceUsed(MODEL_DIRECT, 1));
     }
 
@@ -571,6 +585,6 @@ contract GuardTest is ZkGuardBase {
         uint256[] memory inst = _direct(MODEL_NO_ACTION, c, f, s);
         gen.setAcceptAll(true);
         vm.expectRevert(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);
-        guard.submit(MODEL_NO_ACTION, c, inst, proof);
+        guard.submit(MODEL_NO_ACTION, c, _attest(MODEL_NO_ACTION, c, inst), inst, proof);
     }
 }

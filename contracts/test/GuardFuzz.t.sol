@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 import {ZkGuardBase, Segment} from "./utils/ZkGuardBase.sol";
 import {InstanceLayout} from "../src/InstanceLayout.sol";
-import {IGuard, IGuardErrors, SubmissionContext} from "../src/interfaces/IGuard.sol";
+import {Attestation, IGuard, IGuardErrors, SubmissionContext} from "../src/interfaces/IGuard.sol";
 import {IZkGuardVerifierErrors} from "../src/interfaces/IZkGuardVerifier.sol";
 import {ModelConfig, Policy} from "../src/interfaces/IModelRegistry.sol";
 import {IGuardAction} from "../src/interfaces/IGuardAction.sol";
@@ -17,16 +17,19 @@ contract GuardFuzzTest is ZkGuardBase {
 
     function setUp() public override {
         super.setUp();
+        _markBatch(FUZZ_BATCH);
         vm.startPrank(governance);
         registry.registerModel(
             FUZZ_DIRECT,
             ModelConfig(COMMIT_DIRECT, DIGEST_DIRECT, directVerifier, DIRECT_BATCH, true, SCALE_BITS),
-            Policy(IGuardAction(address(0)), MAX_AGE, 1, true, 0)
+            Policy(IGuardAction(address(0)), MAX_AGE, 1, true, 0),
+            _inputs()
         );
         registry.registerModel(
             FUZZ_BATCH,
             ModelConfig(COMMIT_BATCH, DIGEST_BATCH, batchVerifier, BATCH_BATCH, false, 0),
-            Policy(IGuardAction(address(0)), MAX_AGE, 1, false, 0)
+            Policy(IGuardAction(address(0)), MAX_AGE, 1, false, 0),
+            _inputs()
         );
         vm.stopPrank();
     }
@@ -126,7 +129,7 @@ contract GuardFuzzTest is ZkGuardBase {
         bytes memory err = _expectedError(index, value, inst, 0, inst.length, DIRECT_BATCH, c.subjects.length);
         inst[index] = value;
         vm.expectRevert(err);
-        guard.submit(FUZZ_DIRECT, c, inst, proof);
+        guard.submit(FUZZ_DIRECT, c, _attest(FUZZ_DIRECT, c, inst), inst, proof);
         assertFalse(guard.isNonceUsed(FUZZ_DIRECT, c.nonce));
     }
 
@@ -139,7 +142,7 @@ contract GuardFuzzTest is ZkGuardBase {
         bytes memory err = _expectedError(index, value, inst, 12, 6, BATCH_BATCH, c.subjects.length);
         inst[index] = value;
         vm.expectRevert(err);
-        guard.submit(FUZZ_BATCH, c, inst, proof);
+        guard.submit(FUZZ_BATCH, c, _attest(FUZZ_BATCH, c, inst), inst, proof);
         assertFalse(guard.isNonceUsed(FUZZ_BATCH, c.nonce));
     }
 
@@ -151,7 +154,7 @@ contract GuardFuzzTest is ZkGuardBase {
         pos = bound(pos, 0, bad.length - 1);
         bad[pos] = bytes1(uint8(bad[pos]) ^ mask);
         vm.expectRevert(IZkGuardVerifierErrors.ProofRejected.selector);
-        guard.submit(FUZZ_DIRECT, c, inst, bad);
+        guard.submit(FUZZ_DIRECT, c, _attest(FUZZ_DIRECT, c, inst), inst, bad);
     }
 
     function testFuzz_truncatedOrExtendedProof_rejected(uint256 len) public {
@@ -163,27 +166,46 @@ contract GuardFuzzTest is ZkGuardBase {
         for (uint256 i = 0; i < len && i < proof.length; ++i) {
             bad[i] = proof[i];
         }
-        vm.expectRevert(IZkGuardVerifierErrors.ProofRejected.selector);
-        guard.submit(FUZZ_DIRECT, c, inst, bad);
+        vm.expectRevert(
+            abi.encodeWithSelector(IZkGuardVerifierErrors.ProofLengthMismatch.selector, proof.length, len)
+        );
+        guard.submit(FUZZ_DIRECT, c, _attest(FUZZ_DIRECT, c, inst), inst, bad);
     }
 
     /// @dev Any single-byte change anywhere in the ABI-encoded submit calldata (selector, model id,
-    ///      context, subjects, offsets, lengths, instances, proof) makes the call fail.
+    ///      context, subjects, offsets, lengths, attestations, instances, proof) makes the call fail,
+    ///      except in the 31 zero bytes that pad the 65-byte signature to a word (the ABI decoder
+    ///      ignores padding; they are not part of any signed or proved value).
     function testFuzz_mutatedSubmitCalldata_neverPasses(uint256 pos, uint8 mask) public {
         vm.assume(mask != 0);
         (SubmissionContext memory c, uint256[] memory inst) = _directSubmission();
         gen.expect(inst, proof);
-        bytes memory data = abi.encodeCall(IGuard.submit, (FUZZ_DIRECT, c, inst, proof));
+        Attestation[] memory att = _attest(FUZZ_DIRECT, c, inst);
+        bytes memory data = abi.encodeCall(IGuard.submit, (FUZZ_DIRECT, c, att, inst, proof));
+        uint256 sigAt = _find(data, att[0].signature);
+        pos = bound(pos, 0, data.length - 1);
+        vm.assume(pos < sigAt + 65 || pos >= sigAt + 96);
         // sanity: the original calldata passes (checked in a snapshot we roll back)
         uint256 snap = vm.snapshotState();
         (bool okOriginal,) = address(guard).call(data);
         assertTrue(okOriginal);
         vm.revertToState(snap);
 
-        pos = bound(pos, 0, data.length - 1);
         data[pos] = bytes1(uint8(data[pos]) ^ mask);
         (bool ok,) = address(guard).call(data);
         assertFalse(ok, "mutated calldata passed");
         assertFalse(guard.isNonceUsed(FUZZ_DIRECT, c.nonce));
+    }
+
+    /// @dev The offset of `needle` in `hay` (reverts when absent).
+    function _find(bytes memory hay, bytes memory needle) internal pure returns (uint256) {
+        for (uint256 i = 0; i + needle.length <= hay.length; ++i) {
+            bool same = true;
+            for (uint256 j = 0; j < needle.length && same; ++j) {
+                same = hay[i + j] == needle[j];
+            }
+            if (same) return i;
+        }
+        revert("needle not found");
     }
 }

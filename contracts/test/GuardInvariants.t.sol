@@ -36,7 +36,8 @@ contract GuardHandler is ZkGuardBase {
         registry.registerModel(
             MODEL_PLAIN,
             ModelConfig(COMMIT_DIRECT, DIGEST_DIRECT, directVerifier, DIRECT_BATCH, true, SCALE_BITS),
-            Policy(IGuardAction(address(0)), MAX_AGE, 1, false, 0)
+            Policy(IGuardAction(address(0)), MAX_AGE, 1, false, 0),
+            _inputs()
         );
     }
 
@@ -45,7 +46,7 @@ contract GuardHandler is ZkGuardBase {
         returns (bool ok)
     {
         gen.expect(inst, proof);
-        try guard.submit(modelId, c, inst, proof) {
+        try guard.submit(modelId, c, _attest(modelId, c, inst), inst, proof) {
             ok = true;
             ++accepted;
             ++acceptedCount[modelId][c.nonce];

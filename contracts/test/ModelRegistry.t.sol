@@ -35,13 +35,13 @@ contract ModelRegistryTest is ZkGuardBase {
 
     function _register(ModelConfig memory cfg, Policy memory p) internal {
         vm.prank(governance);
-        registry.registerModel(NEW_ID, cfg, p);
+        registry.registerModel(NEW_ID, cfg, p, _inputs());
     }
 
     function _expectRegisterRevert(ModelConfig memory cfg, Policy memory p, bytes memory err) internal {
         vm.prank(governance);
         vm.expectRevert(err);
-        registry.registerModel(NEW_ID, cfg, p);
+        registry.registerModel(NEW_ID, cfg, p, _inputs());
         assertEq(uint8(registry.statusOf(NEW_ID)), uint8(ModelStatus.None));
     }
 
@@ -101,7 +101,7 @@ contract ModelRegistryTest is ZkGuardBase {
         Policy memory p = _policy();
         vm.prank(stranger);
         vm.expectRevert(_unauthorized(stranger));
-        registry.registerModel(NEW_ID, cfg, p);
+        registry.registerModel(NEW_ID, cfg, p, _inputs());
     }
 
     function test_register_takenId_reverts() public {
@@ -111,7 +111,7 @@ contract ModelRegistryTest is ZkGuardBase {
         vm.expectRevert(
             abi.encodeWithSelector(IModelRegistryErrors.ModelAlreadyRegistered.selector, MODEL_DIRECT)
         );
-        registry.registerModel(MODEL_DIRECT, cfg, p);
+        registry.registerModel(MODEL_DIRECT, cfg, p, _inputs());
     }
 
     function test_register_zeroCommitment_reverts() public {
@@ -280,7 +280,7 @@ contract ModelRegistryTest is ZkGuardBase {
 
     function test_updateVerifier_sameDigest_switchesToAggregatedShape() public {
         // The same app circuit, now verified through an aggregated wrapper of 2 proofs.
-        ZkGuardVerifier agg = new ZkGuardVerifier(address(gen), DIGEST_DIRECT, 9, 2, 12);
+        ZkGuardVerifier agg = new ZkGuardVerifier(address(gen), DIGEST_DIRECT, 9, 2, 12, PROOF_LEN);
         vm.expectEmit(true, false, false, true, address(registry));
         emit IModelRegistryEvents.VerifierUpdated(MODEL_DIRECT, address(directVerifier), address(agg));
         vm.prank(governance);
@@ -289,6 +289,7 @@ contract ModelRegistryTest is ZkGuardBase {
         assertEq(address(m.verifier), address(agg));
         assertEq(m.proofCount, 2);
         assertEq(m.accumulatorLimbs, 12);
+        _markAggregated(MODEL_DIRECT, 2, 9);
 
         // The Guard now expects two segments behind 12 limbs.
         SubmissionContext memory c = _ctx(1);
@@ -311,7 +312,7 @@ contract ModelRegistryTest is ZkGuardBase {
     }
 
     function test_updateVerifier_layoutMismatch_reverts() public {
-        ZkGuardVerifier other = new ZkGuardVerifier(address(gen), DIGEST_DIRECT, 10, 1, 0);
+        ZkGuardVerifier other = new ZkGuardVerifier(address(gen), DIGEST_DIRECT, 10, 1, 0, PROOF_LEN);
         vm.prank(governance);
         vm.expectRevert(abi.encodeWithSelector(IModelRegistryErrors.VerifierLayoutMismatch.selector, 9, 10));
         registry.updateVerifier(MODEL_DIRECT, other);
@@ -388,7 +389,7 @@ contract ModelRegistryTest is ZkGuardBase {
         vm.expectRevert(
             abi.encodeWithSelector(IModelRegistryErrors.ModelAlreadyRegistered.selector, MODEL_DIRECT)
         );
-        registry.registerModel(MODEL_DIRECT, cfg, p);
+        registry.registerModel(MODEL_DIRECT, cfg, p, _inputs());
         vm.stopPrank();
     }
 
@@ -459,7 +460,7 @@ contract ModelRegistryTest is ZkGuardBase {
         assertEq(registry.owner(), address(timelock));
 
         // a model registration is now a scheduled, delayed operation
-        bytes memory call = abi.encodeCall(registry.registerModel, (NEW_ID, _cfg(), _policy()));
+        bytes memory call = abi.encodeCall(registry.registerModel, (NEW_ID, _cfg(), _policy(), _inputs()));
         bytes32 salt = keccak256("register-77");
         vm.prank(governance);
         timelock.schedule(address(registry), 0, call, bytes32(0), salt, delay);

@@ -83,7 +83,7 @@ contract VerdictFilterTest is ZkGuardBase {
         vm.expectRevert(
             abi.encodeWithSelector(IVerdictFilterErrors.SubjectsRequired.selector, MODEL_BATCH, 1)
         );
-        guard.submit(MODEL_BATCH, c, inst, proof);
+        guard.submit(MODEL_BATCH, c, _attest(MODEL_BATCH, c, inst), inst, proof);
     }
 
     // ------------------------------------------------------------------ recording and expiry
@@ -97,7 +97,7 @@ contract VerdictFilterTest is ZkGuardBase {
         emit IVerdictFilterEvents.VerdictRecorded(alice, MODEL_BATCH, 1, false, expiresAt);
         vm.expectEmit(true, true, false, true, address(filter));
         emit IVerdictFilterEvents.VerdictRecorded(bob, MODEL_BATCH, 1, true, expiresAt);
-        guard.submit(MODEL_BATCH, c, inst, proof);
+        guard.submit(MODEL_BATCH, c, _attest(MODEL_BATCH, c, inst), inst, proof);
 
         assertTrue(filter.isAllowed(alice));
         assertFalse(filter.isAllowed(bob));

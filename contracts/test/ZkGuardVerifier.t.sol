@@ -17,8 +17,15 @@ contract ZkGuardVerifierTest is Test {
 
     function setUp() public {
         gen = new MockGeneratedVerifier();
-        direct = new ZkGuardVerifier(address(gen), DIGEST, 5, 1, 0);
-        agg = new ZkGuardVerifier(address(gen), DIGEST, 6, 3, 12);
+        direct = new ZkGuardVerifier(address(gen), DIGEST, 5, 1, 0, 96);
+        agg = new ZkGuardVerifier(address(gen), DIGEST, 6, 3, 12, 96);
+    }
+
+    /// @dev A 96-byte stand-in proof (the wrappers here expect exactly 96 bytes).
+    function _proof(string memory seed) internal pure returns (bytes memory) {
+        return abi.encodePacked(
+            keccak256(bytes(seed)), keccak256(abi.encode(seed, 1)), keccak256(abi.encode(seed, 2))
+        );
     }
 
     function _instances(uint256 n) internal pure returns (uint256[] memory a) {
@@ -43,53 +50,53 @@ contract ZkGuardVerifierTest is Test {
     function test_constructor_noCode_reverts() public {
         address eoa = makeAddr("eoa");
         vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.VerifierHasNoCode.selector, eoa));
-        new ZkGuardVerifier(eoa, DIGEST, 5, 1, 0);
+        new ZkGuardVerifier(eoa, DIGEST, 5, 1, 0, 96);
     }
 
     function test_constructor_zeroProofs_reverts() public {
         vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.InvalidVerifierLayout.selector, 5, 0));
-        new ZkGuardVerifier(address(gen), DIGEST, 5, 0, 0);
+        new ZkGuardVerifier(address(gen), DIGEST, 5, 0, 0, 96);
     }
 
     function test_constructor_headerOnly_reverts() public {
         vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.InvalidVerifierLayout.selector, 4, 1));
-        new ZkGuardVerifier(address(gen), DIGEST, 4, 1, 0);
+        new ZkGuardVerifier(address(gen), DIGEST, 4, 1, 0, 96);
     }
 
     function test_verify_passesExactCalldata() public {
         uint256[] memory inst = _instances(5);
-        bytes memory proof = hex"0102030405";
+        bytes memory proof = _proof("exact");
         // independent construction of `instances (32-byte BE each) ‖ proof`
         bytes memory raw;
         for (uint256 i = 0; i < inst.length; ++i) {
             raw = bytes.concat(raw, bytes32(inst[i]));
         }
         raw = bytes.concat(raw, proof);
-        assertEq(raw.length, 5 * 32 + 5);
+        assertEq(raw.length, 5 * 32 + 96);
         gen.setExpectedHash(keccak256(raw));
         direct.verify(inst, proof);
     }
 
     function test_verify_aggregated() public {
         uint256[] memory inst = _instances(30);
-        gen.expect(inst, hex"ff");
-        agg.verify(inst, hex"ff");
+        gen.expect(inst, _proof("agg"));
+        agg.verify(inst, _proof("agg"));
     }
 
     function test_verify_acceptsRMinusOne() public {
         uint256[] memory inst = _instances(5);
         inst[4] = R - 1;
-        gen.expect(inst, hex"00");
-        direct.verify(inst, hex"00");
+        gen.expect(inst, _proof("0"));
+        direct.verify(inst, _proof("0"));
     }
 
     function test_verify_wrongCount_reverts() public {
         uint256[] memory inst = _instances(6);
         gen.setAcceptAll(true);
         vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.InstanceCountMismatch.selector, 5, 6));
-        direct.verify(inst, hex"00");
+        direct.verify(inst, _proof("0"));
         vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.InstanceCountMismatch.selector, 30, 6));
-        agg.verify(inst, hex"00");
+        agg.verify(inst, _proof("0"));
     }
 
     function test_verify_instanceNotInField_reverts() public {
@@ -97,21 +104,21 @@ contract ZkGuardVerifierTest is Test {
         inst[3] = R;
         gen.setAcceptAll(true);
         vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.InstanceOutOfField.selector, 3, R));
-        direct.verify(inst, hex"00");
+        direct.verify(inst, _proof("0"));
     }
 
     function test_verify_rejected_reverts() public {
         uint256[] memory inst = _instances(5);
-        gen.expect(inst, hex"00");
+        gen.expect(inst, _proof("0"));
         vm.expectRevert(IZkGuardVerifierErrors.ProofRejected.selector);
-        direct.verify(inst, hex"01");
+        direct.verify(inst, _proof("1"));
     }
 
     function testFuzz_verify_anyMutationRejected(uint256 index, uint256 value, bytes calldata otherProof)
         public
     {
         uint256[] memory inst = _instances(5);
-        bytes memory proof = hex"c0ffee";
+        bytes memory proof = _proof("c0ffee");
         gen.expect(inst, proof);
         index = bound(index, 0, 4);
         value = bound(value, 0, R - 1);
@@ -121,8 +128,44 @@ contract ZkGuardVerifierTest is Test {
         vm.expectRevert(IZkGuardVerifierErrors.ProofRejected.selector);
         direct.verify(mutated, proof);
         if (keccak256(otherProof) != keccak256(proof)) {
-            vm.expectRevert(IZkGuardVerifierErrors.ProofRejected.selector);
+            if (otherProof.length == proof.length) {
+                vm.expectRevert(IZkGuardVerifierErrors.ProofRejected.selector);
+            } else {
+                vm.expectRevert(
+                    abi.encodeWithSelector(
+                        IZkGuardVerifierErrors.ProofLengthMismatch.selector, proof.length, otherProof.length
+                    )
+                );
+            }
             direct.verify(inst, otherProof);
         }
+    }
+
+    function test_proofLength_getter() public view {
+        assertEq(direct.proofLength(), 96);
+        assertEq(agg.proofLength(), 96);
+    }
+
+    function test_constructor_badProofLength_reverts() public {
+        vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.InvalidProofLength.selector, 0));
+        new ZkGuardVerifier(address(gen), DIGEST, 5, 1, 0, 0);
+        vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.InvalidProofLength.selector, 100));
+        new ZkGuardVerifier(address(gen), DIGEST, 5, 1, 0, 100);
+    }
+
+    /// @dev The generated verifier ignores calldata past the proof; the wrapper does not: a valid
+    ///      proof with junk appended, or cut short, is refused before the verifier runs.
+    function test_verify_paddedOrTruncatedProof_reverts() public {
+        uint256[] memory inst = _instances(5);
+        bytes memory proof = _proof("valid");
+        gen.setAcceptAll(true);
+        direct.verify(inst, proof);
+        bytes memory padded = bytes.concat(proof, new bytes(40));
+        vm.expectRevert(
+            abi.encodeWithSelector(IZkGuardVerifierErrors.ProofLengthMismatch.selector, 96, padded.length)
+        );
+        direct.verify(inst, padded);
+        vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.ProofLengthMismatch.selector, 96, 64));
+        direct.verify(inst, bytes.concat(bytes32(proof.length), bytes32(0)));
     }
 }

@@ -3,8 +3,8 @@
 //! (one app proof per transaction) or batch mode (the aggregation of N app proofs). No network
 //! I/O: `zkguard deploy`, `zkguard demo` and the relayer's tests put this on a chain.
 //!
-//! The verifier's creation code is cached next to the keys
-//! (`<cache>/verifiers/<digest>-<srs id>.hex`); digests are derived without keys, so a second run
+//! The verifier's creation code and the circuit's exact proof length are cached next to the keys
+//! (`<cache>/verifiers/<digest>-<srs id>.json`); digests are derived without keys, so a second run
 //! loads no key, regenerates no aggregation key and recompiles nothing. Keys are loaded (or
 //! generated) only to generate a verifier; the Solidity source, with its provenance header, is
 //! written then.
@@ -24,8 +24,10 @@ use crate::circuit::AppShape;
 use crate::evm::codegen::{write_verifier, GeneratedVerifier};
 use crate::evm::context::fr_to_u256;
 use crate::evm::direct::{app_verifier, app_verifier_spec, default_app_name};
+use crate::evm::proof_length::proof_length;
 use crate::keys::cache::circuit_digest;
 use crate::keys::{load_params, AppKeys, SrsSource};
+use crate::prove::Transcript;
 use crate::quant::QuantizedModel;
 
 /// Why a circuit could not be prepared.
@@ -100,8 +102,20 @@ pub struct DeployableCircuit {
     pub app_instances: usize,
     /// The verifier's creation code.
     pub verifier: Vec<u8>,
+    /// The exact byte length of the proofs it verifies (EVM transcript).
+    pub proof_length: usize,
     /// Whether the verifier was generated now (false: from the cache).
     pub generated: bool,
+}
+
+/// A cached verifier (`<cache>/verifiers/<digest>-<srs id>.json`).
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CachedVerifier {
+    /// Creation code (hex).
+    creation: String,
+    /// Proof length in bytes.
+    proof_length: usize,
 }
 
 impl DeployableCircuit {
@@ -117,6 +131,34 @@ impl DeployableCircuit {
         } else {
             0
         }
+    }
+
+    /// The registration of this circuit as model `model_id` with `policy` and `inputs`.
+    pub fn registration(
+        &self,
+        model_id: U256,
+        policy: zkguard_contracts::registration::PolicyArgs,
+        inputs: zkguard_contracts::registration::InputPolicyArgs,
+    ) -> Result<zkguard_contracts::registration::ModelRegistration, DeployableError> {
+        let batch_size = u16::try_from(self.batch_size)
+            .map_err(|_| DeployableError::Invalid(format!("batch size {} > 65535", self.batch_size)))?;
+        let score_scale_bits = u8::try_from(self.model.fixed.scale_bits)
+            .map_err(|_| DeployableError::Invalid(format!("score scale {} bits > 255", self.model.fixed.scale_bits)))?;
+        Ok(zkguard_contracts::registration::ModelRegistration {
+            model_id,
+            verifier_code: self.verifier.clone(),
+            digest: self.digest,
+            commitment: self.commitment,
+            batch_size,
+            has_scores: AppShape { model: self.model.shape(), batch_size: self.batch_size }.layout().has_scores,
+            app_instances: self.app_instances,
+            proof_count: self.proof_count(),
+            accumulator_limbs: self.accumulator_limbs(),
+            proof_length: self.proof_length,
+            score_scale_bits,
+            policy,
+            inputs,
+        })
     }
 
     /// `direct` or `batch (N proofs aggregated)`.
@@ -144,26 +186,33 @@ pub fn prepare(req: &DeployableRequest) -> Result<DeployableCircuit, DeployableE
     let identity = circuit_identity(&req.model, req.batch_size, &app_digest, req.aggregate.map(|n| (n, default_k(n))))?;
     let digest = hex::encode(identity.digest);
     let code_path = verifier_cache_path(&req.cache_dir, &req.srs, &digest);
-    let (verifier, generated) = match std::fs::read_to_string(&code_path) {
-        Ok(hex_code) => {
-            let code = hex::decode(hex_code.trim().trim_start_matches("0x"))
-                .map_err(|e| DeployableError::Step { what: "cached verifier", message: e.to_string() })?;
-            (code, false)
+    let cache_error = |source| DeployableError::Cache { path: code_path.clone(), source };
+    let (cached, generated) = match std::fs::read_to_string(&code_path) {
+        Ok(text) => {
+            let cached: CachedVerifier = serde_json::from_str(&text).map_err(|e| DeployableError::Step {
+                what: "cached verifier (delete the file to regenerate it)",
+                message: format!("{}: {e}", code_path.display()),
+            })?;
+            (cached, false)
         }
-        Err(_) => {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             tracing::info!(circuit = %&digest[..12], "generating and compiling the Solidity verifier");
             let params = load_params(&req.srs, config.k(), &req.cache_dir).map_err(step("KZG parameters"))?;
             let keys =
                 AppKeys::load_or_generate(config, &params, &req.srs, &req.cache_dir).map_err(step("app keys"))?;
-            let generated = generate_verifier(req, &keys, &params, identity.app_instances)?;
+            let (generated, proof_length) = generate_verifier(req, &keys, &params, identity.app_instances)?;
             if let Some(dir) = &req.generated_dir {
                 write_verifier(&generated, dir).map_err(step("writing the verifier"))?;
             }
-            crate::fsutil::write_bytes_atomic(&code_path, hex::encode(&generated.compiled.creation).as_bytes())
-                .map_err(|source| DeployableError::Cache { path: code_path.clone(), source })?;
-            (generated.compiled.creation, true)
+            let cached = CachedVerifier { creation: hex::encode(&generated.compiled.creation), proof_length };
+            let json = serde_json::to_vec(&cached).map_err(|e| cache_error(std::io::Error::other(e)))?;
+            crate::fsutil::write_bytes_atomic(&code_path, &json).map_err(cache_error)?;
+            (cached, true)
         }
+        Err(e) => return Err(cache_error(e)),
     };
+    let verifier = hex::decode(cached.creation.trim_start_matches("0x"))
+        .map_err(|e| DeployableError::Step { what: "cached verifier", message: e.to_string() })?;
     Ok(DeployableCircuit {
         model: req.model.clone(),
         batch_size: req.batch_size,
@@ -173,6 +222,7 @@ pub fn prepare(req: &DeployableRequest) -> Result<DeployableCircuit, DeployableE
         digest: identity.digest,
         app_instances: identity.app_instances,
         verifier,
+        proof_length: cached.proof_length,
         generated,
     })
 }
@@ -184,16 +234,18 @@ fn aggregation_shape(keys: &AppKeys, app_instances: usize, proofs: usize) -> Agg
 
 /// Generates and compiles the verifier: of the app circuit (direct mode), or of the aggregation
 /// circuit (batch mode; generates the aggregation keys when they are not cached: minutes, GBs).
+/// Returns it with the exact length of the proofs it verifies.
 fn generate_verifier(
     req: &DeployableRequest,
     keys: &AppKeys,
     params: &ParamsKZG<Bn256>,
     app_instances: usize,
-) -> Result<GeneratedVerifier, DeployableError> {
+) -> Result<(GeneratedVerifier, usize), DeployableError> {
     match req.aggregate {
         None => {
             let spec = app_verifier_spec(keys, &req.srs, default_app_name(keys), req.command.clone());
-            app_verifier(params, keys, spec, &req.solc).map_err(step("direct verifier"))
+            let verifier = app_verifier(params, keys, spec, &req.solc).map_err(step("direct verifier"))?;
+            Ok((verifier, proof_length(keys.vk(), Transcript::Evm)))
         }
         Some(proofs) => {
             let shape = aggregation_shape(keys, app_instances, proofs);
@@ -208,14 +260,16 @@ fn generate_verifier(
                 default_batch_name(&agg_keys),
                 req.command.clone(),
             );
-            aggregation_verifier(&agg_params, &agg_keys, spec, &req.solc).map_err(step("aggregation verifier"))
+            let verifier =
+                aggregation_verifier(&agg_params, &agg_keys, spec, &req.solc).map_err(step("aggregation verifier"))?;
+            Ok((verifier, proof_length(agg_keys.vk(), Transcript::Evm)))
         }
     }
 }
 
 /// Where the creation code of the verifier of circuit `digest` is cached.
 pub fn verifier_cache_path(cache_dir: &Path, srs: &SrsSource, digest: &str) -> PathBuf {
-    cache_dir.join("verifiers").join(format!("{digest}-{}.hex", srs.id()))
+    cache_dir.join("verifiers").join(format!("{digest}-{}.json", srs.id()))
 }
 
 /// What a registration must pin for a model's circuit, derived without keys: from the model,

@@ -14,6 +14,7 @@ pub mod data;
 pub mod deployable;
 pub mod evm;
 pub mod fsutil;
+pub mod inputs;
 pub mod keys;
 pub mod load;
 pub mod model;

@@ -69,6 +69,10 @@ pub enum Command {
         /// Subject addresses, one per row (comma-separated).
         #[arg(long, value_delimiter = ',')]
         subjects: Vec<String>,
+        /// Client-attested models: the attestation file `zkguard attest` wrote (the nonce, issue
+        /// time and signatures; the request is proved alone with that context and --salt).
+        #[arg(long, value_name = "FILE", requires = "salt")]
+        attestation: Option<PathBuf>,
         /// Wait until the job is confirmed or failed (seconds).
         #[arg(long)]
         wait: Option<u64>,
@@ -97,6 +101,9 @@ pub enum Command {
         /// Request id (idempotency key).
         #[arg(long)]
         request_id: String,
+        /// Client-attested models: the attestation file `zkguard attest` wrote for this proof.
+        #[arg(long, value_name = "FILE")]
+        attestation: Option<PathBuf>,
         /// Wait until the job is confirmed or failed (seconds).
         #[arg(long)]
         wait: Option<u64>,
@@ -111,6 +118,13 @@ pub enum Command {
     },
 }
 
+/// Reads an attestation file (`zkguard attest` output).
+fn read_attestation(path: &std::path::Path) -> anyhow::Result<crate::store::ClientAttestation> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not an attestation file (zkguard attest)", path.display()))
+}
+
 /// Runs the command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -118,12 +132,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::load(&config).with_context(|| format!("loading {}", config.display()))?;
             crate::service::serve(config, crate::service::shutdown_signal()).await.context("relayer service")
         }
-        Command::Submit { api, model, rows, request_id, salt, subjects, wait } => {
+        Command::Submit { api, model, rows, request_id, salt, subjects, attestation, wait } => {
             let text = std::fs::read_to_string(&rows).with_context(|| format!("reading {}", rows.display()))?;
             let rows: Vec<Vec<f64>> =
                 serde_json::from_str(&text).with_context(|| format!("{} is not [[number]]", rows.display()))?;
+            let attested = attestation.as_deref().map(read_attestation).transpose()?;
             let client = api.client()?;
-            let req = SubmitRequest { request_id, model_id: model, rows, salt, subjects };
+            let req = SubmitRequest {
+                request_id,
+                model_id: model,
+                rows,
+                salt,
+                subjects,
+                nonce: attested.as_ref().map(|a| a.nonce),
+                issued_at: attested.as_ref().map(|a| a.issued_at),
+                attestations: attested.map(|a| a.attestations).unwrap_or_default(),
+            };
             let mut job = client.submit(&req).await?;
             if let Some(seconds) = wait {
                 job = client.wait_final(&job.id, Duration::from_secs(seconds)).await?;
@@ -131,10 +155,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&job)?);
             Ok(())
         }
-        Command::SubmitProof { api, model, proof, nonce, issued_at, subjects, request_id, wait } => {
+        Command::SubmitProof { api, model, proof, nonce, issued_at, subjects, request_id, attestation, wait } => {
             let artifact = zkguard_prover::artifact::read_json(&proof)?;
+            let attestations = match attestation.as_deref().map(read_attestation).transpose()? {
+                Some(a) => {
+                    anyhow::ensure!(
+                        a.nonce == nonce && a.issued_at == issued_at,
+                        "the attestation signs nonce {} and issued_at {}, not --nonce {nonce} --issued-at {issued_at}",
+                        a.nonce,
+                        a.issued_at
+                    );
+                    a.attestations
+                }
+                None => vec![],
+            };
             let client = api.client()?;
-            let req = SubmitProofRequest { request_id, model_id: model, proof: artifact, nonce, issued_at, subjects };
+            let req = SubmitProofRequest {
+                request_id,
+                model_id: model,
+                proof: artifact,
+                nonce,
+                issued_at,
+                subjects,
+                attestations,
+            };
             let mut job = client.submit_proof(&req).await?;
             if let Some(seconds) = wait {
                 job = client.wait_final(&job.id, Duration::from_secs(seconds)).await?;

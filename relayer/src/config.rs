@@ -108,6 +108,10 @@ pub struct ChainConfig {
     /// below the model policy's `maxAge`.
     #[serde(default = "default_max_age")]
     pub max_proof_age_s: u64,
+    /// Environment variable holding the relayer's own attester key (hex), for models served with
+    /// `attestation = "relayer"`. Must differ from the transaction signer's key.
+    #[serde(default = "default_attester_key_env")]
+    pub attester_key_env: String,
 }
 
 /// Proving settings.
@@ -174,6 +178,24 @@ pub struct ModelConfig {
     /// must match the registered verifier). Only with `aggregate`.
     #[serde(default)]
     pub aggregation_k: Option<u32>,
+    /// Where the attestations come from when the model's registered input policy is `Attested`:
+    /// `client` (each request carries the data provider's signatures and is proved alone with
+    /// the nonce, issue time and salt they sign), or `relayer` (the relayer signs with its own
+    /// attester key: it then vouches for whatever rows its API clients send, so every API client
+    /// is trusted for the data). Absent: the model must be registered `Submitters` (with the
+    /// relayer's account) or `Open`.
+    #[serde(default)]
+    pub attestation: Option<AttestationSource>,
+}
+
+/// Who provides a served model's input attestations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttestationSource {
+    /// The data provider, with each request.
+    Client,
+    /// The relayer's own attester key.
+    Relayer,
 }
 
 /// Largest N the relayer aggregates (prover memory: k = 20 peaks ~3 GB, k = 21 ~6 GB, k = 22 ~12 GB).
@@ -197,6 +219,9 @@ fn one_usize() -> usize {
 }
 fn default_key_env() -> String {
     "ZKGUARD_RELAYER_KEY".into()
+}
+fn default_attester_key_env() -> String {
+    "ZKGUARD_ATTESTER_KEY".into()
 }
 fn default_keystore_password_env() -> String {
     "ZKGUARD_RELAYER_KEYSTORE_PASSWORD".into()

@@ -8,6 +8,8 @@ pub const CRASH_ENV: &str = "ZKGUARD_RELAYER_CRASH_AT";
 
 /// While a batch is being proved (its state is `proving`).
 pub const PROVING: &str = "proving";
+/// Right after the relayer's own attestation of a batch was stored, before a transaction carries it.
+pub const AFTER_ATTESTING: &str = "after_attesting";
 /// Right after the node accepted a transaction, before the relayer recorded it as sent.
 pub const AFTER_SEND: &str = "after_send";
 

@@ -10,7 +10,6 @@
 //! - [`chain`]: the Guard ABI, revert decoding, the start-up registration check, RPC retries, the
 //!   signer and the submitter.
 //! - [`metrics`]: Prometheus text; [`service`]: wiring and recovery; [`cli`]: the commands.
-//! - [`deploy`]: contracts, verifiers and model registration on a chain (and a local anvil).
 //! - [`crash`]: TEST-ONLY crash points for the crash-safety tests.
 
 pub mod batcher;
@@ -19,7 +18,6 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod crash;
-pub mod deploy;
 pub mod intake;
 pub mod metrics;
 pub mod model;

@@ -54,6 +54,23 @@ pub struct ServedModel {
     pub aggregation: Option<Aggregation>,
     /// Poseidon commitment of the quantized model (the proofs' `modelCommitment` instance).
     pub commitment: Fr,
+    /// Where the model's input attestations come from (`attestation` in its config).
+    pub attestation: Option<crate::config::AttestationSource>,
+    /// Its registered input policy and the chain it holds on, once read at start-up.
+    pub input_policy: std::sync::OnceLock<InputPolicyContext>,
+}
+
+/// A model's registered input policy with what an attestation for it binds.
+#[derive(Clone, Debug)]
+pub struct InputPolicyContext {
+    /// The policy.
+    pub registered: crate::chain::inputs::RegisteredInputs,
+    /// Chain id.
+    pub chain_id: u64,
+    /// The Guard.
+    pub guard: alloy::primitives::Address,
+    /// Oldest issue time the relayer proves for (s), `chain.max_proof_age_s`.
+    pub max_age_s: u64,
 }
 
 /// Batch mode of a served model: N app proofs aggregated into one.
@@ -66,16 +83,9 @@ pub struct Aggregation {
     pub params: ParamsKZG<Bn256>,
 }
 
-/// Splits `samples` into `proofs` segment sizes, in order and as even as possible (the first
-/// `samples % proofs` segments take one more). Every size is in 1..=`batch_size` when
-/// `proofs <= samples <= proofs * batch_size`; `None` otherwise.
-pub fn segment_sizes(samples: usize, proofs: usize, batch_size: usize) -> Option<Vec<usize>> {
-    if proofs == 0 || samples < proofs || samples > proofs * batch_size {
-        return None;
-    }
-    let (base, extra) = (samples / proofs, samples % proofs);
-    Some((0..proofs).map(|i| base + usize::from(i < extra)).collect())
-}
+/// How a batch's rows split into its segments (the prover's, so that input commitments a data
+/// provider computes with `zkguard commit-inputs` are the ones proved).
+pub use zkguard_prover::inputs::segment_sizes;
 
 impl std::fmt::Debug for ServedModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -201,6 +211,8 @@ pub fn load_model(config: &Config, m: &ModelConfig) -> Result<ServedModel, Model
         params,
         aggregation,
         commitment,
+        attestation: m.attestation,
+        input_policy: std::sync::OnceLock::new(),
     };
     tracing::info!(model = %m.id, name = %served.model.name, batch = m.batch_size, k = served.keys.config.k(),
         circuit = %&served.keys.digest[..12], mode = served.mode(), proofs_per_tx = served.proofs_per_batch(),

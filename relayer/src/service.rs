@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::network::EthereumWallet;
+use alloy::primitives::Address;
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use tokio::sync::{watch, Notify};
@@ -51,6 +52,9 @@ pub enum ServiceError {
     /// A model's registration does not match the configuration (or it is unregistered, retired).
     #[error("refusing to start: {0}")]
     Registration(#[from] RegistrationError),
+    /// The relayer cannot satisfy a model's input policy (or its attester key is unusable).
+    #[error("refusing to start: {0}")]
+    InputPolicy(String),
     /// Listening or serving.
     #[error("http: {0}")]
     Io(#[from] std::io::Error),
@@ -117,6 +121,68 @@ pub async fn check_registrations(
     Ok(unchecked)
 }
 
+/// The relayer's own attester key, when a model is served with `attestation = "relayer"`: from
+/// `chain.attester_key_env` (never logged), and never the transaction signer's key.
+pub fn load_attester(config: &Config, signer: Address) -> Result<Option<PrivateKeySigner>, ServiceError> {
+    use crate::config::AttestationSource;
+    if !config.models.iter().any(|m| m.attestation == Some(AttestationSource::Relayer)) {
+        return Ok(None);
+    }
+    let var = &config.chain.attester_key_env;
+    let key = crate::secret::Secret::new(std::env::var(var).map_err(|_| {
+        ServiceError::InputPolicy(format!(
+            "a model is attested by the relayer: set {var} to the attester's hex private key"
+        ))
+    })?);
+    let attester: PrivateKeySigner = key
+        .expose()
+        .trim()
+        .parse()
+        .map_err(|_| ServiceError::InputPolicy(format!("{var} does not hold a valid hex private key")))?;
+    if attester.address() == signer {
+        return Err(ServiceError::InputPolicy(format!(
+            "{var} holds the transaction signer's key: the attester key must be a different account"
+        )));
+    }
+    tracing::info!(attester = %attester.address(), "relayer attester key loaded (the relayer vouches for its clients' rows)");
+    Ok(Some(attester))
+}
+
+/// Reads every model's registered input policy and refuses to start when the relayer cannot
+/// satisfy it (see [`crate::chain::inputs::check_satisfiable`]). When the node does not answer,
+/// nothing is read: client attestations are then refused (503) until a restart reads them.
+pub async fn check_input_policies(
+    config: &Config,
+    provider: &alloy::providers::DynProvider,
+    chain_answers: bool,
+    signer: Address,
+    attester: &Option<PrivateKeySigner>,
+) -> Result<Vec<(String, crate::chain::inputs::RegisteredInputs)>, ServiceError> {
+    let mut out = vec![];
+    if !chain_answers {
+        return Ok(out);
+    }
+    for m in &config.models {
+        let read = crate::chain::inputs::read(provider, config.chain.guard, &m.id);
+        let registered = match tokio::time::timeout(STARTUP_CHAIN_CHECK, read).await {
+            Ok(r) => r.map_err(|e| ServiceError::InputPolicy(e.to_string()))?,
+            Err(_) => continue,
+        };
+        crate::chain::inputs::check_satisfiable(
+            &m.id,
+            &registered,
+            m.attestation,
+            signer,
+            attester.as_ref().map(|a| a.address()),
+        )
+        .map_err(|e| ServiceError::InputPolicy(e.to_string()))?;
+        tracing::info!(model = %m.id, mode = ?registered.mode, threshold = registered.threshold,
+            source = ?m.attestation, "input policy satisfiable");
+        out.push((m.id.clone(), registered));
+    }
+    Ok(out)
+}
+
 /// Resolves when SIGINT or SIGTERM arrives.
 pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
@@ -172,12 +238,24 @@ pub async fn serve_with_signer(
     // Before any key is loaded (aggregation keygen takes minutes): does the registry hold the
     // verifier this configuration proves for? If the node is away, the submitter checks later.
     let unchecked = check_registrations(&config, &provider, &metrics, backoff, chain_answers).await?;
+    let attester = load_attester(&config, signer.address())?;
+    let policies = check_input_policies(&config, &provider, chain_answers, signer.address(), &attester).await?;
     let models = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || load_models(&config))
             .await
             .map_err(|e| ServiceError::Rpc(format!("model loading panicked: {e}")))??
     };
+    for (id, registered) in policies {
+        if let Some(model) = models.get(&id) {
+            let _ = model.input_policy.set(crate::model::InputPolicyContext {
+                registered,
+                chain_id: config.chain.chain_id,
+                guard: config.chain.guard,
+                max_age_s: config.chain.max_proof_age_s,
+            });
+        }
+    }
     recover(store.as_ref())?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -214,7 +292,8 @@ pub async fn serve_with_signer(
         proved,
         new_batch,
     )
-    .with_unchecked_registrations(unchecked);
+    .with_unchecked_registrations(unchecked)
+    .with_attester(attester);
     let submitter = tokio::spawn(submitter.run(stop_rx.clone()));
 
     let listener = tokio::net::TcpListener::bind(config.listen).await?;

@@ -28,7 +28,7 @@ fn aggregate_n() -> usize {
 const FINAL: Duration = Duration::from_secs(900);
 
 fn request(id: &str, rows: Vec<Vec<f64>>) -> SubmitRequest {
-    SubmitRequest { request_id: id.into(), model_id: "1".into(), rows, salt: None, subjects: vec![] }
+    SubmitRequest { request_id: id.into(), model_id: "1".into(), rows, ..SubmitRequest::default() }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,7 +19,7 @@ use zkguard_relayer::store::{BatchState, JobStore, SqliteStore};
 const FINAL: Duration = Duration::from_secs(300);
 
 fn request(id: &str, rows: Vec<Vec<f64>>) -> SubmitRequest {
-    SubmitRequest { request_id: id.into(), model_id: "1".into(), rows, salt: None, subjects: vec![] }
+    SubmitRequest { request_id: id.into(), model_id: "1".into(), rows, ..SubmitRequest::default() }
 }
 
 async fn confirmed(client: &Client, ids: &[String]) -> Vec<JobResponse> {

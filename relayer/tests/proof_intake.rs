@@ -80,6 +80,7 @@ fn submission(id: &str, proof: &ProofArtifact, nonce: u64, issued_at: u64) -> Su
         nonce,
         issued_at,
         subjects: vec![],
+        attestations: vec![],
     }
 }
 

@@ -16,7 +16,7 @@ pub fn repo_root() -> PathBuf {
 
 /// The native anvil binary (installed by `scripts/setup`), or `$ZKGUARD_ANVIL`.
 pub fn anvil_path() -> PathBuf {
-    zkguard_relayer::deploy::anvil::anvil_binary(&repo_root())
+    zkguard_contracts::deploy::anvil::anvil_binary(&repo_root())
 }
 
 /// A running anvil on a free loopback port and providers for its first accounts.
@@ -33,7 +33,7 @@ pub struct TestCtx {
 impl TestCtx {
     /// Starts anvil and connects.
     pub fn start() -> anyhow::Result<Self> {
-        let anvil = zkguard_relayer::deploy::anvil::spawn(&anvil_path())?;
+        let anvil = zkguard_contracts::deploy::anvil::spawn(&anvil_path())?;
         let provider_for = |index: usize| -> DynProvider {
             let signer: PrivateKeySigner = anvil.keys()[index].clone().into();
             ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(anvil.endpoint_url()).erased()
@@ -50,11 +50,12 @@ impl TestCtx {
     /// Deploys `contracts/out/<file>/<name>.json` with ABI-encoded constructor arguments.
     pub async fn deploy(&self, file: &str, name: &str, constructor_args: Vec<u8>) -> anyhow::Result<Address> {
         let code = artifact_bytecode(file, name)?;
-        Ok(zkguard_relayer::deploy::deploy_code(&self.owner, code, constructor_args, name).await?.0)
+        Ok(zkguard_contracts::deploy::deploy_code(&self.owner, code, constructor_args, name).await?.0)
     }
 }
 
 /// Creation bytecode of a forge artifact.
 pub fn artifact_bytecode(file: &str, name: &str) -> anyhow::Result<Vec<u8>> {
-    Ok(zkguard_relayer::deploy::ContractArtifacts::new(repo_root().join("contracts/out")).creation_code(file, name)?)
+    Ok(zkguard_contracts::deploy::ContractArtifacts::new(repo_root().join("contracts/out"))
+        .creation_code(file, name)?)
 }

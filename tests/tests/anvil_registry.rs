@@ -2,23 +2,9 @@
 //! check two-step ownership and that an unauthorised caller is refused.
 
 use alloy::primitives::{Address, FixedBytes, U256};
-use alloy::sol;
 use alloy::sol_types::{SolCall, SolValue};
+use zkguard_contracts::rpc::ModelRegistry;
 use zkguard_e2e::TestCtx;
-
-sol! {
-    #[sol(rpc)]
-    #[derive(Debug)]
-    interface IRegistryOwnership {
-        function owner() external view returns (address);
-        function pendingOwner() external view returns (address);
-        function transferOwnership(address newOwner) external;
-        function acceptOwnership() external;
-        function freezeModel(uint256 modelId) external;
-        error OwnableUnauthorizedAccount(address account);
-        error UnknownModel(uint256 modelId);
-    }
-}
 
 #[tokio::test]
 async fn registry_ownership_on_anvil() -> anyhow::Result<()> {
@@ -27,18 +13,18 @@ async fn registry_ownership_on_anvil() -> anyhow::Result<()> {
     let newcomer = ctx.address(1);
     let registry = ctx.deploy("ModelRegistry.sol", "ModelRegistry", owner.abi_encode()).await?;
 
-    let as_owner = IRegistryOwnership::new(registry, &ctx.owner);
-    let as_stranger = IRegistryOwnership::new(registry, &ctx.stranger);
+    let as_owner = ModelRegistry::new(registry, &ctx.owner);
+    let as_stranger = ModelRegistry::new(registry, &ctx.stranger);
     assert_eq!(as_owner.owner().call().await?, owner);
 
     // A stranger cannot change the registry: the call reverts with OwnableUnauthorizedAccount.
     let err = as_stranger.freezeModel(U256::from(1)).call().await.unwrap_err();
-    let decoded = err.as_decoded_error::<IRegistryOwnership::OwnableUnauthorizedAccount>();
+    let decoded = err.as_decoded_error::<ModelRegistry::OwnableUnauthorizedAccount>();
     assert_eq!(decoded.map(|e| e.account), Some(newcomer), "unexpected error: {err}");
 
     // The owner reaches the model checks instead (unknown model).
     let err = as_owner.freezeModel(U256::from(1)).call().await.unwrap_err();
-    assert!(err.as_decoded_error::<IRegistryOwnership::UnknownModel>().is_some(), "unexpected error: {err}");
+    assert!(err.as_decoded_error::<ModelRegistry::UnknownModel>().is_some(), "unexpected error: {err}");
 
     // Two-step transfer: nothing changes until the new owner accepts.
     as_owner.transferOwnership(newcomer).send().await?.get_receipt().await?;
@@ -48,7 +34,7 @@ async fn registry_ownership_on_anvil() -> anyhow::Result<()> {
     assert_eq!(as_owner.owner().call().await?, newcomer);
     assert_eq!(as_owner.pendingOwner().call().await?, Address::ZERO);
 
-    // Selector sanity: the binding matches the deployed ABI.
-    assert_eq!(IRegistryOwnership::ownerCall::SELECTOR, FixedBytes::<4>::from([0x8d, 0xa5, 0xcb, 0x5b]));
+    // Selector sanity: the generated binding matches the deployed ABI.
+    assert_eq!(ModelRegistry::ownerCall::SELECTOR, FixedBytes::<4>::from([0x8d, 0xa5, 0xcb, 0x5b]));
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! (made by the prover's pipelines; `prover/tests/{evm_direct,aggregate_batch}.rs` check they
 //! match the current circuits) are deployed with the hand-written `ZkGuardVerifier` wrapper, a
 //! valid proof verifies in a real transaction, and a flipped proof byte, a changed instance, a
-//! truncated proof and another circuit's proof are rejected.
+//! truncated or padded proof and another circuit's proof are rejected.
 
 use std::path::Path;
 
@@ -10,21 +10,10 @@ use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, Bytes, FixedBytes, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
-use alloy::sol;
 use alloy::sol_types::SolValue;
+use zkguard_contracts::rpc::ZkGuardVerifier as IWrapper;
 use zkguard_e2e::{repo_root, TestCtx};
 use zkguard_prover::evm::fixture::Fixture;
-
-sol! {
-    #[sol(rpc)]
-    #[derive(Debug)]
-    interface IWrapper {
-        function verify(uint256[] calldata instances, bytes calldata proof) external view;
-        function circuitDigest() external view returns (bytes32);
-        error ProofRejected();
-        error InstanceCountMismatch(uint256 expected, uint256 got);
-    }
-}
 
 struct Deployed {
     raw: Address,
@@ -50,10 +39,18 @@ async fn deploy(ctx: &TestCtx, f: &Fixture) -> anyhow::Result<Deployed> {
     let instances = words(f);
     let app_count = (instances.len() - f.accumulator_limbs) / f.proof_count;
     let digest: FixedBytes<32> = f.circuit_digest.parse()?;
-    let args = (raw, digest, U256::from(app_count), U256::from(f.proof_count), U256::from(f.accumulator_limbs))
+    let proof = f.proof_bytes().expect("proof bytes");
+    let args = (
+        raw,
+        digest,
+        U256::from(app_count),
+        U256::from(f.proof_count),
+        U256::from(f.accumulator_limbs),
+        U256::from(proof.len()),
+    )
         .abi_encode_params();
     let wrapper = ctx.deploy("ZkGuardVerifier.sol", "ZkGuardVerifier", args).await?;
-    Ok(Deployed { raw, wrapper, instances, proof: f.proof_bytes().expect("proof bytes") })
+    Ok(Deployed { raw, wrapper, instances, proof })
 }
 
 /// Calls the raw generated verifier with `instances ‖ proof`; true if it accepted.
@@ -91,9 +88,18 @@ async fn check_mode(ctx: &TestCtx, name: &str, other: &Fixture) -> anyhow::Resul
         instances[index] += U256::from(1);
         rejected("changed instance", wrapper.verify(instances, d.proof.clone().into()).call().await.unwrap_err());
     }
-    // Truncated proof.
+    // Truncated or padded proof: refused by the wrapper before the verifier runs (the raw
+    // verifier ignores trailing bytes: it accepts the padded one).
+    let wrong_length = |what: &str, err: alloy::contract::Error| {
+        let e = err.as_decoded_error::<IWrapper::ProofLengthMismatch>();
+        assert!(e.is_some_and(|e| e.expected == U256::from(d.proof.len())), "{name}: {what}: unexpected error {err}");
+    };
     let short = d.proof[..d.proof.len() - 32].to_vec();
-    rejected("truncated proof", wrapper.verify(d.instances.clone(), short.into()).call().await.unwrap_err());
+    wrong_length("truncated proof", wrapper.verify(d.instances.clone(), short.into()).call().await.unwrap_err());
+    let mut padded = d.proof.clone();
+    padded.extend_from_slice(&[0u8; 40]);
+    assert!(raw_accepts(ctx, d.raw, &d.instances, &padded).await, "{name}: the raw verifier ignores trailing bytes");
+    wrong_length("padded proof", wrapper.verify(d.instances.clone(), padded.into()).call().await.unwrap_err());
     // Another circuit's proof: refused by the wrapper (instance count) and by the raw verifier.
     let err = wrapper.verify(words(other), other.proof_bytes().unwrap().into()).call().await.unwrap_err();
     assert!(err.as_decoded_error::<IWrapper::InstanceCountMismatch>().is_some(), "{name}: {err}");

@@ -9,8 +9,10 @@
 //! - [`results`]: batches from the relayer's store, the report and the summary JSON;
 //! - [`stage`]: numbered stage lines with timings.
 
+pub mod attacks;
 pub mod feed;
 pub mod onchain;
+mod provider;
 pub mod results;
 mod stage;
 
@@ -112,6 +114,8 @@ pub struct DemoOutcome {
     pub allowed_subjects: Vec<String>,
     /// The token's answer to a transfer to a flagged subject (`None`: it went through).
     pub transfer_refused: Option<String>,
+    /// The attackers and how each was refused.
+    pub attacks: Vec<attacks::AttackOutcome>,
     /// Every batch.
     pub batches: Vec<BatchRow>,
     /// Deployed contracts: `(name, address)`.

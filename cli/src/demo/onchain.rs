@@ -1,7 +1,9 @@
 //! The demo's chain half: anvil, the deployment, the relayer (in-process, SQLite), streaming the
 //! feed through its HTTP API, following every job to confirmation, and reading back what the
 //! contracts did (the breaker's trip, the vault's refusal, the filter's verdicts, the token's
-//! refusal). Anvil's dev keys used here are PUBLIC: local chain only.
+//! refusal). Both models take attested inputs only: the data provider (anvil account 3) signs
+//! every request, and two attackers without its signature are refused first. Anvil's dev keys
+//! used here are PUBLIC: local chain only.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -15,16 +17,19 @@ use alloy::signers::local::PrivateKeySigner;
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::RngCore;
+use zkguard_contracts::deploy::{anvil, deploy_stack, register_model, ContractArtifacts};
+use zkguard_contracts::registration::{Action, InputPolicyArgs, PolicyArgs};
+use zkguard_contracts::rpc::{
+    CircuitBreaker as IBreaker, FilteredToken as IToken, ProtectedVault as IVault, VerdictFilter as IFilter,
+};
 use zkguard_relayer::client::Client;
 use zkguard_relayer::config::Config;
-use zkguard_relayer::deploy::bindings::{IBreaker, IFilter, IToken, IVault};
-use zkguard_relayer::deploy::{
-    anvil, deploy_stack, register_model, Action, ContractArtifacts, ModelRegistration, PolicyArgs,
-};
-use zkguard_relayer::intake::{JobResponse, SubmitRequest};
+use zkguard_relayer::intake::JobResponse;
 use zkguard_relayer::secret::Secret;
 
+use super::attacks;
 use super::feed::Transaction;
+use super::provider::{DataProvider, Rows};
 use super::stage::Stages;
 use super::{model_id, results, CheckedModel, DemoArgs, DemoOutcome, BREAKER_MODEL_ID, FILTER_MODEL_ID, POLL};
 
@@ -85,11 +90,13 @@ insecure_dev_srs = true
 [batching]
 max_wait_ms = 500
 
+# Both models take attested inputs: each request carries the data provider's signatures.
 [[models]]
 id = "{BREAKER_MODEL_ID}"
 path = {bm}
 calibration = {bd}
 batch_size = {window}
+attestation = "client"
 
 [[models]]
 id = "{FILTER_MODEL_ID}"
@@ -97,6 +104,7 @@ path = {fm}
 calibration = {fd}
 batch_size = {fb}
 aggregate = {n}
+attestation = "client"
 "#,
         db = q(db)?,
         addr = q(address_file)?,
@@ -127,6 +135,19 @@ fn token_refusal(err: &alloy::contract::Error) -> String {
     }
 }
 
+/// `n` drain-like rows: the feed's rows the model flags, repeated (invented: never observed as a
+/// window by the data provider).
+fn drain_rows(feed: &[Transaction], model: &zkguard_prover::quant::QuantizedModel, n: usize) -> Vec<Vec<f64>> {
+    let flagged: Vec<Vec<f64>> = feed
+        .iter()
+        .filter(|t| {
+            model.quantize_input(&t.features).ok().and_then(|q| model.infer(&q).ok()).is_some_and(|o| o.decision)
+        })
+        .map(|t| t.features.clone())
+        .collect();
+    flagged.into_iter().cycle().take(n).collect()
+}
+
 /// Runs the chain half of the demo. Returns the anvil instance so the caller can shut the
 /// runtime (and the providers' pollers) down before anvil stops.
 pub(crate) async fn run(
@@ -147,9 +168,12 @@ pub(crate) async fn run(
     let owner_signer: PrivateKeySigner = keys[0].clone().into();
     let relayer_signer: PrivateKeySigner = keys[1].clone().into();
     let user_signer: PrivateKeySigner = keys[2].clone().into();
+    let provider_signer: PrivateKeySigner = keys[3].clone().into();
+    let attacker_signer: PrivateKeySigner = keys[4].clone().into();
     let (owner_address, user_address) = (owner_signer.address(), user_signer.address());
     let owner = provider(owner_signer, url.clone());
     let user = provider(user_signer, url.clone());
+    let attacker = provider(attacker_signer, url.clone());
     let chain_id = owner.get_chain_id().await?;
     stages.line(format!("anvil at {url} (chain id {chain_id}); deployer = anvil account 0 (PUBLIC dev key)"));
     let artifacts = ContractArtifacts::new(&args.contracts_out);
@@ -168,28 +192,32 @@ pub(crate) async fn run(
                 max_age: 3_600,
                 min_flagged: args.min_flagged,
                 score_threshold: None,
+                window: None,
             },
         ),
         (
             filter,
             filter_circuit,
             FILTER_MODEL_ID,
-            PolicyArgs { action: Action::Filter, max_age: 3_600, min_flagged: 1, score_threshold: None },
+            PolicyArgs { action: Action::Filter, max_age: 3_600, min_flagged: 1, score_threshold: None, window: None },
         ),
     ] {
-        let registration = ModelRegistration::of(model_id(id), circuit, policy)?;
+        let inputs = InputPolicyArgs::Attested { threshold: 1, attesters: vec![provider_signer.address()] };
+        let registration = circuit.registration(model_id(id), policy, inputs)?;
         let deployed = register_model(&owner, &stack, &artifacts, &registration).await?;
         let action = match policy.action {
             Action::Breaker => format!("pause the vault when >= {} of a window are flagged", policy.min_flagged),
             _ => "record a verdict per subject in the filter".to_string(),
         };
         stages.line(format!(
-            "model {id} = {} ({}): verifier {} ({} gas to deploy), wrapper {}; policy: {action}",
+            "model {id} = {} ({}): verifier {} ({} gas to deploy), wrapper {}; policy: {action}; inputs: \
+             attested by the data provider {} (anvil account 3, PUBLIC dev key)",
             m.check.model,
             circuit.mode(),
             deployed.raw_verifier,
             deployed.verifier_deploy_gas,
-            deployed.verifier
+            deployed.verifier,
+            provider_signer.address()
         ));
     }
     let vault = IVault::new(stack.vault, &user);
@@ -244,7 +272,39 @@ pub(crate) async fn run(
         db.display()
     ));
     let client = Client::new(format!("http://{address}"), token);
+    stages.done();
 
+    stages.start("attackers: invented drain rows without the data provider's attestation");
+    let drain = drain_rows(feed_breaker, &breaker_circuit.model, args.window);
+    let forged = attacks::forged_api_request(
+        &client,
+        chain_id,
+        stack.guard,
+        drain.clone(),
+        &breaker_circuit.model,
+        breaker_circuit.batch_size,
+    )
+    .await?;
+    stages.line(format!("{}: REFUSED at intake, nothing proved ({})", forged.attacker, forged.refusal));
+    let direct = attacks::model_holder_direct_submission(
+        &attacker,
+        chain_id,
+        stack.guard,
+        breaker_circuit,
+        args.cache_dir.clone(),
+        drain,
+    )
+    .await?;
+    stages.line(format!("{}: REFUSED by the Guard ({})", direct.attacker, direct.refusal));
+    if IVault::new(stack.vault, &owner).paused().call().await? {
+        bail!("the vault is paused after the attacks: invented rows paused it");
+    }
+    stages.line("the vault is still open");
+    let attack_outcomes = vec![forged, direct];
+    stages.done();
+
+    stages.start("data provider: attest each window; the relayer proves and submits");
+    let mut data_provider = DataProvider::new(provider_signer, chain_id, stack.guard);
     let mut sent = Vec::new();
     for (index, window) in feed_breaker.chunks(args.window).enumerate() {
         sent.push(Sent {
@@ -254,24 +314,28 @@ pub(crate) async fn run(
             subjects: window.iter().map(|t| t.subject.clone()).collect(),
             final_state: None,
         });
-        let req = SubmitRequest {
+        let req = data_provider.attested_request(Rows {
             request_id: format!("window-{index:03}"),
-            model_id: BREAKER_MODEL_ID.to_string(),
+            model_id: BREAKER_MODEL_ID,
+            model: &breaker_circuit.model,
+            batch_size: breaker_circuit.batch_size,
+            segments: 1,
             rows: window.iter().map(|t| t.features.clone()).collect(),
-            salt: None,
             subjects: window.iter().map(|t| t.subject.clone()).collect(),
-        };
+        })?;
         client.submit(&req).await.with_context(|| format!("submitting {}", req.request_id))?;
     }
     let screened = &feed_filter[feed_filter.len() - (args.filter_batch * args.aggregate).min(feed_filter.len())..];
     for (index, part) in screened.chunks(args.filter_batch).enumerate() {
-        let req = SubmitRequest {
+        let req = data_provider.attested_request(Rows {
             request_id: format!("screen-{index:03}"),
-            model_id: FILTER_MODEL_ID.to_string(),
+            model_id: FILTER_MODEL_ID,
+            model: &filter_circuit.model,
+            batch_size: filter_circuit.batch_size,
+            segments: filter_circuit.proof_count(),
             rows: part.iter().map(|t| t.features.clone()).collect(),
-            salt: None,
             subjects: part.iter().map(|t| t.subject.clone()).collect(),
-        };
+        })?;
         sent.push(Sent {
             id: req.request_id.clone(),
             model: FILTER_MODEL_ID,
@@ -281,6 +345,8 @@ pub(crate) async fn run(
         });
         client.submit(&req).await.with_context(|| format!("submitting {}", req.request_id))?;
     }
+    stages
+        .line(format!("data provider {} attested every request (one EIP-712 signature each)", data_provider.address()));
     stages.line(format!(
         "sent {} requests: {} windows to model {BREAKER_MODEL_ID} (direct), {} screening request(s) to model {FILTER_MODEL_ID} (aggregated)",
         sent.len(),
@@ -355,6 +421,7 @@ pub(crate) async fn run(
         confirmed: sent.iter().filter(|s| s.final_state.as_ref().is_some_and(|j| j.state == "confirmed")).count(),
         failed: sent.iter().filter(|s| s.final_state.as_ref().is_some_and(|j| j.state == "failed")).count(),
         tripping_windows,
+        attacks: attack_outcomes,
         ..DemoOutcome::default()
     };
     outcome.contracts = [

@@ -157,6 +157,9 @@ pub(crate) fn write(
     if let Some(r) = &outcome.transfer_refused {
         outcomes.push(("token transfer to a flagged subject".into(), format!("refused: {r}")));
     }
+    for attack in &outcome.attacks {
+        outcomes.push((format!("attack: {}", attack.attacker), format!("refused: {}", attack.refusal)));
+    }
     outcomes.push((
         "requests".into(),
         format!("{} sent, {} confirmed, {} failed", outcome.jobs, outcome.confirmed, outcome.failed),

@@ -26,6 +26,16 @@ struct Trip {
     uint32 flaggedCount;
 }
 
+/// @notice The breaker's policy over time for one model: trip when at least `minFlagged` flagged
+///         samples were verified within the last `windowSeconds` seconds, whichever submissions
+///         they came in (so a burst cannot be split into small submissions to stay under it).
+/// @param windowSeconds Length of the sliding window (0 with minFlagged 0: off).
+/// @param minFlagged Flagged samples within the window that trip the breaker.
+struct FlagWindow {
+    uint32 windowSeconds;
+    uint32 minFlagged;
+}
+
 /// @title ICircuitBreakerErrors
 interface ICircuitBreakerErrors {
     /// @notice The caller is not the Guard.
@@ -40,6 +50,8 @@ interface ICircuitBreakerErrors {
     error UnpauseNotSupported(address target, TargetKind kind);
     /// @notice No trip with this id.
     error UnknownTrip(uint256 tripId);
+    /// @notice A window needs both a length and a threshold (or neither, to turn it off).
+    error InvalidWindow(uint32 windowSeconds, uint32 minFlagged);
 }
 
 /// @title ICircuitBreakerEvents
@@ -56,6 +68,10 @@ interface ICircuitBreakerEvents {
         int256 maxScore,
         bytes32 evidence
     );
+    /// @notice Governance set (or, with zeros, removed) a model's sliding-window rule.
+    event WindowSet(uint256 indexed modelId, uint32 windowSeconds, uint32 minFlagged);
+    /// @notice The flagged samples within a model's window reached its threshold (a trip follows).
+    event WindowCrossed(uint256 indexed modelId, uint256 flaggedInWindow, uint32 windowSeconds);
     /// @notice Governance unpaused a hook target through the breaker.
     event TargetUnpaused(address indexed target, address indexed by);
 }

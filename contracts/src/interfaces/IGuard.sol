@@ -13,6 +13,17 @@ struct SubmissionContext {
     address[] subjects;
 }
 
+/// @notice One attester's EIP-712 signature over a submission's `InputAttestation`.
+/// @dev The signer is given (not recovered) so that ERC-1271 contracts (a Safe, a multisig) can
+///      attest; an EOA's signature must be 65 bytes with a low s. Attestations are sorted by
+///      strictly ascending signer.
+/// @param signer The attester.
+/// @param signature Its signature over {IGuard.attestationDigest}.
+struct Attestation {
+    address signer;
+    bytes signature;
+}
+
 /// @notice The decoded outputs of a verified submission, handed to the policy's action.
 /// @dev `flagged` and `scores` are compacted over the real samples: the real samples of segment 0
 ///      (its first sampleCount), then those of segment 1, and so on; `subjects[i]` (when given)
@@ -66,6 +77,18 @@ interface IGuardErrors {
     error DecisionWordOutOfRange(uint256 segment, uint256 wordIndex, uint256 word);
     /// @notice The subject list is neither empty nor one per real sample.
     error SubjectsLengthMismatch(uint256 expected, uint256 got);
+    /// @notice Fewer valid attestations than the model's threshold.
+    error UnattestedInputs(uint256 modelId, uint256 got, uint256 needed);
+    /// @notice An attestation's signer is not a registered attester of the model.
+    error UnknownAttester(uint256 modelId, address attester);
+    /// @notice The same attester signed twice.
+    error DuplicateAttester(address attester);
+    /// @notice Attestations are not sorted by ascending signer.
+    error AttestersNotSorted(address previous, address next);
+    /// @notice An attester's signature does not verify (wrong message, wrong key, high s, ERC-1271 no).
+    error InvalidAttestation(address attester);
+    /// @notice The model only accepts submissions from allowlisted submitters.
+    error SubmitterNotAllowed(uint256 modelId, address submitter);
 }
 
 /// @title IGuardEvents
@@ -87,11 +110,13 @@ interface IGuardEvents {
 
 /// @title IGuard
 /// @notice Verifies proofs of model outputs for registered models and hands the results to the
-///         model's policy action. Anyone may submit: the proof is the authority.
+///         model's policy action. The proof vouches for the computation; the model's input policy
+///         says who vouches for the data (attesters, allowlisted submitters, or nobody when Open).
 interface IGuard is IGuardErrors, IGuardEvents {
     /// @notice Verifies a submission and acts on it.
     /// @param modelId The registered model.
     /// @param ctx The submission context the proof's context instance commits to.
+    /// @param attestations Attester signatures (sorted by signer) when the model's inputs are Attested.
     /// @param instances All public instances (accumulator limbs, then the app segments).
     /// @param proof The proof bytes.
     /// @return flaggedCount Flagged real samples.
@@ -99,9 +124,23 @@ interface IGuard is IGuardErrors, IGuardEvents {
     function submit(
         uint256 modelId,
         SubmissionContext calldata ctx,
+        Attestation[] calldata attestations,
         uint256[] calldata instances,
         bytes calldata proof
     ) external returns (uint256 flaggedCount, uint256 sampleCount);
+
+    /// @notice The EIP-712 digest attesters sign: `InputAttestation(uint256 modelId,uint64 nonce,
+    ///         uint64 issuedAt,address[] subjects,uint256[] inputCommitments)` in the domain
+    ///         (name "zkguard", version "1", this chain, this Guard).
+    /// @param modelId The model.
+    /// @param ctx The submission context (nonce, issue time, subjects).
+    /// @param inputCommitments Every app segment's input commitment, in segment order.
+    /// @return The digest.
+    function attestationDigest(
+        uint256 modelId,
+        SubmissionContext calldata ctx,
+        uint256[] calldata inputCommitments
+    ) external view returns (bytes32);
 
     /// @notice Whether a nonce was consumed for a model.
     /// @param modelId The model.

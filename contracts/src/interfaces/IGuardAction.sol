@@ -10,4 +10,8 @@ interface IGuardAction {
     /// @dev A revert here reverts the whole submission (the nonce is then not consumed).
     /// @param result The decoded, verified outputs of the submission.
     function onVerified(VerifiedResult calldata result) external;
+
+    /// @notice Whether this action can pause a target (the registry refuses `Open` inputs then).
+    /// @return True when a verified result can pause or otherwise stop something.
+    function canPause() external view returns (bool);
 }

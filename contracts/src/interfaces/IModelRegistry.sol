@@ -28,6 +28,30 @@ struct Policy {
     int256 scoreThreshold;
 }
 
+/// @notice Who vouches for the inputs behind a submission's input commitments.
+/// @dev The zero value is `Attested`, so an unset policy is never `Open`.
+///      Attested: at least `threshold` distinct registered attesters (EOAs or ERC-1271 contracts,
+///      e.g. a Safe) sign an EIP-712 `InputAttestation` over the chain, the Guard, the model, the
+///      nonce, the issue time, the subjects and every segment's input commitment.
+///      Submitters: only allowlisted `msg.sender`s may submit; the submitter is trusted for the data.
+///      Open: anyone may submit any inputs the model accepts. Only for models whose action cannot
+///      pause anything (e.g. a public scoring feed); the registry refuses it for a pausing action.
+enum InputMode {
+    Attested,
+    Submitters,
+    Open
+}
+
+/// @notice A model's input policy as set by the registry owner.
+/// @param mode Attested, Submitters or Open.
+/// @param threshold Attested: distinct attester signatures required (1..members.length); else 0.
+/// @param members Attested: the attesters; Submitters: the allowed submitters; Open: empty.
+struct InputPolicy {
+    InputMode mode;
+    uint8 threshold;
+    address[] members;
+}
+
 /// @notice The parameters an owner registers a model with.
 /// @param modelCommitment Poseidon commitment of the quantized model (< R, non-zero).
 /// @param circuitDigest Digest of the app circuit; the verifier must report the same.
@@ -56,6 +80,8 @@ struct Model {
     bool hasScores;
     uint8 scoreScaleBits;
     ModelStatus status;
+    InputMode inputMode;
+    uint8 attestThreshold;
     Policy policy;
 }
 
@@ -87,6 +113,12 @@ interface IModelRegistryErrors {
     error ScoreThresholdWithoutScores(uint256 modelId);
     /// @notice The action address holds no code.
     error ActionHasNoCode(address action);
+    /// @notice The input policy's threshold or member count does not fit its mode.
+    error InvalidInputPolicy(uint256 modelId, InputMode mode, uint256 threshold, uint256 memberCount);
+    /// @notice An input policy member is the zero address or listed twice.
+    error InvalidInputMember(uint256 modelId, address member);
+    /// @notice `Open` inputs were asked for a model whose action can pause a target.
+    error OpenInputsForPausingAction(uint256 modelId, address action);
 }
 
 /// @title IModelRegistryEvents
@@ -103,6 +135,8 @@ interface IModelRegistryEvents {
     );
     /// @notice A model's policy was set (at registration or later).
     event PolicyUpdated(uint256 indexed modelId, Policy policy);
+    /// @notice A model's input policy was set (at registration or later); `members` replace the old ones.
+    event InputPolicyUpdated(uint256 indexed modelId, InputMode mode, uint8 threshold, address[] members);
     /// @notice A model's verifier was replaced by one for the same circuit digest.
     event VerifierUpdated(uint256 indexed modelId, address oldVerifier, address newVerifier);
     /// @notice A model was frozen.
@@ -118,12 +152,34 @@ interface IModelRegistry is IModelRegistryErrors, IModelRegistryEvents {
     /// @param modelId The id to register (must be unused).
     /// @param config The model's commitment, circuit digest, verifier and layout.
     /// @param policy The model's policy.
-    function registerModel(uint256 modelId, ModelConfig calldata config, Policy calldata policy) external;
+    /// @param inputPolicy Who vouches for the inputs (never `Open` for an action that can pause).
+    function registerModel(
+        uint256 modelId,
+        ModelConfig calldata config,
+        Policy calldata policy,
+        InputPolicy calldata inputPolicy
+    ) external;
 
     /// @notice Replaces the policy of an Active model.
     /// @param modelId The model.
     /// @param policy The new policy.
     function updatePolicy(uint256 modelId, Policy calldata policy) external;
+
+    /// @notice Replaces the input policy (mode, threshold and every member) of an Active model.
+    /// @param modelId The model.
+    /// @param inputPolicy The new input policy.
+    function updateInputPolicy(uint256 modelId, InputPolicy calldata inputPolicy) external;
+
+    /// @notice Whether `account` is a member (attester or submitter) of a model's input policy.
+    /// @param modelId The model.
+    /// @param account The account.
+    /// @return True when it is a current member.
+    function isInputMember(uint256 modelId, address account) external view returns (bool);
+
+    /// @notice The current members of a model's input policy.
+    /// @param modelId The model.
+    /// @return The attesters (Attested) or submitters (Submitters); empty for Open.
+    function inputMembers(uint256 modelId) external view returns (address[] memory);
 
     /// @notice Replaces the verifier of an Active model by one for the same circuit digest and layout.
     /// @param modelId The model.

@@ -21,6 +21,13 @@ interface IZkGuardVerifierErrors {
     error InstanceOutOfField(uint256 index, uint256 value);
     /// @notice The generated verifier rejected the proof.
     error ProofRejected();
+    /// @notice The proof length given to the constructor is zero or not a multiple of 32.
+    /// @param proofLength The length given.
+    error InvalidProofLength(uint256 proofLength);
+    /// @notice The proof is not exactly the circuit's proof length (padded or truncated).
+    /// @param expected The circuit's proof length.
+    /// @param got The length given.
+    error ProofLengthMismatch(uint256 expected, uint256 got);
 }
 
 /// @title IZkGuardVerifier
@@ -34,6 +41,10 @@ interface IZkGuardVerifier is IZkGuardVerifierErrors {
     /// @notice Digest of the circuit (shape and keys) the generated verifier was produced for.
     /// @return The circuit digest.
     function circuitDigest() external view returns (bytes32);
+
+    /// @notice The exact proof length (bytes) of the circuit; any other length is refused.
+    /// @return The proof length.
+    function proofLength() external view returns (uint256);
 
     /// @notice Total number of public instances: accumulatorLimbs + proofCount * appInstanceCount.
     /// @return The instance count.

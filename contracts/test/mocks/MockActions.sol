@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {IGuardAction} from "../../src/interfaces/IGuardAction.sol";
-import {IGuard, SubmissionContext, VerifiedResult} from "../../src/interfaces/IGuard.sol";
+import {Attestation, IGuard, SubmissionContext, VerifiedResult} from "../../src/interfaces/IGuard.sol";
 
 /// @title RecordingAction
 /// @notice Stores the last verified result it was given.
@@ -12,6 +12,11 @@ contract RecordingAction is IGuardAction {
     uint256 public calls;
     /// @notice Last caller.
     address public lastCaller;
+
+    /// @inheritdoc IGuardAction
+    function canPause() external pure returns (bool) {
+        return false;
+    }
 
     /// @inheritdoc IGuardAction
     function onVerified(VerifiedResult calldata result) external {
@@ -52,8 +57,13 @@ contract ReentrantAction is IGuardAction {
     }
 
     /// @inheritdoc IGuardAction
+    function canPause() external pure returns (bool) {
+        return false;
+    }
+
+    /// @inheritdoc IGuardAction
     function onVerified(VerifiedResult calldata) external {
-        guard.submit(modelId, _ctx, _instances, _proof);
+        guard.submit(modelId, _ctx, new Attestation[](0), _instances, _proof);
     }
 }
 
@@ -62,6 +72,11 @@ contract ReentrantAction is IGuardAction {
 contract RevertingAction is IGuardAction {
     /// @notice The error it reverts with.
     error ActionFailed(uint256 modelId);
+
+    /// @inheritdoc IGuardAction
+    function canPause() external pure returns (bool) {
+        return true;
+    }
 
     /// @inheritdoc IGuardAction
     function onVerified(VerifiedResult calldata result) external pure {

@@ -12,6 +12,7 @@ contract MockZkGuardVerifier is IZkGuardVerifier {
     uint256 public appInstanceCount;
     uint256 public proofCount;
     uint256 public accumulatorLimbs;
+    uint256 public proofLength = 96;
 
     constructor(bytes32 digest, uint256 total, uint256 app, uint256 proofs, uint256 limbs) {
         circuitDigest = digest;

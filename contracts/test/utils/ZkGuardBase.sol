@@ -11,13 +11,14 @@ import {ZkGuardVerifier} from "../../src/ZkGuardVerifier.sol";
 import {InstanceLayout} from "../../src/InstanceLayout.sol";
 import {ProtectedVault} from "../../src/examples/ProtectedVault.sol";
 import {FilteredToken} from "../../src/examples/FilteredToken.sol";
-import {SubmissionContext} from "../../src/interfaces/IGuard.sol";
+import {Attestation, IGuard, SubmissionContext} from "../../src/interfaces/IGuard.sol";
 import {IGuardAction} from "../../src/interfaces/IGuardAction.sol";
 import {IZkGuardVerifier} from "../../src/interfaces/IZkGuardVerifier.sol";
-import {ModelConfig, Policy} from "../../src/interfaces/IModelRegistry.sol";
+import {InputMode, InputPolicy, ModelConfig, Policy} from "../../src/interfaces/IModelRegistry.sol";
 import {TargetKind} from "../../src/interfaces/ICircuitBreaker.sol";
 import {MockGeneratedVerifier} from "../mocks/MockGeneratedVerifier.sol";
 import {MockBreakerTarget} from "../mocks/MockBreakerTarget.sol";
+import {AttestationDigest} from "./AttestationDigest.sol";
 
 /// @notice One app segment to encode (decisions and scores for the first `sampleCount` samples;
 ///         padding decisions are 0 and padding scores are 0 unless `padScores` is set).
@@ -60,6 +61,11 @@ abstract contract ZkGuardBase is Test {
     address internal bob = makeAddr("bob");
     address internal carol = makeAddr("carol");
     address internal dave = makeAddr("dave");
+    /// @dev The data provider registered as every model's attester (threshold 1).
+    address internal attester;
+    uint256 internal attesterKey;
+    /// @dev The mock proofs are 3 words.
+    uint256 internal constant PROOF_LEN = 96;
 
     MockGeneratedVerifier internal gen;
     ZkGuardVerifier internal directVerifier;
@@ -76,16 +82,19 @@ abstract contract ZkGuardBase is Test {
 
     function setUp() public virtual {
         vm.warp(T0);
+        (attester, attesterKey) = makeAddrAndKey("attester");
+        _markBatch(MODEL_BATCH);
         gen = new MockGeneratedVerifier();
         directVerifier = new ZkGuardVerifier(
-            address(gen), DIGEST_DIRECT, InstanceLayout.appInstanceCount(DIRECT_BATCH, true), 1, 0
+            address(gen), DIGEST_DIRECT, InstanceLayout.appInstanceCount(DIRECT_BATCH, true), 1, 0, PROOF_LEN
         );
         batchVerifier = new ZkGuardVerifier(
             address(gen),
             DIGEST_BATCH,
             InstanceLayout.appInstanceCount(BATCH_BATCH, false),
             BATCH_PROOFS,
-            InstanceLayout.ACCUMULATOR_LIMBS
+            InstanceLayout.ACCUMULATOR_LIMBS,
+            PROOF_LEN
         );
         registry = new ModelRegistry(governance);
         guard = new Guard(registry);
@@ -99,17 +108,20 @@ abstract contract ZkGuardBase is Test {
         registry.registerModel(
             MODEL_DIRECT,
             ModelConfig(COMMIT_DIRECT, DIGEST_DIRECT, directVerifier, DIRECT_BATCH, true, SCALE_BITS),
-            Policy(breaker, MAX_AGE, MIN_FLAGGED, true, SCORE_THRESHOLD)
+            Policy(breaker, MAX_AGE, MIN_FLAGGED, true, SCORE_THRESHOLD),
+            _inputs()
         );
         registry.registerModel(
             MODEL_BATCH,
             ModelConfig(COMMIT_BATCH, DIGEST_BATCH, batchVerifier, BATCH_BATCH, false, 0),
-            Policy(filter, MAX_AGE, 0, false, 0)
+            Policy(filter, MAX_AGE, 0, false, 0),
+            _inputs()
         );
         registry.registerModel(
             MODEL_HOOK,
             ModelConfig(COMMIT_HOOK, DIGEST_DIRECT, directVerifier, DIRECT_BATCH, true, SCALE_BITS),
-            Policy(breaker, MAX_AGE, 1, false, 0)
+            Policy(breaker, MAX_AGE, 1, false, 0),
+            _inputs()
         );
         breaker.setTarget(MODEL_DIRECT, address(vault), TargetKind.PausableRole);
         breaker.setTarget(MODEL_HOOK, address(hookTarget), TargetKind.Hook);
@@ -121,6 +133,81 @@ abstract contract ZkGuardBase is Test {
     // ---------------------------------------------------------------------------------------------
     // Builders
     // ---------------------------------------------------------------------------------------------
+
+    /// @dev The input policy every test model is registered with: `attester` alone, threshold 1.
+    function _inputs() internal view returns (InputPolicy memory p) {
+        p.mode = InputMode.Attested;
+        p.threshold = 1;
+        p.members = new address[](1);
+        p.members[0] = attester;
+    }
+
+    /// @dev The instance layout of test models that are not direct (proofs, limbs, app instances);
+    ///      every other test model is direct. Kept here so that building an attestation makes no
+    ///      external call (which `vm.expectRevert` would take for the call under test).
+    struct TestLayout {
+        uint256 proofs;
+        uint256 limbs;
+        uint256 app;
+    }
+
+    mapping(uint256 modelId => TestLayout) internal aggregatedLayout;
+
+    /// @dev Marks a model as registered with the batch layout (2 aggregated proofs of BATCH_BATCH).
+    function _markBatch(uint256 modelId) internal {
+        _markAggregated(modelId, BATCH_PROOFS, InstanceLayout.appInstanceCount(BATCH_BATCH, false));
+    }
+
+    function _markAggregated(uint256 modelId, uint256 proofs, uint256 app) internal {
+        aggregatedLayout[modelId] = TestLayout(proofs, InstanceLayout.ACCUMULATOR_LIMBS, app);
+    }
+
+    /// @dev Every segment's input commitment of an instance array (0 where it is too short).
+    function _inputCommitments(uint256 modelId, uint256[] memory instances)
+        internal
+        view
+        returns (uint256[] memory out)
+    {
+        TestLayout memory l = aggregatedLayout[modelId];
+        if (l.proofs == 0) l = TestLayout(1, 0, 0);
+        out = new uint256[](l.proofs);
+        for (uint256 k = 0; k < l.proofs; ++k) {
+            uint256 at = l.limbs + k * l.app + InstanceLayout.INPUT_COMMITMENT_OFFSET;
+            out[k] = at < instances.length ? instances[at] : 0;
+        }
+    }
+
+    /// @dev One signature by `key` over the submission's attestation digest for guard `g`.
+    function _sign(
+        IGuard g,
+        uint256 key,
+        uint256 modelId,
+        SubmissionContext memory c,
+        uint256[] memory commits
+    ) internal view returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(key, AttestationDigest.digest(address(g), modelId, c, commits));
+        return abi.encodePacked(r, s, v);
+    }
+
+    /// @dev The registered attester's attestation of a submission to `guard`.
+    function _attest(uint256 modelId, SubmissionContext memory c, uint256[] memory instances)
+        internal
+        view
+        returns (Attestation[] memory a)
+    {
+        return _attestFor(IGuard(address(guard)), modelId, c, instances);
+    }
+
+    /// @dev The registered attester's attestation of a submission to guard `g`.
+    function _attestFor(IGuard g, uint256 modelId, SubmissionContext memory c, uint256[] memory instances)
+        internal
+        view
+        returns (Attestation[] memory a)
+    {
+        a = new Attestation[](1);
+        a[0] = Attestation(attester, _sign(g, attesterKey, modelId, c, _inputCommitments(modelId, instances)));
+    }
 
     function _ctx(uint64 nonce) internal view returns (SubmissionContext memory c) {
         c.nonce = nonce;
@@ -294,6 +381,6 @@ abstract contract ZkGuardBase is Test {
     {
         gen.expect(instances, proof);
         vm.prank(relayer);
-        return guard.submit(modelId, c, instances, proof);
+        return guard.submit(modelId, c, _attest(modelId, c, instances), instances, proof);
     }
 }

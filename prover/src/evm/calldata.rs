@@ -4,54 +4,15 @@
 //! The generated verifier's `fallback` reads `instances ‖ proof`: every instance as a 32-byte
 //! big-endian word, then the proof bytes ([`encode_calldata`]). The wrapper's
 //! `verify(uint256[] instances, bytes proof)` re-packs exactly that with `abi.encodePacked`.
-//! The `sol!` interface in [`abi`] is the small subset of `contracts/src/interfaces/` that the
-//! prover and the relayer call; keep it in step with those files (the fixture test exercises it).
+//! The ABI types come from `zkguard-contracts` (generated from the contracts' own ABI).
 
 use alloy_primitives::{Bytes, U256};
 use alloy_sol_types::SolCall;
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use zkguard_contracts::abi::{Guard, ZkGuardVerifier};
+use zkguard_contracts::attestation::Attestation;
 
 use super::context::{fr_to_u256, SubmissionContext};
-
-/// Solidity bindings (a subset of `contracts/src/interfaces/IGuard.sol` and `IZkGuardVerifier.sol`).
-pub mod abi {
-    alloy_sol_types::sol! {
-        /// `SubmissionContext` of `IGuard.sol`.
-        #[derive(Debug, PartialEq, Eq)]
-        struct SubmissionContext {
-            uint64 nonce;
-            uint64 issuedAt;
-            address[] subjects;
-        }
-
-        /// The Guard's submission entry point and context helper.
-        #[derive(Debug, PartialEq, Eq)]
-        interface IGuard {
-            function submit(uint256 modelId, SubmissionContext calldata ctx, uint256[] calldata instances, bytes calldata proof)
-                external
-                returns (uint256 flaggedCount, uint256 sampleCount);
-            function computeContext(uint256 modelId, SubmissionContext calldata ctx) external view returns (uint256);
-            function isNonceUsed(uint256 modelId, uint64 nonce) external view returns (bool);
-        }
-
-        /// The hand-written wrapper around a generated verifier.
-        #[derive(Debug, PartialEq, Eq)]
-        interface IZkGuardVerifier {
-            error VerifierHasNoCode(address verifier);
-            error InvalidVerifierLayout(uint256 appInstanceCount, uint256 proofCount);
-            error InstanceCountMismatch(uint256 expected, uint256 got);
-            error InstanceOutOfField(uint256 index, uint256 value);
-            error ProofRejected();
-
-            function verify(uint256[] calldata instances, bytes calldata proof) external view;
-            function circuitDigest() external view returns (bytes32);
-            function instanceCount() external view returns (uint256);
-            function appInstanceCount() external view returns (uint256);
-            function proofCount() external view returns (uint256);
-            function accumulatorLimbs() external view returns (uint256);
-        }
-    }
-}
 
 /// The generated verifier's raw calldata: 32-byte big-endian instances, then the proof.
 pub fn encode_calldata(instances: &[Fr], proof: &[u8]) -> Vec<u8> {
@@ -70,15 +31,20 @@ pub fn instance_words(instances: &[Fr]) -> Vec<U256> {
 
 /// `IZkGuardVerifier.verify(instances, proof)` calldata.
 pub fn verify_call(instances: &[Fr], proof: &[u8]) -> Vec<u8> {
-    abi::IZkGuardVerifier::verifyCall { instances: instance_words(instances), proof: Bytes::copy_from_slice(proof) }
+    ZkGuardVerifier::verifyCall { instances: instance_words(instances), proof: Bytes::copy_from_slice(proof) }
         .abi_encode()
 }
 
-/// `IGuard.submit(modelId, ctx, instances, proof)` calldata for the context `ctx` was built from.
-pub fn submit_call(ctx: &SubmissionContext, instances: &[Fr], proof: &[u8]) -> Vec<u8> {
-    abi::IGuard::submitCall {
+/// `IGuard.submit(modelId, ctx, attestations, instances, proof)` calldata for the context `ctx`
+/// was built from.
+pub fn submit_call(ctx: &SubmissionContext, attestations: &[Attestation], instances: &[Fr], proof: &[u8]) -> Vec<u8> {
+    Guard::submitCall {
         modelId: ctx.model_id,
-        ctx: abi::SubmissionContext { nonce: ctx.nonce, issuedAt: ctx.issued_at, subjects: ctx.subjects.clone() },
+        ctx: Guard::SubmissionContext { nonce: ctx.nonce, issuedAt: ctx.issued_at, subjects: ctx.subjects.clone() },
+        attestations: attestations
+            .iter()
+            .map(|a| Guard::Attestation { signer: a.signer, signature: a.signature.clone() })
+            .collect(),
         instances: instance_words(instances),
         proof: Bytes::copy_from_slice(proof),
     }
@@ -110,9 +76,12 @@ mod tests {
             issued_at: 2,
             subjects: vec![],
         };
-        let call = submit_call(&ctx, &[Fr::from(5u64)], &[1]);
-        assert_eq!(&call[..4], &keccak256("submit(uint256,(uint64,uint64,address[]),uint256[],bytes)")[..4]);
-        let decoded = abi::IGuard::submitCall::abi_decode(&call).unwrap();
+        let call = submit_call(&ctx, &[], &[Fr::from(5u64)], &[1]);
+        assert_eq!(
+            &call[..4],
+            &keccak256("submit(uint256,(uint64,uint64,address[]),(address,bytes)[],uint256[],bytes)")[..4]
+        );
+        let decoded = Guard::submitCall::abi_decode(&call).unwrap();
         assert_eq!(decoded.modelId, U256::from(3u64));
         assert_eq!(decoded.instances, vec![U256::from(5u64)]);
     }
@@ -122,7 +91,7 @@ mod tests {
         // What the wrapper forwards (abi.encodePacked(instances, proof)) is the raw calldata.
         let instances = [Fr::from(7u64), Fr::from(9u64)];
         let proof = [1u8, 2, 3];
-        let call = abi::IZkGuardVerifier::verifyCall::abi_decode(&verify_call(&instances, &proof)).unwrap();
+        let call = ZkGuardVerifier::verifyCall::abi_decode(&verify_call(&instances, &proof)).unwrap();
         let mut packed: Vec<u8> = call.instances.iter().flat_map(|w| w.to_be_bytes::<32>()).collect();
         packed.extend_from_slice(&call.proof);
         assert_eq!(packed, encode_calldata(&instances, &proof));

@@ -78,8 +78,7 @@ async fn main() -> anyhow::Result<()> {
                     request_id: format!("bench-{i}"),
                     model_id: "1".into(),
                     rows: vec![row],
-                    salt: None,
-                    subjects: vec![],
+                    ..SubmitRequest::default()
                 };
                 client.submit(&req).await?;
             }

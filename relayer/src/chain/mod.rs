@@ -3,6 +3,7 @@
 //! ([`rpc`]), the signer ([`signer`]) and the submission state machine ([`submitter`]).
 
 pub mod bindings;
+pub mod inputs;
 pub mod registration;
 pub mod revert;
 pub mod rpc;

@@ -24,47 +24,7 @@ use crate::config::{Config, ModelConfig};
 use crate::metrics::Metrics;
 use crate::model::ServedModel;
 
-alloy::sol! {
-    /// The Guard's registry getter.
-    interface IGuardRegistry {
-        function registry() external view returns (address);
-    }
-
-    /// `Policy` of `IModelRegistry.sol`.
-    #[derive(Debug, PartialEq, Eq)]
-    struct RegistryPolicy {
-        address action;
-        uint32 maxAge;
-        uint32 minFlagged;
-        bool useScoreThreshold;
-        int256 scoreThreshold;
-    }
-
-    /// `Model` of `IModelRegistry.sol` (`status` is the `ModelStatus` enum).
-    #[derive(Debug, PartialEq, Eq)]
-    struct RegisteredModel {
-        uint256 modelCommitment;
-        bytes32 circuitDigest;
-        address verifier;
-        uint16 batchSize;
-        uint16 proofCount;
-        uint16 accumulatorLimbs;
-        bool hasScores;
-        uint8 scoreScaleBits;
-        uint8 status;
-        RegistryPolicy policy;
-    }
-
-    /// The registry's read side.
-    interface IModelRegistryView {
-        function getModel(uint256 modelId) external view returns (RegisteredModel memory);
-    }
-}
-
-/// `ModelStatus.None`: never registered.
-pub const STATUS_NONE: u8 = 0;
-/// `ModelStatus.Retired`: refused by the Guard for good.
-pub const STATUS_RETIRED: u8 = 3;
+use zkguard_contracts::abi::{Guard, ModelRegistry, ModelStatus};
 
 /// What the relayer will submit for a model, i.e. what its registration must say.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,8 +52,8 @@ pub struct ExpectedRegistration {
 pub struct Registration {
     /// The registry's address.
     pub registry: Address,
-    /// `ModelStatus` (0 none, 1 active, 2 frozen, 3 retired).
-    pub status: u8,
+    /// The model's status.
+    pub status: ModelStatus,
     /// Registered circuit digest.
     pub circuit_digest: FixedBytes<32>,
     /// Registered proof count.
@@ -181,9 +141,9 @@ pub enum RegistrationError {
 pub fn compare(expected: &ExpectedRegistration, registered: &Registration) -> Result<(), RegistrationError> {
     let model_id = expected.model_id.clone();
     match registered.status {
-        STATUS_NONE => return Err(RegistrationError::NotRegistered { model_id, registry: registered.registry }),
-        STATUS_RETIRED => return Err(RegistrationError::Retired { model_id, registry: registered.registry }),
-        _ => {}
+        ModelStatus::None => return Err(RegistrationError::NotRegistered { model_id, registry: registered.registry }),
+        ModelStatus::Retired => return Err(RegistrationError::Retired { model_id, registry: registered.registry }),
+        ModelStatus::Active | ModelStatus::Frozen => {}
     }
     let mut mismatches = vec![];
     let mut check = |field: &'static str, configured: String, registered: String| {
@@ -277,20 +237,22 @@ pub async fn read_registration(
 ) -> Result<Registration, RegistrationError> {
     let rpc = |message: String| RegistrationError::Rpc { model_id: model_id.to_string(), message };
     let id: U256 = model_id.parse().map_err(|_| rpc("the id is not a decimal uint256".into()))?;
-    let out = call(provider, metrics, backoff, "registry", guard, IGuardRegistry::registryCall {}.abi_encode())
+    let out = call(provider, metrics, backoff, "registry", guard, Guard::registryCall {}.abi_encode())
         .await
         .map_err(|e| rpc(format!("Guard {guard}.registry(): {e}")))?;
-    let registry = IGuardRegistry::registryCall::abi_decode_returns(&out)
+    let registry = Guard::registryCall::abi_decode_returns(&out)
         .map_err(|e| rpc(format!("Guard {guard}.registry() does not decode: {e}")))?;
-    let input = IModelRegistryView::getModelCall { modelId: id }.abi_encode();
+    let input = ModelRegistry::getModelCall { modelId: id }.abi_encode();
     let out = call(provider, metrics, backoff, "getModel", registry, input)
         .await
         .map_err(|e| rpc(format!("registry {registry}.getModel({model_id}): {e}")))?;
-    let m = IModelRegistryView::getModelCall::abi_decode_returns(&out)
+    let m = ModelRegistry::getModelCall::abi_decode_returns(&out)
         .map_err(|e| rpc(format!("registry {registry}.getModel({model_id}) does not decode: {e}")))?;
+    let status = ModelStatus::from_abi(m.status)
+        .ok_or_else(|| rpc(format!("registry {registry}.getModel({model_id}): unknown status {}", m.status)))?;
     Ok(Registration {
         registry,
-        status: m.status,
+        status,
         circuit_digest: m.circuitDigest,
         proof_count: u64::from(m.proofCount),
         accumulator_limbs: u64::from(m.accumulatorLimbs),
@@ -333,7 +295,7 @@ mod tests {
         let e = expected();
         Registration {
             registry: Address::repeat_byte(0x11),
-            status: 1,
+            status: ModelStatus::Active,
             circuit_digest: e.circuit_digest,
             proof_count: 1,
             accumulator_limbs: 0,
@@ -346,7 +308,7 @@ mod tests {
     #[test]
     fn a_matching_active_or_frozen_registration_passes() {
         compare(&expected(), &registered()).unwrap();
-        compare(&expected(), &Registration { status: 2, ..registered() }).unwrap();
+        compare(&expected(), &Registration { status: ModelStatus::Frozen, ..registered() }).unwrap();
     }
 
     #[test]
@@ -384,10 +346,10 @@ mod tests {
 
     #[test]
     fn unregistered_and_retired_models_are_refused() {
-        let none = compare(&expected(), &Registration { status: STATUS_NONE, ..registered() }).unwrap_err();
+        let none = compare(&expected(), &Registration { status: ModelStatus::None, ..registered() }).unwrap_err();
         assert!(matches!(none, RegistrationError::NotRegistered { .. }));
         assert!(none.to_string().contains("model 1 is not registered"), "{none}");
-        let retired = compare(&expected(), &Registration { status: STATUS_RETIRED, ..registered() }).unwrap_err();
+        let retired = compare(&expected(), &Registration { status: ModelStatus::Retired, ..registered() }).unwrap_err();
         assert!(retired.to_string().contains("model 1 is retired"), "{retired}");
     }
 }

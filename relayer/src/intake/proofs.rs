@@ -28,7 +28,7 @@ use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
 use zkguard_prover::artifact::{fr_from_hex, fr_to_hex, ProofArtifact, ARTIFACT_VERSION, PROOF_FORMAT};
-use zkguard_prover::circuit::instances::{CONTEXT_INDEX, MODEL_COMMITMENT_INDEX};
+use zkguard_prover::circuit::instances::{CONTEXT_INDEX, INPUT_COMMITMENT_INDEX, MODEL_COMMITMENT_INDEX};
 use zkguard_prover::evm::SubmissionContext;
 use zkguard_prover::prove::Transcript;
 
@@ -83,6 +83,10 @@ pub struct SubmitProofRequest {
     /// The subjects the proof's context binds, one per real sample, or none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subjects: Vec<String>,
+    /// Client-attested models: the data provider's signatures over the proof's
+    /// `InputAttestation` (sorted by signer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attestations: Vec<zkguard_contracts::attestation::Attestation>,
 }
 
 fn u64_number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
@@ -199,6 +203,9 @@ pub enum ProofRefusal {
     /// The node could not say whether the nonce is used.
     #[error("cannot check the nonce on chain now ({0}); retry later")]
     ChainUnavailable(String),
+    /// The attestations do not satisfy the model's input policy (or were given where none are taken).
+    #[error("{0}")]
+    InvalidAttestation(String),
 }
 
 impl ProofRefusal {
@@ -223,6 +230,7 @@ impl ProofRefusal {
             DoesNotVerify(_) => (invalid, "proof_does_not_verify"),
             NonceUsed { .. } => (invalid, "nonce_used"),
             ChainUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "chain_unavailable"),
+            InvalidAttestation(_) => (invalid, "invalid_attestation"),
         }
     }
 }
@@ -363,6 +371,7 @@ pub fn prepare(
             got: fr_to_hex(&instances[CONTEXT_INDEX]),
         });
     }
+    let attestations = check_proof_attestations(model, req, &subjects, instances[INPUT_COMMITMENT_INDEX])?;
     let subjects: Vec<String> = subjects.iter().map(|a| a.to_checksum(None)).collect();
     Ok(PreparedProof {
         job: NewJob {
@@ -372,6 +381,7 @@ pub fn prepare(
             rows: vec![],
             salt: None,
             subjects: subjects.clone(),
+            attestation: None,
         },
         batch: NewProvedBatch {
             model_id: model.id.clone(),
@@ -383,10 +393,47 @@ pub fn prepare(
             proof: format!("0x{}", hex::encode(&proof)),
             decisions: decoded.decisions[..n].to_vec(),
             scores: decoded.scores[..n].iter().map(|s| s.to_string()).collect(),
+            attestations,
         },
         instances,
         proof,
     })
+}
+
+/// A client-attested model's proof must carry threshold attestations over its input commitment
+/// and context; other models take none.
+fn check_proof_attestations(
+    model: &ServedModel,
+    req: &SubmitProofRequest,
+    subjects: &[Address],
+    input_commitment: Fr,
+) -> Result<Vec<zkguard_contracts::attestation::Attestation>, ProofRefusal> {
+    use crate::config::AttestationSource;
+    if model.attestation != Some(AttestationSource::Client) {
+        if !req.attestations.is_empty() {
+            return Err(ProofRefusal::InvalidAttestation(format!(
+                "model {} does not take client attestations here",
+                model.id
+            )));
+        }
+        return Ok(vec![]);
+    }
+    let policy = model.input_policy.get().ok_or_else(|| {
+        ProofRefusal::ChainUnavailable(format!("model {}'s input policy has not been read yet", model.id))
+    })?;
+    let message = zkguard_contracts::attestation::InputAttestation::new(
+        model.id_u256,
+        req.nonce,
+        req.issued_at,
+        subjects.to_vec(),
+        vec![zkguard_prover::evm::context::fr_to_u256(&input_commitment)],
+    );
+    let digest = message.digest(policy.chain_id, policy.guard);
+    zkguard_contracts::attestation::check(digest, &req.attestations, policy.registered.threshold, |a| {
+        policy.registered.members.contains(&a)
+    })
+    .map_err(|e| ProofRefusal::InvalidAttestation(format!("model {}: {e}", model.id)))?;
+    Ok(req.attestations.clone())
 }
 
 /// Verifies the proof natively with the model's keys (blocking: call it on the blocking pool).

@@ -5,14 +5,15 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
+use crate::config::AttestationSource;
 use crate::model::Models;
-use crate::store::{JobView, NewJob};
+use crate::store::{ClientAttestation, JobView, NewJob};
 
 /// Longest accepted request id.
 pub const MAX_REQUEST_ID_LEN: usize = 128;
 
 /// `POST /v1/requests` body.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitRequest {
     /// Client-chosen idempotency key: submitting the same id again returns the same job.
@@ -27,6 +28,16 @@ pub struct SubmitRequest {
     /// One subject address per row (for verdict filters), or none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subjects: Vec<String>,
+    /// Client-attested models: the Guard nonce the attesters signed (>= 2^63).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<u64>,
+    /// Client-attested models: the issue time the attesters signed (unix s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_at: Option<u64>,
+    /// Client-attested models: the data provider's signatures over the submission's
+    /// `InputAttestation` (sorted by signer; see `zkguard attest`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attestations: Vec<zkguard_contracts::attestation::Attestation>,
 }
 
 /// Parses and validates a raw body into a job to insert.
@@ -110,6 +121,19 @@ pub fn validate(req: SubmitRequest, models: &Models) -> Result<NewJob, ApiError>
             s.parse().map_err(|_| ApiError::invalid("invalid_subject", format!("subjects[{i}] is not an address")))?;
         subjects.push(a.to_checksum(None));
     }
+    let attestation = match model.attestation {
+        Some(AttestationSource::Client) => Some(check_client_attestation(&req, model, &subjects)?),
+        _ if req.nonce.is_some() || req.issued_at.is_some() || !req.attestations.is_empty() => {
+            return Err(ApiError::invalid(
+                "attestations_not_accepted",
+                format!(
+                    "model {} does not take client attestations here: leave out nonce, issued_at and attestations",
+                    req.model_id
+                ),
+            ))
+        }
+        _ => None,
+    };
     let canonical = SubmitRequest { request_id: id.to_string(), subjects: subjects.clone(), ..req };
     let body_hash = hex::encode(Sha256::digest(serde_json::to_vec(&canonical).expect("plain data serializes")));
     Ok(NewJob {
@@ -119,7 +143,76 @@ pub fn validate(req: SubmitRequest, models: &Models) -> Result<NewJob, ApiError>
         rows: canonical.rows,
         salt: canonical.salt,
         subjects,
+        attestation,
     })
+}
+
+/// A client-attested request: the context its attesters signed, and their signatures checked
+/// (threshold, registered attesters, valid signatures over this request's input commitments)
+/// before anything is stored or proved.
+fn check_client_attestation(
+    req: &SubmitRequest,
+    model: &crate::model::ServedModel,
+    subjects: &[String],
+) -> Result<ClientAttestation, ApiError> {
+    let missing = |what: &str| {
+        ApiError::invalid(
+            "attestation_required",
+            format!(
+                "model {} takes attested requests only: give salt, nonce (>= 2^63), issued_at and the attesters'                  signatures (missing: {what})",
+                req.model_id
+            ),
+        )
+    };
+    let salt = req.salt.as_deref().ok_or_else(|| missing("salt"))?;
+    let nonce = req.nonce.ok_or_else(|| missing("nonce"))?;
+    let issued_at = req.issued_at.ok_or_else(|| missing("issued_at"))?;
+    if req.attestations.is_empty() {
+        return Err(missing("attestations"));
+    }
+    if nonce < crate::intake::proofs::MIN_CLIENT_NONCE {
+        return Err(ApiError::invalid(
+            "invalid_nonce",
+            format!("nonce {nonce} is below 2^63: client nonces must be >= 2^63 (smaller ones are the relayer's own)"),
+        ));
+    }
+    let policy = model.input_policy.get().ok_or_else(|| {
+        ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "input_policy_unknown",
+            format!("model {}'s input policy has not been read from the chain yet; retry later", req.model_id),
+        )
+    })?;
+    let now = (crate::store::now_ms() / 1000) as u64;
+    if issued_at > now + crate::batcher::ISSUED_AT_MARGIN_S || now.saturating_sub(issued_at) > policy.max_age_s {
+        return Err(ApiError::invalid(
+            "stale_attestation",
+            format!("issued_at {issued_at} is not within {} s before now ({now})", policy.max_age_s),
+        ));
+    }
+    let salt = zkguard_prover::artifact::fr_from_hex(salt).ok_or_else(|| missing("a valid salt"))?;
+    let commitments = zkguard_prover::inputs::submission_input_commitments(
+        &model.model,
+        &req.rows,
+        model.batch_size,
+        model.proofs_per_batch(),
+        salt,
+    )
+    .map_err(|e| ApiError::invalid("invalid_rows", e.to_string()))?;
+    let subjects: Vec<Address> = subjects.iter().filter_map(|s| s.parse().ok()).collect();
+    let message = zkguard_contracts::attestation::InputAttestation::new(
+        model.id_u256,
+        nonce,
+        issued_at,
+        subjects,
+        commitments.iter().map(zkguard_prover::evm::context::fr_to_u256).collect(),
+    );
+    let digest = message.digest(policy.chain_id, policy.guard);
+    zkguard_contracts::attestation::check(digest, &req.attestations, policy.registered.threshold, |a| {
+        policy.registered.members.contains(&a)
+    })
+    .map_err(|e| ApiError::invalid("invalid_attestation", format!("model {}: {e}", req.model_id)))?;
+    Ok(ClientAttestation { nonce, issued_at, attestations: req.attestations.clone() })
 }
 
 /// `GET /v1/jobs/{id}` and `POST /v1/requests` response.

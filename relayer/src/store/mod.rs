@@ -107,6 +107,18 @@ pub trait JobStore: Send + Sync + 'static {
     fn add_attempt(&self, attempt: &TxAttempt) -> Result<(), StoreError>;
     /// The transaction attempts of a batch, oldest first.
     fn attempts(&self, batch_id: i64) -> Result<Vec<TxAttempt>, StoreError>;
+    /// The attestations stored with a batch (none: `None`).
+    fn batch_attestations(&self, batch_id: i64) -> Result<Option<BatchAttestations>, StoreError>;
+    /// Stores the relayer's own attestations of a batch (replacing earlier ones of the relayer;
+    /// a batch with a client's fixed context keeps the client's).
+    fn set_batch_attestations(
+        &self,
+        batch_id: i64,
+        attestations: &[zkguard_contracts::attestation::Attestation],
+    ) -> Result<(), StoreError>;
+    /// Forgets the relayer's own attestations of a batch (it is proved again with a new context);
+    /// a client's are kept.
+    fn clear_relayer_attestations(&self, batch_id: i64) -> Result<(), StoreError>;
     /// Jobs by state (for metrics).
     fn job_counts(&self) -> Result<Vec<(JobState, u64)>, StoreError>;
     /// Total gas used by confirmed batches.

@@ -80,4 +80,21 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE batches ADD COLUMN client_proof INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 3: input attestations. A client-attested job carries the data provider's signatures and the
+    // nonce and issue time they sign; its batch takes them (`fixed_context`: never re-nonced or
+    // re-timed). A batch's attestations are stored before its transaction is signed, so a restart
+    // resubmits the same ones.
+    r#"
+    CREATE TABLE job_attestations (
+        job_id        TEXT    PRIMARY KEY REFERENCES jobs(id),
+        nonce         INTEGER NOT NULL,
+        issued_at     INTEGER NOT NULL,
+        attestations  TEXT    NOT NULL
+    );
+    CREATE TABLE batch_attestations (
+        batch_id      INTEGER PRIMARY KEY REFERENCES batches(id),
+        attestations  TEXT    NOT NULL,
+        fixed_context INTEGER NOT NULL
+    );
+    "#,
 ];

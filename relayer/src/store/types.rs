@@ -101,6 +101,30 @@ pub struct NewJob {
     pub salt: Option<String>,
     /// Subject addresses (hex), one per row, or empty.
     pub subjects: Vec<String>,
+    /// The data provider's attestation (client-attested models): the job is proved alone, bound
+    /// to this nonce and issue time.
+    pub attestation: Option<ClientAttestation>,
+}
+
+/// A client's attestation of a request: the context it signs and the signatures.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientAttestation {
+    /// The Guard nonce the attesters signed (in the clients' range, >= 2^63).
+    pub nonce: u64,
+    /// The issue time the attesters signed (unix s).
+    pub issued_at: u64,
+    /// The signatures, sorted by signer.
+    pub attestations: Vec<zkguard_contracts::attestation::Attestation>,
+}
+
+/// The attestations stored with a batch.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BatchAttestations {
+    /// The signatures submitted with the batch, sorted by signer.
+    pub attestations: Vec<zkguard_contracts::attestation::Attestation>,
+    /// The batch's nonce and issue time are the ones a client's attesters signed: the batch is
+    /// never re-nonced or re-timed (it fails instead).
+    pub fixed_context: bool,
 }
 
 /// The outcome of [`super::JobStore::insert_job`].
@@ -249,6 +273,8 @@ pub struct NewProvedBatch {
     pub decisions: Vec<bool>,
     /// Scores per sample (decoded from the instances).
     pub scores: Vec<String>,
+    /// The client's attestations of the proof's inputs (empty when the model needs none).
+    pub attestations: Vec<zkguard_contracts::attestation::Attestation>,
 }
 
 /// Fields a transition may set (None: unchanged).

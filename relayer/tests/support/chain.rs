@@ -11,24 +11,16 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::Filter;
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol;
 use alloy::sol_types::SolEvent;
+use zkguard_contracts::deploy::{anvil, deploy_stack, register_model, ContractArtifacts, Stack};
+use zkguard_contracts::registration::{Action, InputPolicyArgs, PolicyArgs};
+use zkguard_contracts::rpc::{Guard, ModelRegistry, ProtectedVault};
 use zkguard_prover::circuit::AppShape;
 use zkguard_prover::deployable::{prepare, DeployableCircuit, DeployableRequest};
 use zkguard_prover::keys::{load_params, AppKeys, SrsSource};
 use zkguard_prover::quant::QuantizedModel;
-use zkguard_relayer::deploy::bindings::{IRegistry, IVault};
-use zkguard_relayer::deploy::{
-    anvil, deploy_stack, register_model, Action, ContractArtifacts, ModelRegistration, PolicyArgs, Stack,
-};
 
 use super::{cache_dir, data_path, model_path, repo_root};
-
-sol! {
-    interface IGuardEvents {
-        event Verified(uint256 indexed modelId, uint64 indexed nonce, uint256[] inputCommitments, uint256 flaggedCount, uint256 sampleCount);
-    }
-}
 
 /// The served model id.
 pub const MODEL_ID: u64 = 1;
@@ -131,6 +123,19 @@ impl Deployment {
     /// verifier of N proofs when `aggregate = Some(N)` (registered with proofCount N and 12
     /// accumulator limbs).
     pub async fn start_in_mode(batch_size: usize, aggregate: Option<usize>) -> Self {
+        Self::start_with_inputs(batch_size, aggregate, |relayer| InputPolicyArgs::Submitters {
+            submitters: vec![relayer],
+        })
+        .await
+    }
+
+    /// [`Deployment::start_in_mode`] with the model's input policy made by `inputs` from the
+    /// relayer's address (the default above: the relayer is the only allowed submitter).
+    pub async fn start_with_inputs(
+        batch_size: usize,
+        aggregate: Option<usize>,
+        inputs: impl FnOnce(Address) -> InputPolicyArgs,
+    ) -> Self {
         let circuit = tokio::task::spawn_blocking(move || circuit_in_mode(batch_size, aggregate)).await.unwrap();
         let anvil = anvil::spawn(&anvil_path()).expect("anvil");
         let signer: PrivateKeySigner = anvil.keys()[0].clone().into();
@@ -139,23 +144,23 @@ impl Deployment {
             ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(anvil.endpoint_url()).erased();
         let artifacts = ContractArtifacts::new(repo_root().join("contracts/out"));
         let stack = deploy_stack(&owner, owner_addr, &artifacts, 86_400, U256::from(1_000_000u64)).await.unwrap();
-        let policy = PolicyArgs { action: Action::Breaker, max_age: 3600, min_flagged: 1, score_threshold: None };
-        let registration = ModelRegistration::of(U256::from(MODEL_ID), &circuit, policy).unwrap();
-        register_model(&owner, &stack, &artifacts, &registration).await.unwrap();
-        let Stack { registry, guard, breaker, vault, .. } = stack;
+        let policy =
+            PolicyArgs { action: Action::Breaker, max_age: 3600, min_flagged: 1, score_threshold: None, window: None };
         let relayer_key = alloy::hex::encode(anvil.keys()[1].to_bytes());
         let relayer_address = anvil.addresses()[1];
+        let registration = circuit.registration(U256::from(MODEL_ID), policy, inputs(relayer_address)).unwrap();
+        register_model(&owner, &stack, &artifacts, &registration).await.unwrap();
+        let Stack { registry, guard, breaker, vault, .. } = stack;
         Self { anvil, owner, registry, guard, breaker, vault, relayer_key, relayer_address, circuit }
     }
 
     /// `Verified` events of the model: (nonce, sampleCount), in chain order.
     pub async fn verified(&self) -> Vec<(u64, u64)> {
-        let filter =
-            Filter::new().address(self.guard).event_signature(IGuardEvents::Verified::SIGNATURE_HASH).from_block(0);
+        let filter = Filter::new().address(self.guard).event_signature(Guard::Verified::SIGNATURE_HASH).from_block(0);
         let logs = self.owner.get_logs(&filter).await.unwrap();
         logs.iter()
             .map(|l| {
-                let e = IGuardEvents::Verified::decode_log(&l.inner).unwrap();
+                let e = Guard::Verified::decode_log(&l.inner).unwrap();
                 (e.nonce, e.sampleCount.to::<u64>())
             })
             .collect()
@@ -163,12 +168,12 @@ impl Deployment {
 
     /// Whether the vault is paused.
     pub async fn vault_paused(&self) -> bool {
-        IVault::new(self.vault, &self.owner).paused().call().await.unwrap()
+        ProtectedVault::new(self.vault, &self.owner).paused().call().await.unwrap()
     }
 
     /// Retires the model (every later submission reverts with `ModelIsRetired`).
     pub async fn retire(&self) {
-        let r = IRegistry::new(self.registry, &self.owner)
+        let r = ModelRegistry::new(self.registry, &self.owner)
             .retireModel(U256::from(MODEL_ID))
             .send()
             .await
@@ -203,7 +208,7 @@ impl Deployment {
     /// that), without waiting for a block (with automine off it sits in the mempool, ordered by
     /// fee); returns its hash.
     pub async fn send_retire_with_priority_fee(&self, priority_fee: u128) -> alloy::primitives::B256 {
-        let pending = IRegistry::new(self.registry, &self.owner)
+        let pending = ModelRegistry::new(self.registry, &self.owner)
             .retireModel(U256::from(MODEL_ID))
             .max_priority_fee_per_gas(priority_fee)
             .max_fee_per_gas(2 * priority_fee)

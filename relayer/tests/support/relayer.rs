@@ -31,6 +31,10 @@ pub struct Setup {
     pub confirmations: u64,
     /// Proving memory budget, MB (0: unlimited).
     pub memory_budget_mb: u64,
+    /// The model's `attestation` source (`client`, `relayer`), if any.
+    pub attestation: Option<String>,
+    /// Extra environment of the process (e.g. the attester key).
+    pub env: Vec<(String, String)>,
 }
 
 impl Setup {
@@ -44,6 +48,8 @@ impl Setup {
             stuck_after_ms: 20_000,
             confirmations: 1,
             memory_budget_mb: 0,
+            attestation: None,
+            env: vec![],
         }
     }
 
@@ -82,7 +88,7 @@ id = "{MODEL_ID}"
 path = "{model}"
 calibration = "{data}"
 batch_size = {batch}
-{aggregate}"#,
+{aggregate}{attestation}"#,
             rpc = self.rpc_url,
             guard = d.guard,
             confirmations = self.confirmations,
@@ -95,6 +101,7 @@ batch_size = {batch}
             data = data_path().display(),
             batch = d.circuit.batch_size,
             aggregate = d.circuit.aggregate.map(|n| format!("aggregate = {n}\n")).unwrap_or_default(),
+            attestation = self.attestation.as_ref().map(|a| format!("attestation = \"{a}\"\n")).unwrap_or_default(),
         );
         let path = self.dir.join("relayer.toml");
         std::fs::write(&path, config).unwrap();
@@ -124,6 +131,38 @@ pub struct Relayer {
 }
 
 impl Relayer {
+    /// Runs the binary until it exits by itself (a start-up refusal); returns its status and log.
+    pub fn run_to_exit(setup: &Setup, d: &Deployment) -> (std::process::ExitStatus, String) {
+        let config = setup.write_config(d);
+        let log = setup.dir.join("refused.log");
+        let mut cmd = Command::new(relayer_binary());
+        cmd.arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .env("ZKGUARD_RELAYER_TOKEN", TOKEN)
+            .env("ZKGUARD_RELAYER_KEY", &d.relayer_key)
+            .env("RUST_LOG", "info,zkguard_prover=warn")
+            .env_remove(zkguard_relayer::crash::CRASH_ENV)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        for (k, v) in &setup.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn zkguard-relayer");
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the relayer did not exit: {}", std::fs::read_to_string(&log).unwrap_or_default());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        (status, std::fs::read_to_string(&log).unwrap_or_default())
+    }
+
     /// Starts the binary; `crash_at` sets the TEST-ONLY crash point. Returns once it serves.
     pub async fn start(setup: &Setup, d: &Deployment, crash_at: Option<&str>) -> Self {
         let config = setup.write_config(d);
@@ -146,6 +185,9 @@ impl Relayer {
             .stderr(std::fs::File::create(&log).unwrap());
         if let Some(point) = crash_at {
             cmd.env(zkguard_relayer::crash::CRASH_ENV, point);
+        }
+        for (k, v) in &setup.env {
+            cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("spawn zkguard-relayer");
         let addr = eventually("the relayer to listen", Duration::from_secs(240), || {

@@ -35,15 +35,41 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
 use tokio::sync::{watch, Notify};
 
-use super::bindings::{IGuard, SubmissionContext};
+use super::bindings::{GuardAttestation, IGuard, SubmissionContext};
 use super::revert::decode_revert;
 use super::rpc::{with_retry, RpcFailure};
+use crate::config::AttestationSource;
 use crate::config::ChainConfig;
 use crate::metrics::Metrics;
 use crate::model::Models;
 use crate::store::{now_ms, BatchRecord, BatchState, BatchUpdate, JobStore, StoreError, TxAttempt};
+use alloy::signers::local::PrivateKeySigner;
+use zkguard_contracts::attestation::{Attestation, InputAttestation};
 
 mod follow;
+
+/// A batch's subjects as addresses.
+fn parse_subjects(b: &BatchRecord) -> Result<Vec<Address>, String> {
+    b.subjects.iter().map(|s| s.parse::<Address>().map_err(|_| format!("subject {s:?} is not an address"))).collect()
+}
+
+/// Every segment's input commitment from a batch's stored instances (behind the accumulator
+/// limbs in batch mode).
+fn input_commitments(instances: &[String], model: &crate::model::ServedModel) -> Result<Vec<U256>, String> {
+    use zkguard_prover::circuit::instances::{ACCUMULATOR_LIMBS, INPUT_COMMITMENT_INDEX};
+    let app = model.keys.config.shape.layout().len();
+    let (limbs, segments) = match &model.aggregation {
+        Some(a) => (ACCUMULATOR_LIMBS, a.proofs),
+        None => (0, 1),
+    };
+    (0..segments)
+        .map(|k| {
+            let at = limbs + k * app + INPUT_COMMITMENT_INDEX;
+            let hex = instances.get(at).ok_or_else(|| format!("no instance {at}"))?;
+            hex.parse::<U256>().map_err(|_| format!("instance {at} is not hex"))
+        })
+        .collect()
+}
 
 /// Why processing a batch stopped (it is retried on the next loop unless it was failed).
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +113,8 @@ pub struct Submitter {
     unchecked: BTreeSet<String>,
     /// Models whose registration does not match, with the reason (their batches fail).
     mismatched: BTreeMap<String, String>,
+    /// The relayer's own attester key (models served with `attestation = "relayer"`).
+    attester: Option<PrivateKeySigner>,
 }
 
 impl std::fmt::Debug for Submitter {
@@ -131,7 +159,14 @@ impl Submitter {
             waiting_depth: None,
             unchecked: BTreeSet::new(),
             mismatched: BTreeMap::new(),
+            attester: None,
         }
+    }
+
+    /// The relayer's own attester key, for models served with `attestation = "relayer"`.
+    pub fn with_attester(mut self, attester: Option<PrivateKeySigner>) -> Self {
+        self.attester = attester;
+        self
     }
 
     /// Models whose registration start-up could not check: checked before their first submission.
@@ -245,6 +280,14 @@ impl Submitter {
     /// Sends the batch back to proving with a fresh issue time (and maybe a fresh Guard nonce); a
     /// client's proof cannot be made again, so such a batch fails with `why` instead.
     fn reprove(&self, b: &BatchRecord, nonce: Option<u64>, why: &str) -> Result<(), SubmitError> {
+        if self.store.batch_attestations(b.id)?.is_some_and(|a| a.fixed_context) && !b.client_proof {
+            let reason = format!(
+                "{why}: the batch's nonce {} and issue time {} are the ones its attesters signed, so the relayer \
+                 cannot change them; send the request again with a fresh attestation",
+                b.nonce, b.issued_at
+            );
+            return self.fail(b, reason, None);
+        }
         if b.client_proof {
             let reason = format!(
                 "{why}: the batch carries a client's proof (bound to Guard nonce {} and issuedAt {}), which the \
@@ -254,11 +297,44 @@ impl Submitter {
             return self.fail(b, reason, None);
         }
         let issued_at = (now_ms() / 1000) as u64 - crate::batcher::ISSUED_AT_MARGIN_S;
+        // the relayer's own attestations signed the old context
+        self.store.clear_relayer_attestations(b.id)?;
         let u = BatchUpdate { nonce, issued_at: Some(issued_at), clear_proof: true, ..BatchUpdate::default() };
         tracing::warn!(batch = b.id, why, "proving again");
         self.store.transition(b.id, b.state.unwrap_or(BatchState::Proved), BatchState::Created, &u, why)?;
         self.new_batch.notify_one();
         Ok(())
+    }
+
+    /// The attestations to submit with a batch: the stored ones (a client's, or the relayer's own
+    /// from before a restart); for a model the relayer attests itself, signed now and stored
+    /// before any transaction carries them, so a restart resubmits the same ones.
+    fn attestations(&self, b: &BatchRecord) -> Result<Vec<GuardAttestation>, SubmitError> {
+        let corrupt = |m: String| SubmitError::Corrupt(b.id, m);
+        let model = self.models.get(&b.model_id).ok_or_else(|| corrupt("model not served".into()))?;
+        let stored = self.store.batch_attestations(b.id)?;
+        let list = match (stored, model.attestation, &self.attester) {
+            (Some(s), _, _) => s.attestations,
+            (None, Some(AttestationSource::Relayer), Some(attester)) => {
+                let instances = b.instances.as_ref().ok_or_else(|| corrupt("no instances".into()))?;
+                let commitments = input_commitments(instances, model).map_err(corrupt)?;
+                let subjects = parse_subjects(b).map_err(corrupt)?;
+                let message = InputAttestation::new(model.id_u256, b.nonce, b.issued_at, subjects, commitments);
+                let digest = message.digest(self.chain.chain_id, self.chain.guard);
+                let signed = Attestation::sign(attester, digest).map_err(|e| SubmitError::Sign(e.to_string()))?;
+                self.store.set_batch_attestations(b.id, std::slice::from_ref(&signed))?;
+                tracing::info!(batch = b.id, attester = %signed.signer, "inputs attested by the relayer's attester key");
+                crate::crash::point(crate::crash::AFTER_ATTESTING);
+                vec![signed]
+            }
+            (None, Some(AttestationSource::Relayer), None) => {
+                return Err(SubmitError::Sign(
+                    "the model is attested by the relayer but no attester key is loaded".into(),
+                ))
+            }
+            (None, _, _) => vec![],
+        };
+        Ok(list.into_iter().map(|a| GuardAttestation { signer: a.signer, signature: a.signature }).collect())
     }
 
     fn calldata(&self, b: &BatchRecord) -> Result<(U256, Bytes), SubmitError> {
@@ -273,14 +349,12 @@ impl Submitter {
             .collect::<Result<Vec<_>, _>>()?;
         let proof = hex::decode(b.proof.as_deref().ok_or_else(|| corrupt("no proof"))?.trim_start_matches("0x"))
             .map_err(|_| corrupt("proof is not hex"))?;
-        let subjects = b
-            .subjects
-            .iter()
-            .map(|s| s.parse::<Address>().map_err(|_| corrupt("subject is not an address")))
-            .collect::<Result<Vec<_>, _>>()?;
+        let subjects = parse_subjects(b).map_err(|m| SubmitError::Corrupt(b.id, m))?;
+        let attestations = self.attestations(b)?;
         let call = IGuard::submitCall {
             modelId: model.id_u256,
             ctx: SubmissionContext { nonce: b.nonce, issuedAt: b.issued_at, subjects },
+            attestations,
             instances,
             proof: proof.into(),
         };

@@ -92,6 +92,24 @@ impl JobStore for SqliteStore {
                     now
                 ],
             )?;
+            if let Some(a) = &job.attestation {
+                let taken: Option<i64> = tx
+                    .query_row(
+                        "SELECT 1 FROM batches WHERE model_id = ?1 AND nonce = ?2 UNION ALL \
+                         SELECT 1 FROM job_attestations a JOIN jobs j ON j.id = a.job_id \
+                         WHERE j.model_id = ?1 AND a.nonce = ?2",
+                        params![job.model_id, a.nonce as i64],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if taken.is_some() {
+                    return Err(StoreError::NonceTaken { model_id: job.model_id.clone(), nonce: a.nonce });
+                }
+                tx.execute(
+                    "INSERT INTO job_attestations (job_id, nonce, issued_at, attestations) VALUES (?1, ?2, ?3, ?4)",
+                    params![job.id, a.nonce as i64, a.issued_at as i64, json(&a.attestations)],
+                )?;
+            }
             record(&tx, "job", &job.id, None, JobState::Queued.as_str(), "accepted")?;
             let rec = get_job(&tx, &job.id)?.ok_or_else(|| StoreError::NotFound(job.id.clone()))?;
             tx.commit()?;
@@ -135,6 +153,12 @@ impl JobStore for SqliteStore {
                 ],
             )?;
             let batch_id = tx.last_insert_rowid();
+            if !batch.attestations.is_empty() {
+                tx.execute(
+                    "INSERT INTO batch_attestations (batch_id, attestations, fixed_context) VALUES (?1, ?2, 1)",
+                    params![batch_id, json(&batch.attestations)],
+                )?;
+            }
             let detail = format!("client proof, guard nonce {}", batch.nonce);
             record(&tx, "batch", &batch_id.to_string(), None, BatchState::Proved.as_str(), &detail)?;
             tx.execute(
@@ -195,7 +219,16 @@ impl JobStore for SqliteStore {
     fn create_batch(&self, batch: &NewBatch) -> Result<BatchRecord, StoreError> {
         self.with(|conn| {
             let tx = conn.transaction()?;
-            let nonce = take_nonce(&tx, &batch.model_id, batch.nonce_floor)?;
+            // A client-attested job is batched alone, bound to the nonce and issue time its
+            // attesters signed.
+            let attested = match batch.job_ids.as_slice() {
+                [only] => job_attestation(&tx, only)?,
+                _ => None,
+            };
+            let (nonce, issued_at) = match &attested {
+                Some(a) => (a.nonce, a.issued_at),
+                None => (take_nonce(&tx, &batch.model_id, batch.nonce_floor)?, batch.issued_at),
+            };
             let now = now_ms();
             tx.execute(
                 "INSERT INTO batches (model_id, state, nonce, issued_at, salt, subjects, sample_count, created_ms, updated_ms) \
@@ -204,13 +237,19 @@ impl JobStore for SqliteStore {
                     batch.model_id,
                     BatchState::Created.as_str(),
                     nonce as i64,
-                    batch.issued_at as i64,
+                    issued_at as i64,
                     batch.salt,
                     json(&batch.subjects),
                     now
                 ],
             )?;
             let id = tx.last_insert_rowid();
+            if let Some(a) = &attested {
+                tx.execute(
+                    "INSERT INTO batch_attestations (batch_id, attestations, fixed_context) VALUES (?1, ?2, 1)",
+                    params![id, json(&a.attestations)],
+                )?;
+            }
             record(&tx, "batch", &id.to_string(), None, BatchState::Created.as_str(), &format!("guard nonce {nonce}"))?;
             let mut offset = 0usize;
             for job_id in &batch.job_ids {
@@ -229,6 +268,45 @@ impl JobStore for SqliteStore {
             let rec = get_batch(&tx, id)?.ok_or_else(|| StoreError::NotFound(format!("batch {id}")))?;
             tx.commit()?;
             Ok(rec)
+        })
+    }
+
+    fn batch_attestations(&self, batch_id: i64) -> Result<Option<BatchAttestations>, StoreError> {
+        self.with(|conn| {
+            let row: Option<(String, bool)> = conn
+                .query_row(
+                    "SELECT attestations, fixed_context FROM batch_attestations WHERE batch_id = ?1",
+                    [batch_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            row.map(|(text, fixed_context)| {
+                Ok(BatchAttestations { attestations: parse("batch_attestations.attestations", &text)?, fixed_context })
+            })
+            .transpose()
+        })
+    }
+
+    fn set_batch_attestations(
+        &self,
+        batch_id: i64,
+        attestations: &[zkguard_contracts::attestation::Attestation],
+    ) -> Result<(), StoreError> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO batch_attestations (batch_id, attestations, fixed_context) VALUES (?1, ?2, 0) \
+                 ON CONFLICT(batch_id) DO UPDATE SET attestations = excluded.attestations \
+                 WHERE batch_attestations.fixed_context = 0",
+                params![batch_id, json(&attestations)],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn clear_relayer_attestations(&self, batch_id: i64) -> Result<(), StoreError> {
+        self.with(|conn| {
+            conn.execute("DELETE FROM batch_attestations WHERE batch_id = ?1 AND fixed_context = 0", [batch_id])?;
+            Ok(())
         })
     }
 

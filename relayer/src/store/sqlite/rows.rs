@@ -126,6 +126,23 @@ pub(super) fn get_batch(tx: &Connection, id: i64) -> Result<Option<BatchRecord>,
     raw.map(finish_batch).transpose()
 }
 
+/// A job's client attestation, if it has one.
+pub(super) fn job_attestation(tx: &Connection, job_id: &str) -> Result<Option<ClientAttestation>, StoreError> {
+    let row: Option<(i64, i64, String)> = tx
+        .query_row("SELECT nonce, issued_at, attestations FROM job_attestations WHERE job_id = ?1", [job_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    row.map(|(nonce, issued_at, text)| {
+        Ok(ClientAttestation {
+            nonce: nonce as u64,
+            issued_at: issued_at as u64,
+            attestations: parse("job_attestations.attestations", &text)?,
+        })
+    })
+    .transpose()
+}
+
 /// Takes the next Guard nonce of a model (at least `floor`) inside `tx`.
 pub(super) fn take_nonce(tx: &Connection, model_id: &str, floor: u64) -> Result<u64, StoreError> {
     let next: Option<i64> =

@@ -10,6 +10,7 @@ fn job(id: &str, rows: usize) -> NewJob {
         rows: vec![vec![1.0, 2.0]; rows],
         salt: None,
         subjects: vec![],
+        attestation: None,
     }
 }
 
@@ -79,6 +80,7 @@ fn a_client_proof_is_stored_proved_once_per_nonce() {
         proof: "0xab".into(),
         decisions: vec![true, false],
         scores: vec!["1".into(), "2".into()],
+        attestations: vec![],
     };
     let mut j = job("p", 0);
     j.rows.clear();
@@ -114,4 +116,60 @@ fn reopening_keeps_everything_and_does_not_migrate_twice() {
     SqliteStore::open(&path).unwrap().insert_job(&job("a", 1)).unwrap();
     let s = SqliteStore::open(&path).unwrap();
     assert_eq!(s.job("a").unwrap().unwrap().job.rows.len(), 1);
+}
+
+fn attestation(signer: u8) -> zkguard_contracts::attestation::Attestation {
+    zkguard_contracts::attestation::Attestation {
+        signer: alloy::primitives::Address::repeat_byte(signer),
+        signature: vec![signer; 65].into(),
+    }
+}
+
+/// A client-attested job's batch takes the nonce and issue time its attesters signed and their
+/// signatures, which the relayer's own attestations never replace; a relayer batch's own
+/// attestations are stored, replaced and cleared.
+#[test]
+fn attestations_are_stored_with_their_batch() {
+    let (_dir, store) = open();
+    let nonce = (1u64 << 63) + 5;
+    let mut attested = job("a", 2);
+    attested.salt = Some("0x01".into());
+    attested.attestation =
+        Some(ClientAttestation { nonce, issued_at: 1_700_000_000, attestations: vec![attestation(1)] });
+    store.insert_job(&attested).unwrap();
+    // the same client nonce again is refused at intake
+    let mut again = job("a2", 1);
+    again.attestation = attested.attestation.clone();
+    assert!(matches!(store.insert_job(&again), Err(StoreError::NonceTaken { .. })));
+
+    let batch = |ids: &[&str]| NewBatch {
+        model_id: "1".into(),
+        job_ids: ids.iter().map(|s| s.to_string()).collect(),
+        salt: "0x01".into(),
+        issued_at: 42,
+        subjects: vec![],
+        nonce_floor: 0,
+    };
+    let b = store.create_batch(&batch(&["a"])).unwrap();
+    assert_eq!((b.nonce, b.issued_at), (nonce, 1_700_000_000));
+    let stored = store.batch_attestations(b.id).unwrap().unwrap();
+    assert!(stored.fixed_context);
+    assert_eq!(stored.attestations, vec![attestation(1)]);
+    store.set_batch_attestations(b.id, &[attestation(2)]).unwrap();
+    store.clear_relayer_attestations(b.id).unwrap();
+    assert_eq!(store.batch_attestations(b.id).unwrap().unwrap().attestations, vec![attestation(1)]);
+
+    store.insert_job(&job("r", 1)).unwrap();
+    let r = store.create_batch(&batch(&["r"])).unwrap();
+    assert_eq!(r.issued_at, 42);
+    assert!(store.batch_attestations(r.id).unwrap().is_none());
+    store.set_batch_attestations(r.id, &[attestation(3)]).unwrap();
+    store.set_batch_attestations(r.id, &[attestation(4)]).unwrap();
+    let own = store.batch_attestations(r.id).unwrap().unwrap();
+    assert!(!own.fixed_context);
+    assert_eq!(own.attestations, vec![attestation(4)]);
+    store.clear_relayer_attestations(r.id).unwrap();
+    assert!(store.batch_attestations(r.id).unwrap().is_none());
+    // and they survive a reopen
+    drop(store);
 }

@@ -1,24 +1,26 @@
 //! Putting zkguard on a chain: deploy the contracts (registry, Guard, circuit breaker, verdict
 //! filter, the example vault and token), deploy a generated verifier behind its
-//! `ZkGuardVerifier` wrapper, register a model with its policy, and point the breaker at the
-//! contract it protects. Used by `zkguard deploy`, `zkguard demo` and the end-to-end tests.
+//! `ZkGuardVerifier` wrapper, register a model with its policy and input policy, and point the
+//! breaker at the contract it protects. Used by `zkguard deploy`, `zkguard demo` and the tests.
 //!
-//! - [`bindings`]: the contracts' ABI; [`artifacts`]: creation code from forge's `contracts/out`;
+//! - [`artifacts`]: creation code from forge's `contracts/out`;
 //! - [`anvil`]: a local anvil for demos and tests (its dev keys are PUBLIC).
 
 pub mod anvil;
 pub mod artifacts;
-pub mod bindings;
 
 use alloy::network::TransactionBuilder;
-use alloy::primitives::{Address, Bytes, FixedBytes, I256, U256};
+use alloy::primitives::{Address, Bytes, I256, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolValue;
 use serde::Serialize;
 
 pub use artifacts::ContractArtifacts;
-use bindings::{IBreaker, IRegistry, TARGET_PAUSABLE_ROLE};
+
+use crate::abi::TargetKind;
+use crate::registration::{Action, ModelRegistration};
+use crate::rpc::{CircuitBreaker, ModelRegistry};
 
 /// Why a deployment step failed.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +30,14 @@ pub enum DeployError {
     Artifact {
         /// The file.
         path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A registration that cannot be expressed on chain.
+    #[error("model {model_id}: {message}")]
+    InvalidRegistration {
+        /// The model.
+        model_id: U256,
         /// What is wrong.
         message: String,
     },
@@ -65,80 +75,6 @@ pub struct Stack {
     pub vault: Address,
     /// FilteredToken (example, consults the filter).
     pub token: Address,
-}
-
-/// What a registered model does when its proofs verify.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    /// The circuit breaker pauses the protected vault.
-    Breaker,
-    /// The verdict filter records a verdict per subject (needs subjects).
-    Filter,
-    /// Nothing (the Guard only records the verified batch).
-    None,
-}
-
-/// The model's policy (see `IModelRegistry.Policy`).
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct PolicyArgs {
-    /// What acts on verified outputs.
-    pub action: Action,
-    /// Oldest acceptable proof (s).
-    pub max_age: u32,
-    /// Flagged samples in one batch for the action to fire (0: the rule is off).
-    pub min_flagged: u32,
-    /// Fire when the highest score reaches this fixed-point value.
-    pub score_threshold: Option<I256>,
-}
-
-/// A verifier and the registration of the model it verifies.
-#[derive(Clone, Debug)]
-pub struct ModelRegistration {
-    /// Registry model id.
-    pub model_id: U256,
-    /// Creation code of the generated verifier.
-    pub verifier_code: Vec<u8>,
-    /// Circuit digest the verifier is for.
-    pub digest: FixedBytes<32>,
-    /// Model commitment.
-    pub commitment: U256,
-    /// Samples per app proof.
-    pub batch_size: u16,
-    /// Public instances of one app proof.
-    pub app_instances: usize,
-    /// App proofs per verified proof (1: direct mode).
-    pub proof_count: usize,
-    /// Accumulator limbs (12 in batch mode).
-    pub accumulator_limbs: usize,
-    /// Fixed-point scale of the scores.
-    pub score_scale_bits: u8,
-    /// The policy.
-    pub policy: PolicyArgs,
-}
-
-impl ModelRegistration {
-    /// The registration of a prepared circuit.
-    pub fn of(
-        model_id: U256,
-        circuit: &zkguard_prover::deployable::DeployableCircuit,
-        policy: PolicyArgs,
-    ) -> Result<Self, DeployError> {
-        let batch_size = u16::try_from(circuit.batch_size)
-            .map_err(|_| DeployError::Rpc { what: "registration".into(), message: "batch size > 65535".into() })?;
-        Ok(Self {
-            model_id,
-            verifier_code: circuit.verifier.clone(),
-            digest: circuit.digest,
-            commitment: circuit.commitment,
-            batch_size,
-            app_instances: circuit.app_instances,
-            proof_count: circuit.proof_count(),
-            accumulator_limbs: circuit.accumulator_limbs(),
-            score_scale_bits: circuit.model.fixed.scale_bits as u8,
-            policy,
-        })
-    }
 }
 
 /// Addresses of a registered model's verifier.
@@ -239,6 +175,7 @@ pub async fn register_model(
         U256::from(reg.app_instances),
         U256::from(reg.proof_count),
         U256::from(reg.accumulator_limbs),
+        U256::from(reg.proof_length),
     )
         .abi_encode_params();
     let (verifier, _) = deploy_code(
@@ -253,29 +190,37 @@ pub async fn register_model(
         Action::Filter => stack.filter,
         Action::None => Address::ZERO,
     };
-    let config = IRegistry::ModelConfig {
+    let config = ModelRegistry::ModelConfig {
         modelCommitment: reg.commitment,
         circuitDigest: reg.digest,
         verifier,
         batchSize: reg.batch_size,
-        hasScores: true,
+        hasScores: reg.has_scores,
         scoreScaleBits: reg.score_scale_bits,
     };
-    let policy = IRegistry::Policy {
+    let policy = ModelRegistry::Policy {
         action,
         maxAge: reg.policy.max_age,
         minFlagged: reg.policy.min_flagged,
         useScoreThreshold: reg.policy.score_threshold.is_some(),
         scoreThreshold: reg.policy.score_threshold.unwrap_or(I256::ZERO),
     };
+    let (mode, threshold, members) = reg.inputs.to_abi();
+    let inputs = ModelRegistry::InputPolicy { mode, threshold, members };
     let what = format!("registerModel({})", reg.model_id);
-    let tx = IRegistry::new(stack.registry, p).registerModel(reg.model_id, config, policy).into_transaction_request();
+    let tx = ModelRegistry::new(stack.registry, p)
+        .registerModel(reg.model_id, config, policy, inputs)
+        .into_transaction_request();
     send(p, tx, &what).await?;
     if reg.policy.action == Action::Breaker {
-        let tx = IBreaker::new(stack.breaker, p)
-            .setTarget(reg.model_id, stack.vault, TARGET_PAUSABLE_ROLE)
-            .into_transaction_request();
+        let breaker = CircuitBreaker::new(stack.breaker, p);
+        let tx =
+            breaker.setTarget(reg.model_id, stack.vault, TargetKind::PausableRole as u8).into_transaction_request();
         send(p, tx, &format!("breaker.setTarget({})", reg.model_id)).await?;
+        if let Some((seconds, flagged)) = reg.policy.window {
+            let tx = breaker.setWindow(reg.model_id, seconds, flagged).into_transaction_request();
+            send(p, tx, &format!("breaker.setWindow({})", reg.model_id)).await?;
+        }
     }
     Ok(RegisteredModel { raw_verifier: raw, verifier, verifier_deploy_gas })
 }

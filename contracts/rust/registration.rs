@@ -1,0 +1,108 @@
+//! What registering a model takes, as plain data: the verifier's shape, the policy, the breaker's
+//! sliding window and the input policy. Built by the CLI, the demo and the tests from a prepared
+//! circuit; sent by [`crate::deploy::register_model`].
+
+use alloy_primitives::{Address, FixedBytes, I256, U256};
+use serde::Serialize;
+
+use crate::abi::InputMode;
+
+/// What a registered model does when its proofs verify.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "deploy", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// The circuit breaker pauses the protected vault.
+    Breaker,
+    /// The verdict filter records a verdict per subject (needs subjects).
+    Filter,
+    /// Nothing (the Guard only records the verified batch).
+    None,
+}
+
+/// The model's policy (see `IModelRegistry.Policy`) and the breaker's window for it.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct PolicyArgs {
+    /// What acts on verified outputs.
+    pub action: Action,
+    /// Oldest acceptable proof (s).
+    pub max_age: u32,
+    /// Flagged samples in one submission for the action to fire (0: the rule is off).
+    pub min_flagged: u32,
+    /// Fire when the highest score reaches this fixed-point value.
+    pub score_threshold: Option<I256>,
+    /// Breaker only: fire when `(seconds, flagged)`: this many flagged samples arrive within the
+    /// sliding window, over any number of submissions.
+    pub window: Option<(u32, u32)>,
+}
+
+/// Who vouches for a model's inputs (`IModelRegistry.InputPolicy`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "mode")]
+pub enum InputPolicyArgs {
+    /// At least `threshold` of `attesters` sign each submission's input commitments.
+    Attested {
+        /// Signatures required.
+        threshold: u8,
+        /// The attesters.
+        attesters: Vec<Address>,
+    },
+    /// Only these accounts may submit (they are trusted for the data).
+    Submitters {
+        /// The allowed submitters.
+        submitters: Vec<Address>,
+    },
+    /// Anyone may submit anything (refused by the registry for a pausing action).
+    Open,
+}
+
+impl InputPolicyArgs {
+    /// The mode.
+    pub fn mode(&self) -> InputMode {
+        match self {
+            Self::Attested { .. } => InputMode::Attested,
+            Self::Submitters { .. } => InputMode::Submitters,
+            Self::Open => InputMode::Open,
+        }
+    }
+
+    /// `(mode, threshold, members)` as the registry takes them.
+    pub fn to_abi(&self) -> (u8, u8, Vec<Address>) {
+        match self {
+            Self::Attested { threshold, attesters } => (InputMode::Attested as u8, *threshold, attesters.clone()),
+            Self::Submitters { submitters } => (InputMode::Submitters as u8, 0, submitters.clone()),
+            Self::Open => (InputMode::Open as u8, 0, vec![]),
+        }
+    }
+}
+
+/// A verifier and the registration of the model it verifies.
+#[derive(Clone, Debug)]
+pub struct ModelRegistration {
+    /// Registry model id.
+    pub model_id: U256,
+    /// Creation code of the generated verifier.
+    pub verifier_code: Vec<u8>,
+    /// Circuit digest the verifier is for.
+    pub digest: FixedBytes<32>,
+    /// Model commitment.
+    pub commitment: U256,
+    /// Samples per app proof.
+    pub batch_size: u16,
+    /// Whether the app proof exposes scores.
+    pub has_scores: bool,
+    /// Public instances of one app proof.
+    pub app_instances: usize,
+    /// App proofs per verified proof (1: direct mode).
+    pub proof_count: usize,
+    /// Accumulator limbs (12 in batch mode).
+    pub accumulator_limbs: usize,
+    /// The circuit's exact proof length in bytes (the wrapper refuses any other).
+    pub proof_length: usize,
+    /// Fixed-point scale of the scores.
+    pub score_scale_bits: u8,
+    /// The policy.
+    pub policy: PolicyArgs,
+    /// Who vouches for the inputs.
+    pub inputs: InputPolicyArgs,
+}
