@@ -35,8 +35,8 @@ pub struct DeployArgs {
     /// FilteredToken supply minted to the deployer (whole tokens, 18 decimals).
     #[arg(long, default_value_t = 1_000_000)]
     pub token_supply: u64,
-    /// Where the addresses are written (JSON).
-    #[arg(long, value_name = "FILE", default_value = "contracts/deployments/zkguard.json")]
+    /// Where the addresses are written (JSON; relative to the current directory).
+    #[arg(long, value_name = "FILE", default_value = ".zkguard/deployment.json")]
     pub out: PathBuf,
     /// Also deploy this model's verifier and register the model: a float model file (needs
     /// --calibration) or a quantized one (from `zkguard model import`).
@@ -93,8 +93,9 @@ pub struct ModelRegistrationArgs {
     /// The solc-compatible compiler.
     #[arg(long, value_name = "PATH", env = "ZKGUARD_SOLC", default_value = "scripts/solc")]
     pub solc: PathBuf,
-    /// Where the generated Solidity is written when it is generated.
-    #[arg(long, value_name = "DIR", default_value = "contracts/src/generated")]
+    /// Where the generated Solidity is written when it is generated (relative to the current
+    /// directory; never the repository's committed contracts/src/generated unless given).
+    #[arg(long, value_name = "DIR", default_value = zkguard_prover::evm::cli_args::DEFAULT_GENERATED_DIR)]
     pub generated_dir: PathBuf,
 }
 
@@ -220,7 +221,7 @@ pub fn run(args: DeployArgs) -> anyhow::Result<()> {
                 max_columns: zkguard_prover::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS,
                 srs,
                 cache_dir: m.cache.cache_dir.clone(),
-                solc: m.solc.clone(),
+                solc: zkguard_prover::evm::cli_args::resolve_solc(&m.solc)?,
                 generated_dir: Some(m.generated_dir.clone()),
                 command: std::env::args().collect::<Vec<_>>().join(" "),
             })?;
@@ -260,7 +261,7 @@ pub fn run(args: DeployArgs) -> anyhow::Result<()> {
                     model_id: m.model_id,
                     mode: circuit.mode(),
                     circuit_digest: circuit.digest.to_string(),
-                    model_commitment: format!("{:#x}", circuit.commitment),
+                    model_commitment: format!("0x{:064x}", circuit.commitment),
                     addresses,
                 })
             }

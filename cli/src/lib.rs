@@ -13,7 +13,7 @@ pub mod relay;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// zkguard: verifiable ML guards for Ethereum. Turns small fraud/anomaly models into Halo2 KZG
 /// circuits, proves their outputs on private inputs, aggregates the proofs, generates Solidity
@@ -56,23 +56,79 @@ pub enum Command {
     Demo(Box<demo::DemoArgs>),
 }
 
+/// What `zkguard relay serve --help` says (the relayer crate's own text is one line).
+const RELAY_SERVE_ABOUT: &str =
+    "Run the relayer service: an HTTP API that batches clients' rows, proves them and submits the proofs to the Guard";
+const RELAY_SERVE_LONG: &str = "\
+Run the relayer service until Ctrl-C (graceful shutdown: jobs in flight resume on the next start).
+
+It reads the TOML file given by --config (an example: examples/relayer.toml; every key: relayer/README.md),
+then ZKGUARD_RELAYER_* environment overrides (LISTEN, DATABASE, TOKEN, RPC_URL, CHAIN_ID, GUARD,
+CONFIRMATIONS, WORKERS, MAX_WAIT_MS). Secrets come only from the environment or a keystore and are
+never logged: the API token clients present as a bearer token (ZKGUARD_RELAYER_TOKEN, 16+ characters)
+and the signer's key (the variable `chain.signer_key_env` names, ZKGUARD_RELAYER_KEY by default, or
+`chain.keystore`).
+
+At start-up it loads every served model and its keys (keygen on the first start), and compares each
+with its on-chain registration (circuit digest, mode, batch size, commitment): a mismatch stops it.
+Then it serves POST /v1/requests (rows to prove), POST /v1/proofs (a client's ready proof),
+GET /v1/jobs/ID, /health and /metrics on `listen`, batches requests per model (on size or after
+batching.max_wait_ms), proves them on `proving.workers` workers, submits Guard.submit and follows
+each transaction to `chain.confirmations` confirmations, recording everything in the SQLite
+`database`. Clients: `zkguard relay submit`, `relay submit-proof`, `relay status`.";
+
+/// The command line definition, with the relayer's `serve` explained.
+pub fn command() -> clap::Command {
+    Cli::command().mut_subcommand("relay", |relay| {
+        relay.mut_subcommand("serve", |serve| serve.about(RELAY_SERVE_ABOUT).long_about(RELAY_SERVE_LONG))
+    })
+}
+
 /// Parses the command line, runs it and maps errors to a non-zero exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let default_log = match cli.command {
         Command::Demo(_) => "warn,zkguard_prover=error",
         _ => "info,halo2_base=error",
     };
     let filter = tracing_subscriber::EnvFilter::try_new(cli.log.as_deref().unwrap_or(default_log))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    // Colour codes only on a terminal: a redirected log stays plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(ansi)
+        .init();
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", render_error(&err));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, `outer: cause: root`, each cause once: a cause whose
+/// text its parent's message already contains (an error that prints its source itself) is not
+/// repeated.
+pub fn render_error(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// Runs one subcommand.
@@ -84,5 +140,33 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Deploy(args) => deploy::run(*args),
         Command::Relay { command } => relay::run(command),
         Command::Demo(args) => demo::run(*args).map(|_| ()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render_error;
+
+    #[test]
+    fn relay_serve_help_explains_the_service() {
+        let mut cmd = super::command();
+        cmd.build();
+        let serve = cmd.find_subcommand_mut("relay").and_then(|r| r.find_subcommand_mut("serve")).unwrap();
+        let help = serve.render_long_help().to_string();
+        for needle in ["examples/relayer.toml", "ZKGUARD_RELAYER_TOKEN", "registration", "/v1/requests", "--config"] {
+            assert!(help.contains(needle), "{needle} missing from: {help}");
+        }
+    }
+
+    #[test]
+    fn each_cause_is_printed_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let inner = zkguard_prover::artifact::ArtifactError::Io { path: "m.json".into(), source: io };
+        let err = anyhow::Error::new(inner).context("loading the model");
+        let text = render_error(&err);
+        assert_eq!(text.matches("entity not found").count(), 1, "{text}");
+        assert!(text.starts_with("loading the model: m.json: "), "{text}");
+        let plain = anyhow::anyhow!("root").context("middle").context("top");
+        assert_eq!(render_error(&plain), "top: middle: root");
     }
 }

@@ -126,12 +126,17 @@ pub fn fr_from_hex(s: &str) -> Option<Fr> {
     fr_from_be_bytes(&bytes)
 }
 
-/// Reads a JSON artifact with field-path errors.
+/// Reads a JSON artifact with field-path errors; repeated keys and NaN are refused
+/// ([`crate::strict_json`]).
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ArtifactError> {
     let text =
         std::fs::read_to_string(path).map_err(|source| ArtifactError::Io { path: path.to_path_buf(), source })?;
-    let de = &mut serde_json::Deserializer::from_str(&text);
-    serde_path_to_error::deserialize(de).map_err(|e| ArtifactError::Parse {
+    let value = crate::strict_json::parse(&text).map_err(|e| ArtifactError::Parse {
+        path: path.to_path_buf(),
+        at: e.path,
+        message: e.message,
+    })?;
+    serde_path_to_error::deserialize(value).map_err(|e| ArtifactError::Parse {
         path: path.to_path_buf(),
         at: e.path().to_string(),
         message: e.inner().to_string(),

@@ -9,14 +9,26 @@ use std::path::{Path, PathBuf};
 /// Why a data file was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    /// The file could not be opened or read.
-    #[error("cannot read data file {file}: {source}")]
+    /// The file could not be opened or read (the cause is printed here, not chained, so it
+    /// appears once).
+    #[error("cannot read data file {file}: {error}")]
     Io {
         /// The file.
         file: PathBuf,
         /// The CSV/I/O error.
-        #[source]
-        source: csv::Error,
+        error: csv::Error,
+    },
+    /// A row does not have the header's number of cells.
+    #[error("{file}: line {line}: {found} cells, but the header has {expected}")]
+    RowLength {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// Cells in the row.
+        found: u64,
+        /// Cells in the header.
+        expected: u64,
     },
     /// A feature the model needs has no column.
     #[error("{file}: no column named {feature:?} (the model's feature {index}); columns are {columns:?}")]
@@ -65,7 +77,7 @@ pub struct Dataset {
 
 /// Reads `path`, selecting `features` by name.
 pub fn load_csv(path: &Path, features: &[String]) -> Result<Dataset, DataError> {
-    let io = |source| DataError::Io { file: path.to_path_buf(), source };
+    let io = |error| DataError::Io { file: path.to_path_buf(), error };
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_path(path).map_err(io)?;
     let header: Vec<String> = reader.headers().map_err(io)?.iter().map(str::to_string).collect();
     let col = |name: &str| header.iter().position(|h| h == name);
@@ -89,7 +101,15 @@ pub fn load_csv(path: &Path, features: &[String]) -> Result<Dataset, DataError> 
         ..Default::default()
     };
     for record in reader.records() {
-        let record = record.map_err(io)?;
+        let record = record.map_err(|e| match e.kind() {
+            csv::ErrorKind::UnequalLengths { pos, expected_len, len } => DataError::RowLength {
+                file: path.to_path_buf(),
+                line: pos.as_ref().map_or(0, |p| p.line()),
+                found: *len,
+                expected: *expected_len,
+            },
+            _ => io(e),
+        })?;
         let line = record.position().map_or(0, |p| p.line());
         let cell = |c: usize| -> Result<f64, DataError> {
             let text = record.get(c).unwrap_or("");
@@ -115,4 +135,30 @@ pub fn load_csv(path: &Path, features: &[String]) -> Result<Dataset, DataError> 
         return Err(DataError::Empty { file: path.to_path_buf() });
     }
     Ok(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Dataset, DataError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.csv");
+        std::fs::write(&path, text).unwrap();
+        load_csv(&path, &["a".to_string(), "b".to_string()])
+    }
+
+    #[test]
+    fn errors_name_the_line_of_the_file() {
+        // Line 1 is the header, line 2 the first row: the bad cell is on line 3.
+        let err = load("a,b\n1,2\n3,x\n").unwrap_err().to_string();
+        assert!(err.contains("line 3, column \"b\""), "{err}");
+        let err = load("a,b\n1,2\n3,NaN\n").unwrap_err().to_string();
+        assert!(err.contains("line 3"), "{err}");
+        // A short row: its line, once.
+        let err = load("a,b\n1,2\n1,2\n3\n").unwrap_err();
+        let text = format!("{:#}", anyhow::Error::new(err));
+        assert!(text.contains("line 4"), "{text}");
+        assert_eq!(text.matches("cells").count(), 1, "the message once: {text}");
+    }
 }

@@ -22,3 +22,4 @@ pub mod progress;
 pub mod prove;
 pub mod quant;
 pub mod report;
+pub mod strict_json;

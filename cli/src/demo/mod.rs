@@ -118,6 +118,8 @@ pub struct DemoOutcome {
     pub attacks: Vec<attacks::AttackOutcome>,
     /// Every batch.
     pub batches: Vec<BatchRow>,
+    /// Deployed contracts: `(name, address)`.
+    pub contracts: Vec<(String, String)>,
     /// The HTML report.
     pub report: PathBuf,
     /// The JSON summary.
@@ -195,6 +197,17 @@ pub fn run(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
     let feed_filter = feed::load(&args.feed, &filter.file.features, args.limit)?;
     let windows = feed_breaker.len().div_ceil(args.window);
     let screened = (args.filter_batch * args.aggregate).min(feed_filter.len());
+    // The report's histograms show the rows actually proven: every window's, the screened ones.
+    let proved = |m: &CheckedModel, q: &zkguard_prover::quant::QuantizedModel, rows: &[feed::Transaction]| {
+        let data = zkguard_prover::data::Dataset {
+            rows: rows.iter().map(|t| t.features.clone()).collect(),
+            ..Default::default()
+        };
+        check_model(&m.file, q, &data)
+            .map(|r| m.accuracy.clone().with_histogram_of(&r, format!("the {} transactions proved", rows.len())))
+    };
+    breaker.accuracy = proved(&breaker, &breaker_q, &feed_breaker)?;
+    filter.accuracy = proved(&filter, &filter_q, &feed_filter[feed_filter.len() - screened..])?;
     let injected = feed_breaker.iter().filter(|t| t.pattern != "normal").count();
     stages.line(format!(
         "{} transactions ({} injected fraud) -> {} windows of {} for model {BREAKER_MODEL_ID} ({}); the latest {} for model {FILTER_MODEL_ID} ({})",
@@ -249,7 +262,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
 
     stages.start("report");
     outcome.wall_s = started.elapsed().as_secs_f64();
-    results::write(&args, &mut outcome, &breaker, &filter)?;
+    results::write(&args, &mut outcome, &breaker, &filter, &feed_breaker)?;
     stages.done();
     println!("{}", results::summary_table(&outcome));
     println!("report: {}\nsummary: {}", outcome.report.display(), outcome.summary.display());

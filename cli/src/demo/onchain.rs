@@ -424,6 +424,17 @@ pub(crate) async fn run(
         attacks: attack_outcomes,
         ..DemoOutcome::default()
     };
+    outcome.contracts = [
+        ("ModelRegistry", stack.registry),
+        ("Guard", stack.guard),
+        ("CircuitBreaker", stack.breaker),
+        ("VerdictFilter", stack.filter),
+        ("ProtectedVault", stack.vault),
+        ("FilteredToken", stack.token),
+    ]
+    .into_iter()
+    .map(|(name, address)| (name.to_string(), address.to_string()))
+    .collect();
     outcome.vault_paused = IVault::new(stack.vault, &owner).paused().call().await?;
     outcome.breaker_trips = IBreaker::new(stack.breaker, &owner).tripCount().call().await?.to::<u64>();
     outcome.withdrawal_refused = match vault.withdraw(user_address, ether(1)).call().await {

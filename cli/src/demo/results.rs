@@ -7,10 +7,11 @@ use std::path::Path;
 
 use anyhow::Context;
 use serde::Serialize;
-use zkguard_prover::report::{BatchRow, Report};
+use zkguard_prover::report::{BatchRow, Report, WindowPoint, WindowSeries};
 use zkguard_relayer::store::{BatchState, JobStore, SqliteStore};
 
-use super::{CheckedModel, DemoArgs, DemoOutcome, BREAKER_MODEL_ID};
+use super::feed::Transaction;
+use super::{CheckedModel, DemoArgs, DemoOutcome, BREAKER_MODEL_ID, FILTER_MODEL_ID};
 
 /// Every finished batch of the run, in creation order.
 pub fn batches_from_store(db: &Path, args: &DemoArgs) -> anyhow::Result<Vec<BatchRow>> {
@@ -29,7 +30,6 @@ pub fn batches_from_store(db: &Path, args: &DemoArgs) -> anyhow::Result<Vec<Batc
             samples: b.sample_count,
             flagged,
             prove_s: b.prove_ms.unwrap_or_default() as f64 / 1000.0,
-            aggregate_s: None,
             gas_used: b.gas_used,
             tx: b.tx_hash.clone(),
             status: match (&b.state, &b.error) {
@@ -37,15 +37,28 @@ pub fn batches_from_store(db: &Path, args: &DemoArgs) -> anyhow::Result<Vec<Batc
                 (Some(state), _) => state.to_string(),
                 (None, _) => "unknown".into(),
             },
+            decisions: b.decisions.as_ref().map_or_else(Vec::new, |d| d.iter().take(b.sample_count).copied().collect()),
         });
     }
     Ok(rows)
 }
 
+/// Version of `summary.json`'s schema; bump on any change of its fields' meaning.
+pub const SUMMARY_SCHEMA_VERSION: u32 = 2;
+
 /// The JSON summary (the report's numbers without the per-sample scores).
 #[derive(Serialize)]
 struct Summary<'a> {
+    schema_version: u32,
+    /// Every proof was made against the INSECURE development SRS (anyone can forge proofs).
+    insecure_srs: bool,
+    /// The transactions are the SYNTHETIC feed (docs/FRAUD_FEED.md), not real data.
+    synthetic_data: bool,
     outcome: &'a DemoOutcome,
+    windows: Option<&'a WindowSeries>,
+    injected_frauds: usize,
+    injected_frauds_caught: usize,
+    deployment: &'a [(String, String)],
     accuracy: Vec<AccuracySummary<'a>>,
     total_gas: u64,
     decisions: usize,
@@ -68,13 +81,56 @@ fn totals(outcome: &DemoOutcome) -> (u64, usize) {
     mined.fold((0, 0), |(g, n), b| (g + b.gas_used.unwrap_or_default(), n + b.samples))
 }
 
+/// The breaker's windows: flagged per window (from the verified decisions), the injected frauds
+/// of the feed in each window and how many the proof flagged, and which windows tripped it.
+pub fn window_series(args: &DemoArgs, outcome: &DemoOutcome, feed: &[Transaction]) -> WindowSeries {
+    let points = feed
+        .chunks(args.window)
+        .enumerate()
+        .map(|(index, txs)| {
+            let label = format!("window-{index:03}");
+            let row = outcome
+                .batches
+                .iter()
+                .find(|b| b.label == format!("{label} (m{BREAKER_MODEL_ID})") && b.status == "confirmed");
+            let decisions = row.map(|b| b.decisions.as_slice()).unwrap_or_default();
+            let injected = txs.iter().filter(|t| t.pattern != "normal").count();
+            let caught = txs.iter().zip(decisions).filter(|(t, d)| t.pattern != "normal" && **d).count();
+            WindowPoint {
+                label,
+                flagged: row.map(|b| b.flagged),
+                injected,
+                caught,
+                tripped: outcome.tripping_windows.contains(&index),
+            }
+        })
+        .collect();
+    WindowSeries { window: args.window, threshold: args.min_flagged as usize, points }
+}
+
+/// Contracts, model commitments and circuit digests, for the report and the summary.
+fn deployment(outcome: &DemoOutcome, breaker: &CheckedModel, filter: &CheckedModel) -> Vec<(String, String)> {
+    let mut rows = outcome.contracts.clone();
+    for (id, m) in [(BREAKER_MODEL_ID, breaker), (FILTER_MODEL_ID, filter)] {
+        if let Some(c) = &m.circuit {
+            rows.push((format!("model {id} ({}) commitment", m.check.model), format!("0x{:064x}", c.commitment)));
+            rows.push((format!("model {id} circuit digest ({})", c.mode()), c.digest.to_string()));
+        }
+    }
+    rows
+}
+
 /// Writes `report.html` and `summary.json` into the work directory and records their paths.
 pub(crate) fn write(
     args: &DemoArgs,
     outcome: &mut DemoOutcome,
     breaker: &CheckedModel,
     filter: &CheckedModel,
+    feed: &[Transaction],
 ) -> anyhow::Result<()> {
+    let windows = window_series(args, outcome, feed);
+    let (injected, caught) = windows.caught();
+    let deployment = deployment(outcome, breaker, filter);
     outcome.report = args.work_dir.join("report.html");
     outcome.summary = args.work_dir.join("summary.json");
     let mut outcomes = vec![
@@ -94,6 +150,10 @@ pub(crate) fn write(
             format!("flagged {:?}; allowed {}", outcome.flagged_subjects, outcome.allowed_subjects.len()),
         ),
     ];
+    outcomes.push((
+        "injected frauds caught".into(),
+        format!("{caught} of the {injected} injected fraud transactions flagged by verified proofs (SYNTHETIC feed)"),
+    ));
     if let Some(r) = &outcome.transfer_refused {
         outcomes.push(("token transfer to a flagged subject".into(), format!("refused: {r}")));
     }
@@ -116,12 +176,21 @@ pub(crate) fn write(
         accuracy: vec![breaker.accuracy.clone(), filter.accuracy.clone()],
         batches: outcome.batches.clone(),
         outcomes,
+        windows: Some(windows.clone()),
+        deployment: deployment.clone(),
     };
     std::fs::write(&outcome.report, report.to_html())
         .with_context(|| format!("writing {}", outcome.report.display()))?;
     let (total_gas, decisions) = totals(outcome);
     let summary = Summary {
+        schema_version: SUMMARY_SCHEMA_VERSION,
+        insecure_srs: true,
+        synthetic_data: true,
         outcome,
+        windows: Some(&windows),
+        injected_frauds: injected,
+        injected_frauds_caught: caught,
+        deployment: &deployment,
         accuracy: [breaker, filter]
             .iter()
             .map(|m| AccuracySummary {

@@ -44,12 +44,15 @@ impl AppCircuitConfig {
             let mut builder = keygen_builder(k);
             app::synthesize(&mut builder, &dummy);
             let params = builder.calculate_params(Some(MINIMUM_ROWS));
+            let cells = builder.statistics().gate.total_advice_per_phase[0];
+            // The builder is only measured, never assigned: cleared, it drops without
+            // halo2-base's "LookupAnyManager was not assigned" / "advice_equalities not empty".
+            builder.clear();
             if params.num_advice_per_phase[0] <= max_columns {
                 return Ok(Self { shape: shape.clone(), params, break_points: vec![] });
             }
             // Jump to the k the cell count asks for (cells change little with k: only the
             // number of lookup limbs does), then step up if that is still too small.
-            let cells = builder.statistics().gate.total_advice_per_phase[0];
             let rows_needed = cells.div_ceil(max_columns) + MINIMUM_ROWS;
             let k_needed = usize::BITS - (rows_needed - 1).leading_zeros();
             k = k_needed.max(k + 1);

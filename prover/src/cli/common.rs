@@ -30,11 +30,26 @@ impl SrsArgs {
         match (&self.srs, &self.srs_sha256, self.insecure_dev_srs) {
             (Some(path), Some(sha256), false) => Ok(SrsSource::Ceremony { path: path.clone(), sha256: sha256.clone() }),
             (None, _, true) => {
-                eprintln!("\n!!! {INSECURE_WARNING}\n");
+                banner_insecure();
                 Ok(SrsSource::InsecureDev)
             }
             _ => bail!("choose the KZG parameters: --srs FILE --srs-sha256 HEX (a ceremony file), or --insecure-dev-srs (development only)"),
         }
+    }
+}
+
+impl SrsArgs {
+    /// Whether any SRS flag was given.
+    pub fn given(&self) -> bool {
+        self.srs.is_some() || self.srs_sha256.is_some() || self.insecure_dev_srs
+    }
+}
+
+/// Prints the loud INSECURE banner on stderr, once per process (later calls and the library's
+/// own warning stay silent).
+pub fn banner_insecure() {
+    if !crate::keys::srs::mark_insecure_announced() {
+        eprintln!("\n!!! {INSECURE_WARNING}\n");
     }
 }
 
@@ -74,4 +89,38 @@ pub fn load_quantized(path: &Path, calibration: Option<&Path>) -> anyhow::Result
 pub fn file_sha256(path: &Path) -> anyhow::Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     Ok(hex::encode(Sha256::digest(bytes)))
+}
+
+/// A clap value parser for counts that must be at least 1 (batch sizes, column budgets, ...).
+pub fn positive(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Checks, before any expensive work, that `out` can be written: not a directory, its directory
+/// exists and is writable, and it is none of `inputs` (writing would replace an input).
+pub fn check_output(out: &Path, inputs: &[&Path]) -> anyhow::Result<()> {
+    if out.is_dir() {
+        bail!("output {} is a directory; give a file name", out.display());
+    }
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        bail!("cannot write {}: directory {} does not exist", out.display(), dir.display());
+    }
+    if let Ok(out_canonical) = out.canonicalize() {
+        for input in inputs {
+            if input.canonicalize().is_ok_and(|i| i == out_canonical) {
+                bail!("output {} is the input file {}: refusing to replace it", out.display(), input.display());
+            }
+        }
+    }
+    tempfile::NamedTempFile::new_in(&dir)
+        .map(drop)
+        .with_context(|| format!("cannot write {}: directory {} is not writable", out.display(), dir.display()))
 }

@@ -1,9 +1,12 @@
 //! `zkguard keygen`: choose the circuit configuration for a model shape and batch size, and
 //! generate (or load from the cache) its keys.
 
+use std::path::PathBuf;
+
+use anyhow::Context;
 use clap::Args;
 
-use super::common::{CacheArgs, ModelArgs, SrsArgs};
+use super::common::{check_output, positive, CacheArgs, ModelArgs, SrsArgs};
 use crate::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS;
 use crate::circuit::AppShape;
 use crate::keys::{load_params, AppKeys};
@@ -14,12 +17,15 @@ pub struct KeygenArgs {
     /// The model.
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Samples per proof.
-    #[arg(long, default_value_t = 16)]
+    /// Samples per proof (at least 1).
+    #[arg(long, default_value_t = 16, value_parser = positive)]
     pub batch_size: usize,
-    /// Advice-column budget (fewer, taller columns make aggregation cheaper).
-    #[arg(long, default_value_t = DEFAULT_MAX_ADVICE_COLUMNS)]
+    /// Advice-column budget, at least 1 (fewer, taller columns make aggregation cheaper).
+    #[arg(long, default_value_t = DEFAULT_MAX_ADVICE_COLUMNS, value_parser = positive)]
     pub max_columns: usize,
+    /// Also copy the verifying-key artifact here (it is always written beside the cached keys).
+    #[arg(long, value_name = "FILE")]
+    pub vk_out: Option<PathBuf>,
     /// KZG parameters.
     #[command(flatten)]
     pub srs: SrsArgs,
@@ -30,6 +36,9 @@ pub struct KeygenArgs {
 
 /// Runs `keygen`.
 pub fn run(args: KeygenArgs) -> anyhow::Result<()> {
+    if let Some(out) = &args.vk_out {
+        check_output(out, &[&args.model.model])?;
+    }
     let model = args.model.load()?;
     let srs = args.srs.source()?;
     let shape = AppShape { model: model.shape(), batch_size: args.batch_size };
@@ -45,5 +54,11 @@ pub fn run(args: KeygenArgs) -> anyhow::Result<()> {
         args.batch_size,
         shape.layout().len()
     );
+    let vk_path = keys.ensure_vk_file(&params, &srs, &args.cache.cache_dir)?;
+    println!("verifying key (for `zkguard verify --vk`): {}", vk_path.display());
+    if let Some(out) = &args.vk_out {
+        std::fs::copy(&vk_path, out).with_context(|| format!("copying the verifying key to {}", out.display()))?;
+        println!("  copied to {}", out.display());
+    }
     Ok(())
 }

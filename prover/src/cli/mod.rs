@@ -6,6 +6,8 @@ pub mod common;
 mod keygen;
 mod model;
 mod prove;
+pub mod verify;
+mod vk;
 
 use clap::{Parser, Subcommand};
 
@@ -34,8 +36,12 @@ pub enum Command {
     Keygen(keygen::KeygenArgs),
     /// Prove a model's outputs on a batch of private inputs; writes a proof artifact (JSON).
     Prove(prove::ProveArgs),
-    /// Verify a proof artifact natively with the cached verifying key.
-    Verify(prove::VerifyArgs),
+    /// Verify a proof artifact natively (with --vk FILE or the cached keys); refuses any field the
+    /// proof does not back, and checks what you expect (--model, --commitment, --circuit, --context).
+    Verify(verify::VerifyArgs),
+    /// Verifying keys: `vk export` writes the artifact `verify --vk` needs (no proving key).
+    #[command(subcommand)]
+    Vk(vk::VkCommand),
     /// Solidity verifiers: generate, compile and size-check the verifier of a cached circuit.
     #[command(subcommand)]
     Verifier(onchain::VerifierCommand),
@@ -53,7 +59,8 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Model(cmd) => model::run(cmd),
         Command::Keygen(args) => keygen::run(args),
         Command::Prove(args) => prove::run_prove(args),
-        Command::Verify(args) => prove::run_verify(args),
+        Command::Verify(args) => verify::run_verify(args),
+        Command::Vk(cmd) => vk::run(cmd),
         Command::Verifier(cmd) => onchain::run_verifier(cmd),
         Command::Aggregate(args) => onchain::run_aggregate(args),
         Command::Fixture(args) => onchain::run_fixture(*args),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
-use super::common::file_sha256;
+use super::common::{check_output, file_sha256};
 use crate::artifact::{self, QuantizedFile};
 use crate::check::check_model;
 use crate::data;
@@ -57,6 +57,7 @@ pub struct CheckArgs {
 pub fn run(command: ModelCommand) -> anyhow::Result<()> {
     match command {
         ModelCommand::Import(args) => {
+            check_output(&args.out, &[&args.model, &args.calibration])?;
             let float = model::load_model(&args.model)?;
             let data = data::load_csv(&args.calibration, &float.features)?;
             let quantized = quant::calibrate(&float, &data.rows, quant::DEFAULT_HEADROOM_BITS)?;
@@ -74,6 +75,9 @@ pub fn run(command: ModelCommand) -> anyhow::Result<()> {
             Ok(())
         }
         ModelCommand::Check(args) => {
+            if let Some(json) = &args.json {
+                check_output(json, &[&args.model, &args.data])?;
+            }
             let float = model::load_model(&args.model)?;
             let data = data::load_csv(&args.data, &float.features)?;
             let calibration = match &args.calibration {

@@ -1,4 +1,4 @@
-//! `zkguard prove` and `zkguard verify`.
+//! `zkguard prove`: proves a batch of rows and writes a proof artifact.
 
 use std::path::PathBuf;
 
@@ -8,13 +8,13 @@ use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::halo2_proofs::halo2curves::ff::Field;
 use rand::rngs::OsRng;
 
-use super::common::{CacheArgs, ModelArgs, SrsArgs};
+use super::common::{check_output, positive, CacheArgs, ModelArgs, SrsArgs};
 use crate::artifact::{self, fr_from_hex, fr_to_hex, ProofArtifact, Provenance, ARTIFACT_VERSION, PROOF_FORMAT};
 use crate::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS;
 use crate::circuit::{AppInstances, AppShape, AppWitness};
 use crate::data;
 use crate::keys::{load_params, AppKeys};
-use crate::prove::{prove, verify, Transcript};
+use crate::prove::{prove, Transcript};
 
 /// Transcript choice on the command line.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -37,8 +37,8 @@ pub struct ProveArgs {
     /// First row (0-based) of the batch.
     #[arg(long, default_value_t = 0)]
     pub first_row: usize,
-    /// Samples per proof (the circuit's batch size); the batch takes up to this many rows.
-    #[arg(long, default_value_t = 16)]
+    /// Samples per proof (the circuit's batch size, at least 1); the batch takes up to this many rows.
+    #[arg(long, default_value_t = 16, value_parser = positive)]
     pub batch_size: usize,
     /// Context field element (hex, 32 bytes): binds the proof to chain, guard, model, nonce.
     /// Without it the proof carries context 0 and no guard will accept it.
@@ -50,8 +50,8 @@ pub struct ProveArgs {
     /// Transcript.
     #[arg(long, value_enum, default_value_t = TranscriptArg::Evm)]
     pub transcript: TranscriptArg,
-    /// Advice-column budget.
-    #[arg(long, default_value_t = DEFAULT_MAX_ADVICE_COLUMNS)]
+    /// Advice-column budget (at least 1).
+    #[arg(long, default_value_t = DEFAULT_MAX_ADVICE_COLUMNS, value_parser = positive)]
     pub max_columns: usize,
     /// Output proof artifact.
     #[arg(long, short, value_name = "FILE")]
@@ -60,19 +60,6 @@ pub struct ProveArgs {
     #[command(flatten)]
     pub srs: SrsArgs,
     /// Cache.
-    #[command(flatten)]
-    pub cache: CacheArgs,
-}
-
-/// Arguments of `verify`.
-#[derive(Debug, Args)]
-pub struct VerifyArgs {
-    /// Proof artifact written by `zkguard prove`.
-    pub proof: PathBuf,
-    /// KZG parameters (must be those the proof was made with).
-    #[command(flatten)]
-    pub srs: SrsArgs,
-    /// Cache holding the circuit's keys.
     #[command(flatten)]
     pub cache: CacheArgs,
 }
@@ -87,6 +74,10 @@ fn parse_field(name: &str, hex: Option<&str>) -> anyhow::Result<Option<Fr>> {
 
 /// Runs `prove`.
 pub fn run_prove(args: ProveArgs) -> anyhow::Result<()> {
+    // Every input problem before minutes of proving: the output path and the field arguments.
+    check_output(&args.out, &[&args.model.model, &args.data])?;
+    let context = parse_field("context", args.context.as_deref())?;
+    let salt = parse_field("salt", args.salt.as_deref())?;
     let model = args.model.load()?;
     let srs = args.srs.source()?;
     let dataset = data::load_csv(&args.data, &model.features)?;
@@ -106,11 +97,11 @@ pub fn run_prove(args: ProveArgs) -> anyhow::Result<()> {
             model.quantize_input(row).with_context(|| format!("row {} of {}", args.first_row + i, args.data.display()))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let context = parse_field("context", args.context.as_deref())?.unwrap_or_else(|| {
+    let context = context.unwrap_or_else(|| {
         tracing::warn!("no --context: the proof is bound to context 0 and no guard will accept it");
         Fr::zero()
     });
-    let salt = parse_field("salt", args.salt.as_deref())?.unwrap_or_else(|| Fr::random(OsRng));
+    let salt = salt.unwrap_or_else(|| Fr::random(OsRng));
     let witness = AppWitness::new(model.clone(), rows, args.batch_size, salt, context)?;
     let shape = AppShape { model: model.shape(), batch_size: args.batch_size };
     let config = AppKeys::choose_config(&shape, args.max_columns)?;
@@ -152,45 +143,6 @@ pub fn run_prove(args: ProveArgs) -> anyhow::Result<()> {
         proof.instances.len(),
         proof.proof.len(),
         args.out.display()
-    );
-    Ok(())
-}
-
-/// Runs `verify`.
-pub fn run_verify(args: VerifyArgs) -> anyhow::Result<()> {
-    let artifact: ProofArtifact = artifact::read_json(&args.proof)?;
-    if artifact.format != PROOF_FORMAT {
-        bail!("{}: format {:?} is not {PROOF_FORMAT:?}", args.proof.display(), artifact.format);
-    }
-    let srs = args.srs.source()?;
-    if artifact.produced_by.srs != srs.id() {
-        bail!("{} was made with SRS {}, not {}", args.proof.display(), artifact.produced_by.srs, srs.id());
-    }
-    let (keys, params) =
-        AppKeys::load_by_digest(&artifact.circuit_digest, &srs, &args.cache.cache_dir).with_context(|| {
-            format!(
-                "no cached keys for circuit {} (run `zkguard keygen` for this model and batch size)",
-                artifact.circuit_digest
-            )
-        })?;
-    let instances = artifact
-        .instances
-        .iter()
-        .enumerate()
-        .map(|(i, h)| fr_from_hex(h).with_context(|| format!("instances[{i}] = {h:?} is not a field element")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let proof = hex::decode(artifact.proof.trim_start_matches("0x")).context("proof is not hex")?;
-    if !verify(&params, keys.vk(), &instances, &proof, artifact.transcript) {
-        bail!("{}: the proof does NOT verify", args.proof.display());
-    }
-    let decoded = AppInstances::from_slice(keys.config.shape.layout(), &instances)?;
-    let flagged = decoded.decisions.iter().filter(|d| **d).count();
-    println!(
-        "valid proof: model {} (commitment {}), {} samples, {} flagged",
-        artifact.model_name,
-        fr_to_hex(&decoded.model_commitment),
-        decoded.sample_count,
-        flagged
     );
     Ok(())
 }

@@ -34,6 +34,36 @@ use crate::prove::AppProof;
 /// `format` of an aggregation artifact.
 pub const AGGREGATION_FORMAT: &str = "zkguard-aggregation-proof";
 
+/// Default directory of generated verifiers: under the current directory, never the repository's
+/// committed `contracts/src/generated`.
+pub const DEFAULT_GENERATED_DIR: &str = ".zkguard/generated";
+/// Default directory of fixtures written by `zkguard fixture` (the committed ones live in
+/// `contracts/fixtures`: pass `-o` to replace them).
+pub const DEFAULT_FIXTURE_DIR: &str = ".zkguard/fixtures";
+/// Default Solidity compiler path (see [`resolve_solc`]).
+pub const DEFAULT_SOLC: &str = "scripts/solc";
+
+/// The Solidity compiler to run: `given` when it exists; for the default `scripts/solc` run from
+/// outside a checkout, the shim of the checkout this binary was built from; otherwise an error
+/// that says how to point at it (not how to install it: the shim is part of a checkout).
+pub fn resolve_solc(given: &Path) -> anyhow::Result<PathBuf> {
+    if given.exists() {
+        return Ok(given.to_path_buf());
+    }
+    if given == Path::new(DEFAULT_SOLC) {
+        let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(DEFAULT_SOLC);
+        if built_from.exists() {
+            return Ok(built_from);
+        }
+    }
+    let cwd = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| "?".into());
+    bail!(
+        "no Solidity compiler at {} (relative to {cwd}): pass --solc PATH (or set ZKGUARD_SOLC) to zkguard's \
+         scripts/solc shim in a checkout, whose `bash scripts/setup` installs the compiler it runs",
+        given.display()
+    )
+}
+
 /// KZG parameters and the key cache: the same flags as the other subcommands.
 #[derive(Debug, Clone, Args)]
 pub struct OnchainSrsArgs {
@@ -54,11 +84,14 @@ impl OnchainSrsArgs {
 /// Where generated verifiers go and how they are compiled.
 #[derive(Debug, Clone, Args)]
 pub struct SolidityArgs {
-    /// Directory of generated verifiers (one sub-directory per circuit).
-    #[arg(long, value_name = "DIR", default_value = "contracts/src/generated")]
+    /// Directory of generated verifiers (one sub-directory per circuit), relative to the current
+    /// directory. The repository's committed verifiers live in contracts/src/generated: pass it
+    /// explicitly to replace them.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_GENERATED_DIR)]
     pub generated_dir: PathBuf,
-    /// The solc-compatible compiler (our solcjs shim).
-    #[arg(long, value_name = "PATH", env = "ZKGUARD_SOLC", default_value = "scripts/solc")]
+    /// The solc-compatible compiler (zkguard's solcjs shim, `scripts/solc` in a checkout; found
+    /// from the current directory, else in the checkout this binary was built from).
+    #[arg(long, value_name = "PATH", env = "ZKGUARD_SOLC", default_value = DEFAULT_SOLC)]
     pub solc: PathBuf,
     /// Sub-directory name of the verifier (default: app-<digest> / batch<N>-<digest>).
     #[arg(long, value_name = "NAME")]
@@ -120,6 +153,7 @@ fn run_verifier_generate(args: VerifierGenerateArgs) -> anyhow::Result<()> {
         (None, None) => bail!("pass --circuit HEX or --proof FILE"),
     };
     let srs = args.srs.source()?;
+    let solc = resolve_solc(&args.solidity.solc)?;
     let cache = &args.srs.cache.cache_dir;
     let command = command_line();
     // App keys live at <cache>/keys/<digest>-<srs id>/ (see crate::keys::cache).
@@ -127,13 +161,13 @@ fn run_verifier_generate(args: VerifierGenerateArgs) -> anyhow::Result<()> {
     let generated = if app_cached {
         let (keys, params) = AppKeys::load_by_digest(&digest, &srs, cache)?;
         let name = args.solidity.name.clone().unwrap_or_else(|| default_app_name(&keys));
-        generate_verifier(&params, keys.vk(), app_verifier_spec(&keys, &srs, name, command), &args.solidity.solc)?
+        generate_verifier(&params, keys.vk(), app_verifier_spec(&keys, &srs, name, command), &solc)?
     } else if let Some((keys, params)) = AggregationKeys::load_by_digest(&digest, &srs, cache)? {
         let (app_keys, _) = AppKeys::load_by_digest(&keys.config.shape.app_digest, &srs, cache)
             .context("the aggregated app circuit's keys are not in the cache")?;
         let name = args.solidity.name.clone().unwrap_or_else(|| default_batch_name(&keys));
         let spec = aggregation_verifier_spec(&keys, &app_keys, &srs, name, command);
-        generate_verifier(&params, keys.vk(), spec, &args.solidity.solc)?
+        generate_verifier(&params, keys.vk(), spec, &solc)?
     } else {
         bail!(
             "no cached keys for circuit {digest} with SRS {} in {} (run `zkguard keygen` or `zkguard aggregate` first)",
@@ -214,6 +248,8 @@ fn app_proof_from_artifact(path: &Path, artifact: &ProofArtifact) -> anyhow::Res
 
 /// Runs `aggregate`.
 pub fn run_aggregate(args: AggregateArgs) -> anyhow::Result<()> {
+    let inputs: Vec<&Path> = args.proofs.iter().map(PathBuf::as_path).collect();
+    crate::cli::common::check_output(&args.out, &inputs)?;
     let srs = args.srs.source()?;
     let cache = &args.srs.cache.cache_dir;
     let artifacts = args
@@ -353,16 +389,16 @@ pub struct FixtureArgs {
     #[arg(long)]
     pub samples: Option<usize>,
     /// Samples per app proof (the circuit's batch size).
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = crate::cli::common::positive)]
     pub batch_size: usize,
     /// App proofs to aggregate (batch mode).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = crate::cli::common::positive)]
     pub proofs: usize,
     /// Degree of the aggregation circuit (batch mode; default 20 + ceil(log2 N)).
     #[arg(long)]
     pub k: Option<u32>,
     /// Advice-column budget of the app circuit (1 gives the cheapest verifier and aggregation).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = crate::cli::common::positive)]
     pub max_columns: usize,
     /// Input-commitment salt (hex field element; random if absent).
     #[arg(long, value_name = "HEX")]
@@ -373,7 +409,8 @@ pub struct FixtureArgs {
     /// What the proofs are bound to (subjects default to demo subjects, see --no-subjects).
     #[command(flatten)]
     pub context: ContextArgs,
-    /// Output fixture (default contracts/fixtures/<mode>.json).
+    /// Output fixture (default .zkguard/fixtures/<mode>.json; the committed fixtures are
+    /// contracts/fixtures/<mode>.json).
     #[arg(long, short, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Output and compiler of the verifier.
@@ -437,11 +474,13 @@ pub fn run_fixture(args: FixtureArgs) -> anyhow::Result<()> {
     };
     let command = command_line();
     let out = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from(format!(
-            "contracts/fixtures/{}.json",
-            if args.mode == FixtureMode::Direct { "direct" } else { "batch" }
-        ))
+        Path::new(DEFAULT_FIXTURE_DIR).join(if args.mode == FixtureMode::Direct { "direct.json" } else { "batch.json" })
     });
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    crate::cli::common::check_output(&out, &[])?;
+    let solc = resolve_solc(&args.solidity.solc)?;
     let (fixture, verifier) = match args.mode {
         FixtureMode::Direct => {
             let req = DirectRequest {
@@ -453,7 +492,7 @@ pub fn run_fixture(args: FixtureArgs) -> anyhow::Result<()> {
                 ctx,
                 srs,
                 cache_dir: args.srs.cache.cache_dir.clone(),
-                solc: args.solidity.solc.clone(),
+                solc: solc.clone(),
                 verifier_name: args.solidity.name.clone(),
                 command,
             };
@@ -471,7 +510,7 @@ pub fn run_fixture(args: FixtureArgs) -> anyhow::Result<()> {
                 k: args.k,
                 srs,
                 cache_dir: args.srs.cache.cache_dir.clone(),
-                solc: args.solidity.solc.clone(),
+                solc: solc.clone(),
                 verifier_name: args.solidity.name.clone(),
                 command,
             };

@@ -1,4 +1,5 @@
-//! The key cache: `<cache>/keys/<circuit digest>-<srs id>/{config.json, pk.bin}`.
+//! The key cache: `<cache>/keys/<circuit digest>-<srs id>/{config.json, pk.bin, vk.json}`
+//! (`vk.json`: the standalone verifying-key artifact of [`super::vk_file`]).
 //!
 //! The circuit digest is sha256 over a version tag, the app shape and the halo2 configuration
 //! (k, columns, lookup bits); it is what registries and generated verifiers pin. Files are
@@ -105,7 +106,9 @@ impl AppKeys {
             )
             .map_err(|source| KeyError::Io { path: pk_path.clone(), source })?;
             stage.finish();
-            return Ok(Self { config: cached, pk, digest });
+            let keys = Self { config: cached, pk, digest };
+            keys.try_vk_file(params, srs, cache_dir);
+            return Ok(keys);
         }
 
         let stage = Stage::start(format!("keygen for circuit {} (k = {})", &digest[..12], config.k()));
@@ -119,7 +122,33 @@ impl AppKeys {
         write_atomically(&pk_path, |w| pk.write(w, SerdeFormat::RawBytesUnchecked))?;
         let json = serde_json::to_vec_pretty(&config).expect("config serializes");
         write_atomically(&config_path, |w| std::io::Write::write_all(w, &json))?;
-        Ok(Self { config, pk, digest })
+        let keys = Self { config, pk, digest };
+        keys.try_vk_file(params, srs, cache_dir);
+        Ok(keys)
+    }
+
+    /// [`AppKeys::ensure_vk_file`] for callers that only load keys (a read-only cache still serves).
+    fn try_vk_file(&self, params: &ParamsKZG<Bn256>, srs: &SrsSource, cache_dir: &Path) {
+        if let Err(e) = self.ensure_vk_file(params, srs, cache_dir) {
+            tracing::warn!("cannot write the verifying-key artifact: {e}");
+        }
+    }
+
+    /// Writes the standalone verifying-key artifact beside the cached keys when it is missing
+    /// (see [`super::vk_file`]); returns its path.
+    pub fn ensure_vk_file(
+        &self,
+        params: &ParamsKZG<Bn256>,
+        srs: &SrsSource,
+        cache_dir: &Path,
+    ) -> Result<PathBuf, KeyError> {
+        let path = super::vk_file::cached_vk_path(cache_dir, &self.digest, srs);
+        if !path.exists() {
+            super::vk_file::VkFile::new(self, params, srs)
+                .write(&path)
+                .map_err(|e| KeyError::Io { path: path.clone(), source: std::io::Error::other(e.to_string()) })?;
+        }
+        Ok(path)
     }
 
     /// Loads cached keys by circuit digest (for verifying an artifact), with their parameters.

@@ -92,6 +92,15 @@ pub enum SrsError {
 pub const INSECURE_WARNING: &str = "INSECURE DEVELOPMENT SRS: the KZG secret is publicly known (ChaCha20 seed 0); \
 anyone can forge proofs. Use a ceremony file (--srs FILE --srs-sha256 HEX) for anything real.";
 
+static INSECURE_ANNOUNCED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Marks the insecure-SRS warning as shown to the user; returns whether it already was. A process
+/// warns once: the CLI prints a loud banner (and calls this), [`load_params`] logs the warning
+/// only when nothing has shown it yet (services, tests).
+pub fn mark_insecure_announced() -> bool {
+    INSECURE_ANNOUNCED.swap(true, std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Loads parameters for `k` from `source`, caching generated insecure parameters in `cache_dir`.
 pub fn load_params(source: &SrsSource, k: u32, cache_dir: &Path) -> Result<ParamsKZG<Bn256>, SrsError> {
     match source {
@@ -112,7 +121,9 @@ pub fn load_params(source: &SrsSource, k: u32, cache_dir: &Path) -> Result<Param
             Ok(params)
         }
         SrsSource::InsecureDev => {
-            tracing::warn!("{INSECURE_WARNING}");
+            if !mark_insecure_announced() {
+                tracing::warn!("{INSECURE_WARNING}");
+            }
             let path = cache_dir.join("srs").join(format!("insecure-dev-k{k}.params"));
             let io = |source| SrsError::Io { path: path.clone(), source };
             if path.exists() {

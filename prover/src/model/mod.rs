@@ -20,7 +20,17 @@ pub use trees::{NodeKind, SplitRule, Tree, TreeKind, TreeNode};
 pub fn parse_model(json: &str, origin: impl Into<PathBuf>) -> Result<ModelFile, ModelError> {
     let origin = origin.into();
     let parse_err = |path: String, message: String| ModelError::Parse { file: origin.clone(), path, message };
-    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| parse_err(".".into(), e.to_string()))?;
+    let value = crate::strict_json::parse(json).map_err(|e| parse_err(e.path, e.message))?;
+    if value.get("format").and_then(|f| f.as_str()) == Some(crate::artifact::QUANTIZED_FORMAT) {
+        return Err(parse_err(
+            "format".into(),
+            format!(
+                "this is a quantized model ({:?}, written by `zkguard model import`), not a float model file: \
+                 pass the float model it was imported from (its sha256 is the file's `source_sha256`)",
+                crate::artifact::QUANTIZED_FORMAT
+            ),
+        ));
+    }
     let raw: format::RawModelFile =
         serde_path_to_error::deserialize(value).map_err(|e| parse_err(e.path().to_string(), e.inner().to_string()))?;
     let model = format::parse_body(raw.model).map_err(|(path, message)| parse_err(path, message))?;

@@ -45,11 +45,7 @@ pub fn validate(model: &ModelFile) -> Result<(), Problem> {
         check_finite("preprocessing.mean", &std.mean)?;
         for (i, &s) in std.scale.iter().enumerate() {
             if !(s.is_finite() && s > 0.0) {
-                return Err(Problem::new(
-                    format!("preprocessing.scale[{i}]"),
-                    "a positive finite scale",
-                    s.to_string(),
-                ));
+                return Err(Problem::new(format!("preprocessing.scale[{i}]"), "a positive finite scale", number(s)));
             }
         }
     }
@@ -133,6 +129,27 @@ pub(crate) fn check_finite_one(path: &str, v: f64) -> Result<(), Problem> {
     if v.is_finite() && v.abs() <= MAX_ABS_PARAM {
         Ok(())
     } else {
-        Err(Problem::new(path, format!("a finite number with |x| <= {MAX_ABS_PARAM:e}"), v.to_string()))
+        Err(Problem::new(path, format!("a finite number with |x| <= {MAX_ABS_PARAM:e}"), number(v)))
+    }
+}
+
+/// A float as a person reads it: plain when moderate, scientific when huge or tiny (a 1e300
+/// weight is `1e300`, not a 301-digit integer).
+pub fn number(v: f64) -> String {
+    if v != 0.0 && v.is_finite() && !(1e-4..1e15).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        v.to_string()
+    }
+}
+
+#[cfg(test)]
+mod number_tests {
+    #[test]
+    fn huge_and_tiny_numbers_are_short() {
+        assert_eq!(super::number(1e300), "1e300");
+        assert_eq!(super::number(-2.5e-9), "-2.5e-9");
+        assert_eq!(super::number(0.5), "0.5");
+        assert_eq!(super::number(123456.0), "123456");
     }
 }

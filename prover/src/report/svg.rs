@@ -70,18 +70,20 @@ pub fn histogram(series: &[Series<'_>], bins: usize, threshold: Option<f64>, x_l
     let x_of = |v: f64| MARGIN + (v - lo) / (hi - lo) * plot_w;
     let mut svg = open_svg();
     axes(&mut svg, plot_w, plot_h);
-    for (s, c) in series.iter().zip(&counts) {
+    // Series side by side within each bin, opaque: no blended colour that matches no legend entry.
+    let slot = plot_w / bins as f64 / series.len().max(1) as f64;
+    for (k, (s, c)) in series.iter().zip(&counts).enumerate() {
         for (b, &n) in c.iter().enumerate() {
             if n == 0 {
                 continue;
             }
             let h = n as f64 / max_count as f64 * plot_h;
-            let x = x_of(lo + b as f64 * width);
+            let x = x_of(lo + b as f64 * width) + k as f64 * slot;
             let _ = write!(
                 svg,
-                r#"<rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{h:.1}" fill="{}" fill-opacity="0.45"><title>{}: {n}</title></rect>"#,
+                r#"<rect class="bar" x="{x:.1}" y="{:.1}" width="{:.1}" height="{h:.1}" fill="{}"><title>{}: {n}</title></rect>"#,
                 MARGIN + plot_h - h,
-                (plot_w / bins as f64 - 1.0).max(0.5),
+                (slot - 0.5).max(0.5),
                 escape(s.colour),
                 escape(s.label),
             );
@@ -115,7 +117,7 @@ pub fn histogram(series: &[Series<'_>], bins: usize, threshold: Option<f64>, x_l
         let y = 14.0 + 14.0 * i as f64;
         let _ = write!(
             svg,
-            r#"<rect x="{:.1}" y="{:.1}" width="10" height="10" fill="{}" fill-opacity="0.6"/><text x="{:.1}" y="{:.1}" font-size="11">{}</text>"#,
+            r#"<rect class="legend" x="{:.1}" y="{:.1}" width="10" height="10" fill="{}"/><text x="{:.1}" y="{:.1}" font-size="11">{}</text>"#,
             WIDTH - 190.0,
             y - 9.0,
             escape(s.colour),
@@ -124,6 +126,71 @@ pub fn histogram(series: &[Series<'_>], bins: usize, threshold: Option<f64>, x_l
             escape(s.label),
         );
     }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Flagged transactions per window (bars, red at or over the threshold), the threshold (dashed)
+/// and the window that tripped the breaker (marked TRIP); windows not confirmed are gaps.
+pub fn window_chart(w: &super::WindowSeries) -> String {
+    let n = w.points.len().max(1);
+    let plot_w = WIDTH - 2.0 * MARGIN;
+    let plot_h = HEIGHT - 2.0 * MARGIN;
+    let top = w.window.max(w.threshold).max(1) as f64;
+    let y_of = |v: f64| MARGIN + plot_h - v / top * plot_h;
+    let slot = plot_w / n as f64;
+    let mut svg = open_svg();
+    axes(&mut svg, plot_w, plot_h);
+    for (i, p) in w.points.iter().enumerate() {
+        let x = MARGIN + i as f64 * slot;
+        if let Some(f) = p.flagged {
+            let over = f >= w.threshold;
+            let _ = write!(
+                svg,
+                r#"<rect class="window" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{}: {f} of {} flagged ({} of {} injected frauds)</title></rect>"#,
+                x + 1.0,
+                y_of(f as f64),
+                (slot - 2.0).max(0.5),
+                f as f64 / top * plot_h,
+                if over { "#c0392b" } else { "#5d6d7e" },
+                escape(&p.label),
+                w.window,
+                p.caught,
+                p.injected,
+            );
+        }
+        if p.tripped {
+            let _ = write!(
+                svg,
+                r##"<text class="trip" x="{:.1}" y="{:.1}" font-size="11" font-weight="bold" fill="#c0392b" text-anchor="middle">TRIP</text>"##,
+                x + slot / 2.0,
+                y_of(p.flagged.unwrap_or(0) as f64) - 4.0,
+            );
+        }
+    }
+    let y = y_of(w.threshold as f64);
+    let _ = write!(
+        svg,
+        r##"<line class="threshold" x1="{MARGIN}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#c0392b" stroke-dasharray="5,4" stroke-width="2"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#c0392b">threshold {} of {}</text>"##,
+        MARGIN + plot_w,
+        MARGIN + 4.0,
+        y - 4.0,
+        w.threshold,
+        w.window,
+    );
+    let _ = write!(
+        svg,
+        r#"<text x="{MARGIN}" y="{:.1}" font-size="11">{}</text><text x="{:.1}" y="{:.1}" font-size="11" text-anchor="end">{}</text><text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle">window (time)</text><text x="4" y="{:.1}" font-size="11">{}</text>"#,
+        HEIGHT - 8.0,
+        escape(w.points.first().map_or("", |p| p.label.as_str())),
+        WIDTH - MARGIN,
+        HEIGHT - 8.0,
+        escape(w.points.last().map_or("", |p| p.label.as_str())),
+        WIDTH / 2.0,
+        HEIGHT - 8.0,
+        MARGIN + 4.0,
+        top,
+    );
     svg.push_str("</svg>");
     svg
 }
