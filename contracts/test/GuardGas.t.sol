@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 import {console} from "forge-std/console.sol";
 
 import {ZkGuardBase, Segment} from "./utils/ZkGuardBase.sol";
-import {SubmissionContext} from "../src/interfaces/IGuard.sol";
+import {Attestation, SubmissionContext} from "../src/interfaces/IGuard.sol";
 import {ModelConfig, Policy} from "../src/interfaces/IModelRegistry.sol";
 import {IGuardAction} from "../src/interfaces/IGuardAction.sol";
 
@@ -29,8 +29,9 @@ contract GuardGasTest is ZkGuardBase {
         returns (uint256 used)
     {
         gen.expect(inst, proof);
+        Attestation[] memory attestations = _attest(modelId, c, inst);
         uint256 before = gasleft();
-        guard.submit(modelId, c, _attest(modelId, c, inst), inst, proof);
+        guard.submit(modelId, c, attestations, inst, proof);
         used = before - gasleft();
         console.log(label, used);
     }
