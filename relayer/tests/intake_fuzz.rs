@@ -67,7 +67,13 @@ fn lookup(id: &str) -> Option<IntakeModel<'static>> {
 fn check_accepted(job: &NewJob) {
     let m = lookup(&job.model_id).expect("accepted for a served model");
     let id = &job.id;
-    assert!(!id.is_empty() && id.len() <= MAX_REQUEST_ID_LEN && id.chars().all(|c| c.is_ascii_graphic()), "id {id:?}");
+    assert!(
+        !id.is_empty()
+            && id.len() <= MAX_REQUEST_ID_LEN
+            && zkguard_relayer::intake::validate::valid_request_id_chars(id),
+        "id {id:?}"
+    );
+    assert_eq!(id.trim(), id, "accepted ids are trimmed");
     assert!((1..=m.batch_size).contains(&job.rows.len()), "{} rows", job.rows.len());
     for (i, row) in job.rows.iter().enumerate() {
         assert_eq!(row.len(), model().n_features());
@@ -221,7 +227,7 @@ fn the_validator_refuses_each_malformed_field_by_name() {
         (SubmitRequest { rows: vec![], ..good.clone() }, "empty_batch"),
         (SubmitRequest { rows: vec![data()[0].clone(); B + 1], ..good.clone() }, "oversize_batch"),
         (SubmitRequest { rows: vec![vec![1.0]], ..good.clone() }, "wrong_feature_count"),
-        (SubmitRequest { request_id: "a b".into(), ..good.clone() }, "invalid_request_id"),
+        (SubmitRequest { request_id: "a\tb".into(), ..good.clone() }, "invalid_request_id"),
         (SubmitRequest { model_id: "9".into(), ..good.clone() }, "unknown_model"),
         (SubmitRequest { salt: Some("zz".into()), ..good.clone() }, "invalid_salt"),
         (SubmitRequest { model_id: "2".into(), salt: Some("0x01".into()), ..good.clone() }, "invalid_salt"),

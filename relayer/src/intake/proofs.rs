@@ -33,6 +33,7 @@ use zkguard_prover::evm::SubmissionContext;
 use zkguard_prover::prove::Transcript;
 
 use super::error::ApiError;
+use super::validate::valid_request_id_chars;
 use super::validate::MAX_REQUEST_ID_LEN;
 use crate::chain::bindings::IGuard;
 use crate::model::{Models, ServedModel};
@@ -106,7 +107,7 @@ fn u64_number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProofRefusal {
     /// The request id is empty, too long or not printable ASCII.
-    #[error("request_id must be 1..={MAX_REQUEST_ID_LEN} printable ASCII characters")]
+    #[error("request_id must be 1..={MAX_REQUEST_ID_LEN} printable ASCII characters (spaces allowed inside)")]
     InvalidRequestId,
     /// No such model is served.
     #[error("no model {0:?} is served here")]
@@ -259,7 +260,7 @@ pub struct PreparedProof {
 /// artifact's shape. Returns the model and the canonical body hash (for the idempotency lookup).
 pub fn parse(req: &SubmitProofRequest, models: &Models) -> Result<(std::sync::Arc<ServedModel>, String), ProofRefusal> {
     let id = req.request_id.trim();
-    if id.is_empty() || id.len() > MAX_REQUEST_ID_LEN || !id.chars().all(|c| c.is_ascii_graphic()) {
+    if id.is_empty() || id.len() > MAX_REQUEST_ID_LEN || !valid_request_id_chars(id) {
         return Err(ProofRefusal::InvalidRequestId);
     }
     let model = models.get(&req.model_id).ok_or_else(|| ProofRefusal::UnknownModel(req.model_id.clone()))?;

@@ -81,6 +81,11 @@ pub fn check_row(model: &QuantizedModel, index: usize, row: &[f64]) -> Result<()
     Ok(())
 }
 
+/// Whether a (trimmed) request id is printable ASCII; spaces inside are allowed.
+pub fn valid_request_id_chars(id: &str) -> bool {
+    id.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+}
+
 /// Longest accepted request id.
 pub const MAX_REQUEST_ID_LEN: usize = 128;
 
@@ -136,10 +141,10 @@ pub fn validate_for<'a>(
     lookup: impl Fn(&str) -> Option<IntakeModel<'a>>,
 ) -> Result<NewJob, ApiError> {
     let id = req.request_id.trim();
-    if id.is_empty() || id.len() > MAX_REQUEST_ID_LEN || !id.chars().all(|c| c.is_ascii_graphic()) {
+    if id.is_empty() || id.len() > MAX_REQUEST_ID_LEN || !valid_request_id_chars(id) {
         return Err(ApiError::invalid(
             "invalid_request_id",
-            format!("request_id must be 1..={MAX_REQUEST_ID_LEN} printable ASCII characters"),
+            format!("request_id must be 1..={MAX_REQUEST_ID_LEN} printable ASCII characters (spaces allowed inside)"),
         ));
     }
     let model = lookup(&req.model_id).ok_or_else(|| {
@@ -469,5 +474,12 @@ pub(crate) mod tests {
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["score_values"][1], -1.0);
         assert_eq!(json["score_scale_bits"], 20);
+    }
+
+    #[test]
+    fn request_ids_may_hold_spaces_but_not_control_characters() {
+        assert!(super::valid_request_id_chars("window 3 of day 2"));
+        assert!(!super::valid_request_id_chars("tab\there"));
+        assert!(!super::valid_request_id_chars("é"));
     }
 }
