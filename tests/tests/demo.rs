@@ -51,9 +51,15 @@ fn demo_flow_trips_the_breaker_and_filters_subjects() {
     assert_eq!(outcome.allowed_subjects.len(), 2, "{:?}", outcome.allowed_subjects);
     let refused = outcome.transfer_refused.as_deref().unwrap_or_default().to_lowercase();
     assert_eq!(refused, format!("subjectnotallowed({})", outcome.flagged_subjects[0]));
+    // Both attackers without the data provider's attestation were refused, before the real trip.
+    assert_eq!(outcome.attacks.len(), 2, "{:?}", outcome.attacks);
+    assert!(outcome.attacks[0].refusal.contains("422") && outcome.attacks[0].refusal.contains("invalid_attestation"));
+    assert!(outcome.attacks[1].refusal.contains("UnattestedInputs"), "{:?}", outcome.attacks[1]);
     let html = std::fs::read_to_string(&outcome.report).unwrap();
     assert!(html.contains("<svg") && html.contains("fraud_logistic") && html.contains("INSECURE"));
+    assert!(html.contains("UnattestedInputs"), "the report's outcome table shows the refusals");
     let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(&outcome.summary).unwrap()).unwrap();
     assert_eq!(summary["outcome"]["confirmed"], 15);
+    assert_eq!(summary["outcome"]["attacks"].as_array().map(Vec::len), Some(2));
     assert!(summary["gas_per_decision"].as_f64().unwrap() > 0.0);
 }
