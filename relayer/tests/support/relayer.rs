@@ -118,6 +118,30 @@ pub fn relayer_binary() -> PathBuf {
     }
 }
 
+/// The relayer's command for `setup` (config written, token and signer key in its environment,
+/// stderr to `log`); `crash_at` sets the TEST-ONLY crash point.
+fn command(setup: &Setup, d: &Deployment, log: &std::path::Path, crash_at: Option<&str>) -> Command {
+    let config = setup.write_config(d);
+    let mut cmd = Command::new(relayer_binary());
+    cmd.arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .env("ZKGUARD_RELAYER_TOKEN", TOKEN)
+        // Anvil's PUBLIC dev key #1: local anvil only.
+        .env("ZKGUARD_RELAYER_KEY", &d.relayer_key)
+        .env("RUST_LOG", "info,zkguard_prover=warn")
+        .env_remove(zkguard_relayer::crash::CRASH_ENV)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap());
+    if let Some(point) = crash_at {
+        cmd.env(zkguard_relayer::crash::CRASH_ENV, point);
+    }
+    for (k, v) in &setup.env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
 /// A running relayer.
 pub struct Relayer {
     /// The process.
@@ -133,22 +157,8 @@ pub struct Relayer {
 impl Relayer {
     /// Runs the binary until it exits by itself (a start-up refusal); returns its status and log.
     pub fn run_to_exit(setup: &Setup, d: &Deployment) -> (std::process::ExitStatus, String) {
-        let config = setup.write_config(d);
         let log = setup.dir.join("refused.log");
-        let mut cmd = Command::new(relayer_binary());
-        cmd.arg("serve")
-            .arg("--config")
-            .arg(&config)
-            .env("ZKGUARD_RELAYER_TOKEN", TOKEN)
-            .env("ZKGUARD_RELAYER_KEY", &d.relayer_key)
-            .env("RUST_LOG", "info,zkguard_prover=warn")
-            .env_remove(zkguard_relayer::crash::CRASH_ENV)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap());
-        for (k, v) in &setup.env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("spawn zkguard-relayer");
+        let mut child = command(setup, d, &log, None).spawn().expect("spawn zkguard-relayer");
         let deadline = std::time::Instant::now() + Duration::from_secs(120);
         let status = loop {
             if let Some(status) = child.try_wait().unwrap() {
@@ -165,31 +175,13 @@ impl Relayer {
 
     /// Starts the binary; `crash_at` sets the TEST-ONLY crash point. Returns once it serves.
     pub async fn start(setup: &Setup, d: &Deployment, crash_at: Option<&str>) -> Self {
-        let config = setup.write_config(d);
         let address_file = setup.dir.join("address");
         let _ = std::fs::remove_file(&address_file);
         let log = setup.dir.join(format!(
             "relayer-{}.log",
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
         ));
-        let mut cmd = Command::new(relayer_binary());
-        cmd.arg("serve")
-            .arg("--config")
-            .arg(&config)
-            .env("ZKGUARD_RELAYER_TOKEN", TOKEN)
-            // Anvil's PUBLIC dev key #1: local anvil only.
-            .env("ZKGUARD_RELAYER_KEY", &d.relayer_key)
-            .env("RUST_LOG", "info,zkguard_prover=warn")
-            .env_remove(zkguard_relayer::crash::CRASH_ENV)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap());
-        if let Some(point) = crash_at {
-            cmd.env(zkguard_relayer::crash::CRASH_ENV, point);
-        }
-        for (k, v) in &setup.env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("spawn zkguard-relayer");
+        let mut child = command(setup, d, &log, crash_at).spawn().expect("spawn zkguard-relayer");
         let addr = eventually("the relayer to listen", Duration::from_secs(240), || {
             let status = child.try_wait().unwrap();
             let log = log.clone();
