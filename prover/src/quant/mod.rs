@@ -17,7 +17,7 @@ pub use trees::{QTree, TreeShape};
 #[derive(Debug, thiserror::Error)]
 pub enum QuantError {
     /// A model parameter does not fit the value range at this scale.
-    #[error("model parameter `{path}` = {value} does not fit {fixed:?} (|x| * 2^scale_bits must stay below 2^(value_bits-1))")]
+    #[error("model parameter `{path}` = {} does not fit {fixed:?} (|x| * 2^scale_bits must stay below 2^(value_bits-1))", crate::model::validate::number(*value))]
     ParameterOutOfRange {
         /// Field path of the parameter.
         path: String,
@@ -27,7 +27,7 @@ pub enum QuantError {
         fixed: FixedPoint,
     },
     /// An input feature is NaN, infinite, or too large.
-    #[error("input feature {feature:?} = {value} is not finite or outside the circuit's range (|x| < {limit})")]
+    #[error("input feature {feature:?} = {} is not finite or outside the circuit's range (|x| < {})", crate::model::validate::number(*value), crate::model::validate::number(*limit))]
     InputOutOfRange {
         /// Feature name.
         feature: String,
@@ -61,4 +61,17 @@ pub enum QuantError {
         #[source]
         source: Box<QuantError>,
     },
+}
+
+#[cfg(test)]
+mod message_tests {
+    use super::*;
+
+    /// Huge inputs are named as a person reads them, not as a 301-digit integer.
+    #[test]
+    fn huge_values_print_in_scientific_form() {
+        let e = QuantError::InputOutOfRange { feature: "amount".into(), value: 1e300, limit: 524288.0 };
+        let text = e.to_string();
+        assert!(text.contains("= 1e300") && text.len() < 120, "{text}");
+    }
 }
