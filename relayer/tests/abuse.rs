@@ -110,10 +110,22 @@ async fn one_poisoned_row_fails_alone_and_its_batch_neighbours_are_confirmed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_copied_transaction_that_lands_first_confirms_the_batch_it_carries() {
-    let d = Deployment::start(4).await;
+    // Attested inputs (the relayer attests with anvil's PUBLIC dev key #3): the calldata carries
+    // the attestation, so anyone can land a copy of it. (With the `Submitters` policy a copy from
+    // another account reverts with `SubmitterNotAllowed` instead.)
+    const ATTESTER_KEY: &str = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
+    let attester: PrivateKeySigner = ATTESTER_KEY.parse().unwrap();
+    let attester_address = attester.address();
+    let d = Deployment::start_with_inputs(4, None, move |_| {
+        zkguard_contracts::registration::InputPolicyArgs::Attested { threshold: 1, attesters: vec![attester_address] }
+    })
+    .await;
     d.set_automine(false).await;
     let dir = tempfile::tempdir().unwrap();
-    let relayer = Relayer::start(&Setup::new(dir.path(), &d), &d, None).await;
+    let mut setup = Setup::new(dir.path(), &d);
+    setup.attestation = Some("relayer".into());
+    setup.env = vec![("ZKGUARD_ATTESTER_KEY".into(), ATTESTER_KEY.into())];
+    let relayer = Relayer::start(&setup, &d, None).await;
     relayer.client.submit(&request("f1", rows(2))).await.unwrap();
     let sent = eventually("the relayer's transaction in the mempool", FINAL, || async {
         let job = relayer.client.job("f1").await.ok()?;
