@@ -352,12 +352,7 @@ impl JobStore for SqliteStore {
     ) -> Result<BatchRecord, StoreError> {
         self.with(|conn| {
             let tx = conn.transaction()?;
-            let found: Option<String> =
-                tx.query_row("SELECT state FROM batches WHERE id = ?1", [batch_id], |r| r.get(0)).optional()?;
-            let found = found.ok_or_else(|| StoreError::NotFound(format!("batch {batch_id}")))?;
-            if found != from.as_str() {
-                return Err(StoreError::WrongState { batch: batch_id, expected: from.to_string(), found });
-            }
+            expect_state(&tx, batch_id, from)?;
             let now = now_ms();
             tx.execute(
                 "UPDATE batches SET state = ?1, updated_ms = ?2, \
@@ -477,12 +472,7 @@ impl JobStore for SqliteStore {
     fn evict(&self, batch_id: i64, from: BatchState, refused: &[RefusedJob]) -> Result<Evicted, StoreError> {
         self.with(|conn| {
             let tx = conn.transaction()?;
-            let found: Option<String> =
-                tx.query_row("SELECT state FROM batches WHERE id = ?1", [batch_id], |r| r.get(0)).optional()?;
-            let found = found.ok_or_else(|| StoreError::NotFound(format!("batch {batch_id}")))?;
-            if found != from.as_str() {
-                return Err(StoreError::WrongState { batch: batch_id, expected: from.to_string(), found });
-            }
+            expect_state(&tx, batch_id, from)?;
             let members: Vec<(String, String)> = {
                 let mut stmt = tx.prepare("SELECT id, state FROM jobs WHERE batch_id = ?1 ORDER BY sample_offset")?;
                 let rows =

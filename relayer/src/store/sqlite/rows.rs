@@ -127,6 +127,17 @@ pub(super) fn get_batch(tx: &Connection, id: i64) -> Result<Option<BatchRecord>,
     raw.map(finish_batch).transpose()
 }
 
+/// Refuses unless batch `batch_id` exists and is in state `from`.
+pub(super) fn expect_state(tx: &Connection, batch_id: i64, from: BatchState) -> Result<(), StoreError> {
+    let found: Option<String> =
+        tx.query_row("SELECT state FROM batches WHERE id = ?1", [batch_id], |r| r.get(0)).optional()?;
+    let found = found.ok_or_else(|| StoreError::NotFound(format!("batch {batch_id}")))?;
+    if found != from.as_str() {
+        return Err(StoreError::WrongState { batch: batch_id, expected: from.to_string(), found });
+    }
+    Ok(())
+}
+
 /// A job's client attestation, if it has one.
 pub(super) fn job_attestation(tx: &Connection, job_id: &str) -> Result<Option<ClientAttestation>, StoreError> {
     let row: Option<(i64, i64, String)> = tx
