@@ -6,19 +6,16 @@
 //! confirmed, prints a table and writes JSON: decisions per minute, p50/p95 latency from request
 //! to confirmed, gas per decision.
 //!
-//! `cargo build --release -p zkguard-relayer && target/release/relayer-bench --batch-size 16`
-
-#[path = "../../tests/support/mod.rs"]
-mod support;
+//! `cargo build --release -p zkguard-relayer -p zkguard-test-utils --bins && target/release/relayer-bench --batch-size 16`
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
-use support::chain::{rows, Deployment};
-use support::relayer::{Relayer, Setup};
 use zkguard_relayer::intake::SubmitRequest;
+use zkguard_test_utils::chain::{rows, Deployment};
+use zkguard_test_utils::relayer::{Relayer, Setup};
 
 /// Options.
 #[derive(Debug, Parser)]
