@@ -47,7 +47,7 @@ pub enum Command {
     Verifier(onchain::VerifierCommand),
     /// Aggregate N Poseidon-transcript proofs of one circuit into one proof (batch mode).
     Aggregate(onchain::AggregateArgs),
-    /// Run direct or batch mode end to end and write contracts/fixtures/<mode>.json.
+    /// Run direct or batch mode end to end and write `contracts/fixtures/<mode>.json`.
     Fixture(Box<onchain::FixtureArgs>),
     /// Print the context field element a proof must carry (for `prove --context`).
     Context(onchain::ContextArgs),

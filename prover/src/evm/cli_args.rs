@@ -93,7 +93,7 @@ pub struct SolidityArgs {
     /// from the current directory, else in the checkout this binary was built from).
     #[arg(long, value_name = "PATH", env = "ZKGUARD_SOLC", default_value = DEFAULT_SOLC)]
     pub solc: PathBuf,
-    /// Sub-directory name of the verifier (default: app-<digest> / batch<N>-<digest>).
+    /// Sub-directory name of the verifier (default: `app-<digest>` / `batch<N>-<digest>`).
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
 }
@@ -409,8 +409,8 @@ pub struct FixtureArgs {
     /// What the proofs are bound to (subjects default to demo subjects, see --no-subjects).
     #[command(flatten)]
     pub context: ContextArgs,
-    /// Output fixture (default .zkguard/fixtures/<mode>.json; the committed fixtures are
-    /// contracts/fixtures/<mode>.json).
+    /// Output fixture (default `.zkguard/fixtures/<mode>.json`; the committed fixtures are
+    /// `contracts/fixtures/<mode>.json`).
     #[arg(long, short, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Output and compiler of the verifier.
