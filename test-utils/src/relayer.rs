@@ -136,7 +136,7 @@ fn command(setup: &Setup, d: &Deployment, log: &std::path::Path, crash_at: Optio
         .env("ZKGUARD_RELAYER_TOKEN", TOKEN)
         // Anvil's PUBLIC dev key #1: local anvil only.
         .env("ZKGUARD_RELAYER_KEY", &d.relayer_key)
-        .env("RUST_LOG", "info,zkguard_prover=warn")
+        .env(zkguard_prover::logging::LOG_ENV, "info,zkguard_prover=warn")
         .env_remove(zkguard_relayer::crash::CRASH_ENV)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap());
