@@ -27,14 +27,12 @@ pub struct SrsArgs {
 impl SrsArgs {
     /// The source, or an error asking for an explicit choice.
     pub fn source(&self) -> anyhow::Result<SrsSource> {
-        match (&self.srs, &self.srs_sha256, self.insecure_dev_srs) {
-            (Some(path), Some(sha256), false) => Ok(SrsSource::Ceremony { path: path.clone(), sha256: sha256.clone() }),
-            (None, _, true) => {
-                banner_insecure();
-                Ok(SrsSource::InsecureDev)
-            }
-            _ => bail!("choose the KZG parameters: --srs FILE --srs-sha256 HEX (a ceremony file), or --insecure-dev-srs (development only)"),
+        let source = SrsSource::choose(self.srs.as_deref(), self.srs_sha256.as_deref(), self.insecure_dev_srs)
+            .context("choose the KZG parameters: --srs FILE --srs-sha256 HEX (a ceremony file), or --insecure-dev-srs (development only)")?;
+        if source == SrsSource::InsecureDev {
+            banner_insecure();
         }
+        Ok(source)
     }
 }
 
