@@ -74,13 +74,8 @@ pub struct ModelArgs {
 impl ModelArgs {
     /// Loads (and if needed calibrates) the quantized model.
     pub fn load(&self) -> anyhow::Result<QuantizedModel> {
-        load_quantized(&self.model, self.calibration.as_deref())
+        Ok(crate::load::load_quantized(&self.model, self.calibration.as_deref())?)
     }
-}
-
-/// Loads a quantized model from a quantized file, or quantizes a float model with calibration data.
-pub fn load_quantized(path: &Path, calibration: Option<&Path>) -> anyhow::Result<QuantizedModel> {
-    Ok(crate::load::load_quantized(path, calibration)?)
 }
 
 /// sha256 (hex) of a file.

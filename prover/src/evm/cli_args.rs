@@ -433,7 +433,7 @@ pub fn run_fixture(args: FixtureArgs) -> anyhow::Result<()> {
     }
     let (model, batches) = match (&args.model, &args.data) {
         (Some(model_path), Some(data_path)) => {
-            let model = crate::cli::common::load_quantized(model_path, Some(data_path))?;
+            let model = crate::load::load_quantized(model_path, Some(data_path))?;
             let dataset = crate::data::load_csv(data_path, &model.features)?;
             let mut batches = vec![];
             for p in 0..proofs {
