@@ -10,6 +10,8 @@ pub const CRASH_ENV: &str = "ZKGUARD_RELAYER_CRASH_AT";
 pub const PROVING: &str = "proving";
 /// Right after the relayer's own attestation of a batch was stored, before a transaction carries it.
 pub const AFTER_ATTESTING: &str = "after_attesting";
+/// Right after a transaction was signed and stored (`signed`), before it is broadcast.
+pub const AFTER_SIGNING: &str = "after_signing";
 /// Right after the node accepted a transaction, before the relayer recorded it as sent.
 pub const AFTER_SEND: &str = "after_send";
 
