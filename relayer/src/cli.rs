@@ -48,6 +48,10 @@ pub enum Command {
         /// Config file (TOML); `ZKGUARD_RELAYER_*` variables override it.
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
+        /// What this process does: `all` (one machine: everything) or one role of a fleet sharing
+        /// a PostgreSQL database (`intake`, `prover`, `submitter`).
+        #[arg(long, value_enum, default_value = "all", env = "ZKGUARD_RELAYER_ROLE")]
+        role: crate::service::Role,
     },
     /// Submits a request (rows from a JSON file: `[[f64, ...], ...]`).
     Submit {
@@ -128,9 +132,19 @@ fn read_attestation(path: &std::path::Path) -> anyhow::Result<crate::store::Clie
 /// Runs the command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { config } => {
+        Command::Serve { config, role } => {
             let config = Config::load(&config).with_context(|| format!("loading {}", config.display()))?;
-            crate::service::serve(config, crate::service::shutdown_signal()).await.context("relayer service")
+            if role != crate::service::Role::All && !config.database.is_shared() {
+                anyhow::bail!(
+                    "--role {} needs a database the fleet shares: set database = \"postgres://...\" (this config \
+                     uses {}, which only the single-process role `all` may use)",
+                    role.as_str(),
+                    config.database.redacted()
+                );
+            }
+            crate::service::serve_role(config, role, crate::service::shutdown_signal())
+                .await
+                .with_context(|| format!("relayer service (role {})", role.as_str()))
         }
         Command::Submit { api, model, rows, request_id, salt, subjects, attestation, wait } => {
             let text = std::fs::read_to_string(&rows).with_context(|| format!("reading {}", rows.display()))?;

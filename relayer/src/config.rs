@@ -51,8 +51,12 @@ pub struct Config {
     /// HTTP listen address (`127.0.0.1:0` picks a free port).
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
-    /// SQLite database file.
-    pub database: PathBuf,
+    /// The job store: `sqlite://FILE` or a bare file path (the embedded default, one machine), or
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` (a fleet sharing one database).
+    pub database: crate::store::DatabaseUrl,
+    /// Leases and names of the fleet's roles.
+    #[serde(default)]
+    pub fleet: FleetConfig,
     /// Bearer token clients must present (prefer `ZKGUARD_RELAYER_TOKEN`).
     #[serde(default)]
     pub api_token: Secret,
@@ -71,6 +75,39 @@ pub struct Config {
     pub retention: RetentionConfig,
     /// Models served.
     pub models: Vec<ModelConfig>,
+}
+
+/// Leases of the fleet's roles (a prover's claim on a batch, the active submitter).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FleetConfig {
+    /// This process's name in leases and metrics (default: host, process id and role).
+    #[serde(default)]
+    pub worker_name: Option<String>,
+    /// A prover's claim on a batch lasts this long unless renewed (ms); a dead prover's batch is
+    /// claimed by another after it.
+    #[serde(default = "default_lease_ms")]
+    pub prover_lease_ms: u64,
+    /// The active submitter's lease (ms); a standby takes over this long after it stops renewing.
+    #[serde(default = "default_lease_ms")]
+    pub submitter_lease_ms: u64,
+}
+
+impl Default for FleetConfig {
+    fn default() -> Self {
+        Self { worker_name: None, prover_lease_ms: default_lease_ms(), submitter_lease_ms: default_lease_ms() }
+    }
+}
+
+impl FleetConfig {
+    /// How often a lease is renewed: a third of its length.
+    pub fn heartbeat(lease_ms: u64) -> std::time::Duration {
+        std::time::Duration::from_millis((lease_ms / 3).max(50))
+    }
+}
+
+fn default_lease_ms() -> u64 {
+    30_000
 }
 
 /// Chain, signer and transaction policy.
@@ -312,7 +349,7 @@ impl Config {
                 *p = base.join(&*p);
             }
         };
-        fix(&mut self.database);
+        self.database.resolve(base);
         fix(&mut self.proving.cache_dir);
         if let Some(p) = self.proving.srs.as_mut() {
             fix(p);
@@ -387,6 +424,9 @@ impl Config {
         if self.retention.sweep_interval_s == 0 {
             return bad("retention.sweep_interval_s must be > 0".into());
         }
+        if self.fleet.prover_lease_ms < 300 || self.fleet.submitter_lease_ms < 300 {
+            return bad("fleet.prover_lease_ms and fleet.submitter_lease_ms must be >= 300".into());
+        }
         if self.proving.workers == 0 {
             return bad("proving.workers must be > 0".into());
         }
@@ -440,7 +480,7 @@ mod tests {
         let path = dir.path().join("relayer.toml");
         std::fs::write(&path, MINIMAL).unwrap();
         let c = Config::load(&path).unwrap();
-        assert_eq!(c.database, dir.path().join("jobs.db"));
+        assert_eq!(c.database, crate::store::DatabaseUrl::Sqlite(dir.path().join("jobs.db")));
         assert_eq!(c.chain.confirmations, 1);
         assert_eq!(c.models[0].path, dir.path().join("m.json"));
         assert_eq!(c.retention.max_age_ms(), Some(30 * 86_400_000), "finished jobs kept 30 days by default");

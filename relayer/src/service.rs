@@ -15,12 +15,14 @@ use tokio::sync::{watch, Notify};
 use crate::chain::registration::{self, RegistrationError};
 use crate::chain::rpc::with_retry;
 use crate::chain::signer::{load_signer, SignerError};
+use crate::chain::submitter::{run_elected, Election};
 use crate::chain::Submitter;
 use crate::config::Config;
 use crate::intake::{router, AppState, ProofIntake};
 use crate::metrics::Metrics;
 use crate::model::{load_models, ModelLoadError};
-use crate::store::{BatchState, BatchUpdate, JobStore, SqliteStore, StoreError};
+use crate::store::lease::default_worker_name;
+use crate::store::{BatchState, BatchUpdate, JobStore, StoreError};
 use crate::worker::ProverPool;
 
 /// Why the service could not start or stopped with an error.
@@ -58,6 +60,41 @@ pub enum ServiceError {
     /// Listening or serving.
     #[error("http: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// What a process of the fleet does (`--role`); `all` is the single process of one machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// The HTTP API and the batcher: writes jobs and batches, reads state.
+    Intake,
+    /// Claims batches, proves them, stores the proofs.
+    Prover,
+    /// Signs and sends proved batches and follows them to confirmation; one active per signing
+    /// account, the others stand by.
+    Submitter,
+    /// Everything in one process (the default).
+    All,
+}
+
+impl Role {
+    /// The role's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Intake => "intake",
+            Role::Prover => "prover",
+            Role::Submitter => "submitter",
+            Role::All => "all",
+        }
+    }
+    fn takes_requests(self) -> bool {
+        matches!(self, Role::Intake | Role::All)
+    }
+    fn proves(self) -> bool {
+        matches!(self, Role::Prover | Role::All)
+    }
+    fn submits(self) -> bool {
+        matches!(self, Role::Submitter | Role::All)
+    }
 }
 
 /// How long start-up waits for the node to report its chain id.
@@ -233,6 +270,27 @@ pub async fn check_input_policies(
     Ok(out)
 }
 
+/// Reads every model's registered input policy (the intake role checks client attestations
+/// against it; only the roles that submit need to satisfy it). Nothing when the node is away.
+pub async fn read_input_policies(
+    config: &Config,
+    provider: &alloy::providers::DynProvider,
+    chain_answers: bool,
+) -> Result<Vec<(String, crate::chain::inputs::RegisteredInputs)>, ServiceError> {
+    let mut out = vec![];
+    if !chain_answers {
+        return Ok(out);
+    }
+    for m in &config.models {
+        let read = crate::chain::inputs::read(provider, config.chain.guard, &m.id);
+        match tokio::time::timeout(STARTUP_CHAIN_CHECK, read).await {
+            Ok(r) => out.push((m.id.clone(), r.map_err(|e| ServiceError::InputPolicy(e.to_string()))?)),
+            Err(_) => continue,
+        }
+    }
+    Ok(out)
+}
+
 /// Resolves when SIGINT or SIGTERM arrives.
 pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
@@ -248,48 +306,100 @@ pub async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-/// Runs the service until `stop` resolves, with the signer the config names (env var or keystore).
+/// Runs the service in the `all` role until `stop` resolves, with the signer the config names
+/// (env var or keystore).
 pub async fn serve(
     config: Config,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
-    let signer = load_signer(&config.chain)?;
-    serve_with_signer(config, signer, stop).await
+    serve_role(config, Role::All, stop).await
 }
 
-/// Runs the service until `stop` resolves, submitting with `signer` (for embedding the service in
-/// another process, e.g. `zkguard demo`, without putting the key in the environment).
+/// Runs one role until `stop` resolves; the signer is loaded only by the roles that submit.
+pub async fn serve_role(
+    config: Config,
+    role: Role,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServiceError> {
+    let signer = if role.submits() { Some(load_signer(&config.chain)?) } else { None };
+    run(config, role, signer, stop).await
+}
+
+/// Runs the service in the `all` role until `stop` resolves, submitting with `signer` (for
+/// embedding the service in another process, e.g. `zkguard demo`, without putting the key in
+/// the environment).
 pub async fn serve_with_signer(
     config: Config,
     signer: PrivateKeySigner,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
-    let store: Arc<dyn JobStore> = Arc::new(SqliteStore::open(&config.database)?);
-    tracing::info!(address = %signer.address(), guard = %config.chain.guard, "signer loaded");
+    run(config, Role::All, Some(signer), stop).await
+}
+
+/// Opens the configured store on the blocking pool (connecting to PostgreSQL can take seconds).
+pub async fn open_store(config: &Config) -> Result<Arc<dyn JobStore>, ServiceError> {
+    let url = config.database.clone();
+    let store = tokio::task::spawn_blocking(move || crate::store::open(&url))
+        .await
+        .map_err(|e| ServiceError::Rpc(format!("opening the store panicked: {e}")))??;
+    let (version, _) = store.schema_version()?;
+    tracing::info!(database = %config.database.redacted(), schema = version, "job store open");
+    Ok(store)
+}
+
+/// Runs `role`. Every role opens the store first (a bad URL, refused credentials or a newer
+/// schema stop it before anything else is done).
+async fn run(
+    config: Config,
+    role: Role,
+    signer: Option<PrivateKeySigner>,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServiceError> {
+    let store = open_store(&config).await?;
+    let worker = config.fleet.worker_name.clone().unwrap_or_else(|| default_worker_name(role.as_str()));
+    tracing::info!(role = role.as_str(), worker = %worker, "starting");
     let url = config.chain.rpc_url.parse().map_err(|_| ServiceError::RpcUrl(config.chain.rpc_url.clone()))?;
     let provider = ProviderBuilder::new().disable_recommended_fillers().connect_http(url).erased();
     let metrics = Arc::new(Metrics::default());
+    if let Some(signer) = &signer {
+        tracing::info!(address = %signer.address(), guard = %config.chain.guard, "signer loaded");
+        metrics.set_account(signer.address().to_string());
+    }
     let backoff = Duration::from_millis(config.chain.max_backoff_ms);
-    // Fail fast on a node of another chain; if the node is away, start anyway (intake and proving
-    // do not need it) and let the submitter check the chain id before its first transaction.
-    let check =
-        tokio::time::timeout(STARTUP_CHAIN_CHECK, with_retry("chainId", backoff, &metrics, || provider.get_chain_id()));
-    let chain_answers = match check.await {
-        Ok(Ok(id)) if id != config.chain.chain_id => {
-            return Err(ServiceError::ChainId { expected: config.chain.chain_id, got: id })
-        }
-        Ok(Ok(_)) => true,
-        Ok(Err(e)) => return Err(ServiceError::Rpc(e.to_string())),
-        Err(_) => {
-            tracing::warn!(rpc = %config.chain.rpc_url, "the node does not answer; starting anyway, submission will retry");
-            false
-        }
+    // A prover needs no node: its proofs are bound to the configured chain and Guard.
+    let (unchecked, attester, policies) = if role == Role::Prover {
+        (vec![], None, vec![])
+    } else {
+        // Fail fast on a node of another chain; if the node is away, start anyway (intake and
+        // proving do not need it) and let the submitter check the chain id before its first
+        // transaction.
+        let check = tokio::time::timeout(
+            STARTUP_CHAIN_CHECK,
+            with_retry("chainId", backoff, &metrics, || provider.get_chain_id()),
+        );
+        let chain_answers = match check.await {
+            Ok(Ok(id)) if id != config.chain.chain_id => {
+                return Err(ServiceError::ChainId { expected: config.chain.chain_id, got: id })
+            }
+            Ok(Ok(_)) => true,
+            Ok(Err(e)) => return Err(ServiceError::Rpc(e.to_string())),
+            Err(_) => {
+                tracing::warn!(rpc = %config.chain.rpc_url, "the node does not answer; starting anyway, submission will retry");
+                false
+            }
+        };
+        // Before any key is loaded (aggregation keygen takes minutes): does the registry hold the
+        // verifier this configuration proves for? If the node is away, the submitter checks later.
+        let unchecked = check_registrations(&config, &provider, &metrics, backoff, chain_answers).await?;
+        let signer_address = signer.as_ref().map(|s| s.address()).unwrap_or_default();
+        let attester = if role.submits() { load_attester(&config, signer_address)? } else { None };
+        let policies = if role.submits() {
+            check_input_policies(&config, &provider, chain_answers, signer_address, &attester).await?
+        } else {
+            read_input_policies(&config, &provider, chain_answers).await?
+        };
+        (unchecked, attester, policies)
     };
-    // Before any key is loaded (aggregation keygen takes minutes): does the registry hold the
-    // verifier this configuration proves for? If the node is away, the submitter checks later.
-    let unchecked = check_registrations(&config, &provider, &metrics, backoff, chain_answers).await?;
-    let attester = load_attester(&config, signer.address())?;
-    let policies = check_input_policies(&config, &provider, chain_answers, signer.address(), &attester).await?;
     let models = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || load_models(&config))
@@ -306,74 +416,101 @@ pub async fn serve_with_signer(
             });
         }
     }
-    recover(store.as_ref())?;
+    // One process on the embedded database owns every batch: the ones it was proving when it
+    // stopped are proved again now. In a fleet, leases expire instead (another prover may be
+    // proving them right now).
+    if role == Role::All && !config.database.is_shared() {
+        recover(store.as_ref())?;
+    }
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let (new_job, new_batch, proved) = (Arc::new(Notify::new()), Arc::new(Notify::new()), Arc::new(Notify::new()));
-    let proof_stored = proved.clone();
-    let batcher = tokio::spawn(crate::batcher::run(
-        store.clone(),
-        models.clone(),
-        config.batching.max_wait_ms,
-        new_job.clone(),
-        new_batch.clone(),
-        stop_rx.clone(),
-    ));
-    let pool = ProverPool {
-        store: store.clone(),
-        models: models.clone(),
-        chain_id: config.chain.chain_id,
-        guard: config.chain.guard,
-        workers: config.proving.workers,
-        memory_budget_mb: config.proving.memory_budget_mb,
-        metrics: metrics.clone(),
-        new_batch: new_batch.clone(),
-        proved: proved.clone(),
-    };
-    let provers = tokio::spawn(pool.run(stop_rx.clone()));
-    let retention = tokio::spawn(run_retention(store.clone(), config.retention.clone(), stop_rx.clone()));
-    let proof_provider = provider.clone();
-    let submitter = Submitter::new(
-        store.clone(),
-        models.clone(),
-        provider,
-        EthereumWallet::from(signer),
-        config.chain.clone(),
-        metrics.clone(),
-        proved,
-        new_batch,
-    )
-    .with_unchecked_registrations(unchecked)
-    .with_attester(attester);
-    let submitter = tokio::spawn(submitter.run(stop_rx.clone()));
+    let mut tasks = vec![];
+    if role.takes_requests() {
+        tasks.push(tokio::spawn(crate::batcher::run(
+            store.clone(),
+            models.clone(),
+            config.batching.max_wait_ms,
+            new_job.clone(),
+            new_batch.clone(),
+            stop_rx.clone(),
+        )));
+        tasks.push(tokio::spawn(run_retention(store.clone(), config.retention.clone(), stop_rx.clone())));
+    }
+    if role.proves() {
+        let pool = ProverPool {
+            store: store.clone(),
+            models: models.clone(),
+            chain_id: config.chain.chain_id,
+            guard: config.chain.guard,
+            workers: config.proving.workers,
+            memory_budget_mb: config.proving.memory_budget_mb,
+            metrics: metrics.clone(),
+            new_batch: new_batch.clone(),
+            proved: proved.clone(),
+            worker: worker.clone(),
+            lease_ms: config.fleet.prover_lease_ms,
+        };
+        tasks.push(tokio::spawn(pool.run(stop_rx.clone())));
+    }
+    if let Some(signer) = signer.filter(|_| role.submits()) {
+        let election = Election {
+            account: signer.address().to_string(),
+            holder: worker.clone(),
+            lease_ms: config.fleet.submitter_lease_ms,
+        };
+        let wallet = EthereumWallet::from(signer);
+        let (store_, models, provider, chain, metrics_, proved, new_batch) = (
+            store.clone(),
+            models.clone(),
+            provider.clone(),
+            config.chain.clone(),
+            metrics.clone(),
+            proved.clone(),
+            new_batch.clone(),
+        );
+        let make = move || {
+            Submitter::new(
+                store_.clone(),
+                models.clone(),
+                provider.clone(),
+                wallet.clone(),
+                chain.clone(),
+                metrics_.clone(),
+                proved.clone(),
+                new_batch.clone(),
+            )
+            .with_unchecked_registrations(unchecked.clone())
+            .with_attester(attester.clone())
+        };
+        tasks.push(tokio::spawn(run_elected(store.clone(), election, metrics.clone(), make, stop_rx.clone())));
+    }
 
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let bound = listener.local_addr()?;
     if let Some(path) = &config.address_file {
         std::fs::write(path, bound.to_string())?;
     }
-    tracing::info!(address = %bound, "listening");
-    let proofs = ProofIntake {
-        chain_id: config.chain.chain_id,
-        guard: config.chain.guard,
-        max_proof_age_s: config.chain.max_proof_age_s,
-        provider: proof_provider,
-        verify_slots: Arc::new(tokio::sync::Semaphore::new(crate::intake::proofs::MAX_CONCURRENT_VERIFICATIONS)),
+    tracing::info!(address = %bound, role = role.as_str(), "listening");
+    let app = if role.takes_requests() {
+        let proofs = ProofIntake {
+            chain_id: config.chain.chain_id,
+            guard: config.chain.guard,
+            max_proof_age_s: config.chain.max_proof_age_s,
+            provider,
+            verify_slots: Arc::new(tokio::sync::Semaphore::new(crate::intake::proofs::MAX_CONCURRENT_VERIFICATIONS)),
+        };
+        router(AppState { store, models, token: config.api_token.clone(), metrics, new_job, proofs, proved })
+    } else {
+        crate::metrics::router(store, metrics)
     };
-    let app = router(AppState {
-        store,
-        models,
-        token: config.api_token.clone(),
-        metrics,
-        new_job,
-        proofs,
-        proved: proof_stored,
-    });
     axum::serve(listener, app).with_graceful_shutdown(stop).await?;
     tracing::info!("shutting down: work in flight is persisted and resumes on the next start");
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(10), async {
-        let _ = tokio::join!(batcher, provers, submitter, retention);
+        for task in tasks {
+            let _ = task.await;
+        }
     })
     .await;
     Ok(())

@@ -1,6 +1,10 @@
-//! Proving workers: `created` batches are proved on tokio's blocking pool, at most `workers` at a
-//! time (a semaphore: each proof holds its circuit's memory), with the model's keys shared through
-//! `Arc`. Direct mode: one EVM-transcript app proof per batch. Batch mode: N Poseidon-transcript
+//! Proving workers: batches are claimed from the store ([`JobStore::claim_batch`]: a lease with a
+//! deadline, renewed by a heartbeat while the proof runs, and a fencing token the result must
+//! still hold) and proved on tokio's blocking pool, at most `workers` at a time (a semaphore: each
+//! proof holds its circuit's memory), with the model's keys shared through `Arc`. The same pool
+//! serves one process on SQLite and each prover of a fleet on PostgreSQL: a prover that dies stops
+//! renewing, its lease expires and another prover claims the batch; its late result is refused
+//! ([`JobStore::finish_claim`]). Direct mode: one EVM-transcript app proof per batch. Batch mode: N Poseidon-transcript
 //! app proofs (the batch's rows split in order) aggregated into one proof. A proof is bound to its batch's Guard context (chain, Guard, model, nonce, issue time,
 //! subjects); the proof, its instances and the decoded outputs are stored before the batch moves
 //! to `proved`.
@@ -12,8 +16,8 @@
 //! are queued again ([`JobStore::evict`]). A batch-wide failure records a reason that holds no
 //! client's input.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy::primitives::Address;
@@ -27,7 +31,7 @@ use zkguard_prover::prove::{prove, Transcript};
 
 use crate::metrics::Metrics;
 use crate::model::{segment_sizes, Aggregation, Models, ServedModel};
-use crate::store::{BatchRecord, BatchState, BatchUpdate, JobRecord, JobStore, RefusedJob};
+use crate::store::{BatchRecord, BatchState, BatchUpdate, Claim, JobRecord, JobStore, RefusedJob, StoreError};
 
 /// Why proving a batch failed: because of one sample (then only its job is refused), or not.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +119,10 @@ pub struct ProverPool {
     pub new_batch: Arc<Notify>,
     /// Wakes the submitter (batch proved).
     pub proved: Arc<Notify>,
+    /// This worker's name in leases and metrics.
+    pub worker: String,
+    /// A claim's lease (ms); renewed every third of it while proving.
+    pub lease_ms: u64,
 }
 
 /// The Guard context a batch's proof is bound to.
@@ -249,38 +257,36 @@ fn memory_permits(budget_mb: u64) -> u64 {
 }
 
 impl ProverPool {
-    /// Runs until shutdown; in-flight proofs finish in the background (their batches stay
-    /// `proving` and are resumed on the next start if the process exits first).
+    /// Runs until shutdown, claiming batches while a worker is free; in-flight proofs finish in the
+    /// background (if the process exits first, their leases expire and they are claimed again).
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let permits = Arc::new(Semaphore::new(self.workers));
         let budget = memory_permits(self.memory_budget_mb);
         let memory = Arc::new(Semaphore::new(budget as usize));
-        let in_flight: Arc<Mutex<HashSet<i64>>> = Arc::default();
+        let served: Vec<String> = self.models.keys().cloned().collect();
         loop {
-            match self.store.batches_in(&[BatchState::Created]) {
-                Ok(batches) => {
-                    for batch in batches {
-                        if in_flight.lock().unwrap_or_else(|p| p.into_inner()).contains(&batch.id) {
-                            continue;
+            while let Ok(permit) = permits.clone().try_acquire_owned() {
+                match self.store.claim_batch(&self.worker, &served, self.lease_ms as i64) {
+                    Ok(Some(claim)) => {
+                        self.metrics.claimed(claim.took_over_from.is_some());
+                        if let Some(prev) = &claim.took_over_from {
+                            tracing::warn!(batch = claim.batch.id, previous = %prev, token = %claim.token,
+                                "took over a batch whose prover's lease expired");
                         }
-                        let Ok(permit) = permits.clone().try_acquire_owned() else { break };
-                        let need = self.models.get(&batch.model_id).map(|m| m.proving_memory_mb()).unwrap_or(1);
-                        let Ok(reserved) = memory.clone().try_acquire_many_owned(need.clamp(1, budget) as u32) else {
-                            tracing::debug!(batch = batch.id, need_mb = need, "waiting for proving memory");
-                            break;
-                        };
-                        in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(batch.id);
                         let pool = self.clone();
-                        let in_flight = in_flight.clone();
+                        let memory = memory.clone();
                         tokio::spawn(async move {
-                            pool.prove_one(batch.clone()).await;
-                            in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&batch.id);
-                            drop((permit, reserved));
+                            pool.prove_claim(claim, memory, budget).await;
+                            drop(permit);
                             pool.new_batch.notify_one();
                         });
                     }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::error!(error = %e, "prover pool: cannot claim a batch");
+                        break;
+                    }
                 }
-                Err(e) => tracing::error!(error = %e, "prover pool: store error"),
             }
             tokio::select! {
                 _ = self.new_batch.notified() => {}
@@ -303,63 +309,111 @@ impl ProverPool {
         }
     }
 
-    async fn prove_one(&self, batch: BatchRecord) {
+    /// Ends a claim (proved or failed) if its lease still holds; a stale claim's result is refused
+    /// and counted.
+    fn finish(&self, claim: &Claim, to: BatchState, update: &BatchUpdate, detail: &str) -> bool {
+        let id = claim.batch.id;
+        match self.store.finish_claim(id, claim.token, to, update, detail) {
+            Ok(_) => true,
+            Err(StoreError::LeaseLost { .. }) => {
+                self.metrics.stale_result();
+                tracing::warn!(batch = id, token = %claim.token, outcome = %to,
+                    "the lease expired and another prover claimed the batch: this result is refused");
+                false
+            }
+            Err(e) => {
+                tracing::error!(batch = id, error = %e, "cannot record the outcome (the lease will expire and another prover retries)");
+                false
+            }
+        }
+    }
+
+    /// Renews the claim's lease until `done`; sets `lost` when another claim took the batch.
+    fn heartbeat(&self, claim: &Claim, done: Arc<Notify>, lost: Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
+        let (store, id, token, lease_ms) = (self.store.clone(), claim.batch.id, claim.token, self.lease_ms);
+        tokio::spawn(async move {
+            let every = crate::config::FleetConfig::heartbeat(lease_ms);
+            loop {
+                tokio::select! {
+                    _ = done.notified() => return,
+                    _ = tokio::time::sleep(every) => {}
+                }
+                let s = store.clone();
+                let renewed = tokio::task::spawn_blocking(move || s.renew_lease(id, token, lease_ms as i64)).await;
+                match renewed {
+                    Ok(Ok(())) => {}
+                    Ok(Err(StoreError::LeaseLost { .. })) => {
+                        tracing::warn!(batch = id, token = %token, "lease lost: another prover claimed the batch");
+                        lost.store(true, Ordering::SeqCst);
+                        return;
+                    }
+                    Ok(Err(e)) => tracing::warn!(batch = id, error = %e, "cannot renew the lease; retrying"),
+                    Err(e) => tracing::warn!(batch = id, error = %e, "lease renewal panicked; retrying"),
+                }
+            }
+        })
+    }
+
+    async fn prove_claim(&self, claim: Claim, memory: Arc<Semaphore>, budget: u64) {
+        let batch = claim.batch.clone();
         let id = batch.id;
         let fail = |reason: String| {
             tracing::error!(batch = id, %reason, "proving failed");
             let u = BatchUpdate { error: Some(format!("proving failed: {reason}")), ..BatchUpdate::default() };
-            if let Err(e) = self.store.transition(id, BatchState::Proving, BatchState::Failed, &u, "proving failed") {
-                tracing::error!(batch = id, error = %e, "cannot record the failure");
-            }
+            self.finish(&claim, BatchState::Failed, &u, "proving failed");
         };
         let Some(model) = self.models.get(&batch.model_id).cloned() else {
-            let u = BatchUpdate {
-                error: Some(format!("model {} is no longer served", batch.model_id)),
-                ..Default::default()
-            };
-            let _ = self.store.transition(id, BatchState::Created, BatchState::Failed, &u, "model not served");
-            return;
+            return fail(format!("model {} is no longer served", batch.model_id));
         };
         if batch.client_proof {
             let u = BatchUpdate {
                 error: Some("the batch carries a client's proof, which the relayer cannot prove again".into()),
                 ..Default::default()
             };
-            let _ = self.store.transition(id, BatchState::Created, BatchState::Failed, &u, "client proof");
+            self.finish(&claim, BatchState::Failed, &u, "client proof");
             return;
         }
         let jobs = match self.store.batch_jobs(id) {
             Ok(jobs) => jobs,
-            Err(e) => return tracing::error!(batch = id, error = %e, "cannot read the batch's jobs"),
+            Err(e) => {
+                return tracing::error!(batch = id, error = %e, "cannot read the batch's jobs (the lease will expire)")
+            }
         };
         let refused = screen(&model.model, &jobs);
         if !refused.is_empty() {
-            return self.evict(id, BatchState::Created, &refused);
-        }
-        if let Err(e) =
-            self.store.transition(id, BatchState::Created, BatchState::Proving, &BatchUpdate::default(), "proving")
-        {
-            return tracing::warn!(batch = id, error = %e, "batch moved before proving");
+            return self.evict(id, BatchState::Proving, &refused);
         }
         let ctx = match batch_context(self.chain_id, self.guard, &model, &batch) {
             Ok(ctx) => ctx,
             Err(e) => return fail(e),
         };
-        tracing::info!(batch = id, samples = batch.sample_count, nonce = batch.nonce, "proving");
+        let (done, lost) = (Arc::new(Notify::new()), Arc::new(AtomicBool::new(false)));
+        let heartbeat = self.heartbeat(&claim, done.clone(), lost.clone());
+        let need = model.proving_memory_mb().clamp(1, budget) as u32;
+        let reserved = match memory.acquire_many_owned(need).await {
+            Ok(r) => r,
+            Err(_) => return,
+        };
+        tracing::info!(batch = id, samples = batch.sample_count, nonce = batch.nonce, token = %claim.token, "proving");
         let started = Instant::now();
         let jobs_again = jobs.clone();
         let result = tokio::task::spawn_blocking(move || prove_batch(&model, &batch, &jobs, &ctx)).await;
+        drop(reserved);
+        done.notify_one();
+        let _ = heartbeat.await;
         let seconds = started.elapsed().as_secs_f64();
+        if lost.load(Ordering::SeqCst) {
+            tracing::warn!(batch = id, "finished after losing the lease");
+        }
         match result {
             Ok(Ok(mut update)) => {
                 update.prove_ms = Some((seconds * 1000.0) as i64);
                 self.metrics.observe_proving(seconds);
-                match self.store.transition(id, BatchState::Proving, BatchState::Proved, &update, "proof stored") {
-                    Ok(_) => {
-                        tracing::info!(batch = id, seconds, "proved");
-                        self.proved.notify_one();
-                    }
-                    Err(e) => tracing::error!(batch = id, error = %e, "cannot store the proof"),
+                let detail = format!("proof stored by {}", self.worker);
+                if self.finish(&claim, BatchState::Proved, &update, &detail) {
+                    self.metrics.proved_here();
+                    tracing::info!(batch = id, seconds, "proved");
+                    self.proved.notify_one();
                 }
             }
             Ok(Err(ProveFailure::Batch(reason))) => fail(reason),

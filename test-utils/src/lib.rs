@@ -1,11 +1,13 @@
 //! Test support shared by every zkguard crate's tests and by the benchmarks (never shipped):
 //! a real anvil with providers for its accounts ([`anvil`]), the deployed stack and the
 //! logistic model's circuit ([`chain`]), the relayer binary run as a child process
-//! ([`relayer`]), a loopback TCP proxy that can cut a client off the chain ([`proxy`]), and the
+//! ([`relayer`]), a throwaway PostgreSQL server ([`postgres`]), a loopback TCP proxy that can cut
+//! a client off the chain ([`proxy`]), and the
 //! repository's paths. Anvil's dev keys are PUBLIC and only ever used against a local anvil.
 
 pub mod anvil;
 pub mod chain;
+pub mod postgres;
 pub mod proxy;
 pub mod relayer;
 

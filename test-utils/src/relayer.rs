@@ -35,6 +35,12 @@ pub struct Setup {
     pub attestation: Option<String>,
     /// Extra environment of the process (e.g. the attester key).
     pub env: Vec<(String, String)>,
+    /// The database URL (default: `relayer.db`, a SQLite file in `dir`).
+    pub database_url: Option<String>,
+    /// `--role` (default: `all`).
+    pub role: Option<String>,
+    /// The `[fleet]` section's body (worker name, leases), if any.
+    pub fleet: Option<String>,
 }
 
 impl Setup {
@@ -50,7 +56,22 @@ impl Setup {
             memory_budget_mb: 0,
             attestation: None,
             env: vec![],
+            database_url: None,
+            role: None,
+            fleet: None,
         }
+    }
+
+    /// A process of a fleet: `role` on the PostgreSQL database `url`, named `worker`, with leases
+    /// of `lease_ms`.
+    pub fn fleet(dir: &std::path::Path, d: &Deployment, url: &str, role: &str, worker: &str, lease_ms: u64) -> Self {
+        let mut s = Self::new(dir, d);
+        s.database_url = Some(url.into());
+        s.role = Some(role.into());
+        s.fleet = Some(format!(
+            "worker_name = \"{worker}\"\nprover_lease_ms = {lease_ms}\nsubmitter_lease_ms = {lease_ms}\n"
+        ));
+        s
     }
 
     /// The database file.
@@ -62,9 +83,9 @@ impl Setup {
         let config = format!(
             r#"
 listen = "127.0.0.1:0"
-database = "relayer.db"
+database = "{database}"
 address_file = "address"
-
+{fleet}
 [chain]
 rpc_url = "{rpc}"
 chain_id = 31337
@@ -89,6 +110,8 @@ path = "{model}"
 calibration = "{data}"
 batch_size = {batch}
 {aggregate}{attestation}"#,
+            database = self.database_url.as_deref().unwrap_or("relayer.db"),
+            fleet = self.fleet.as_ref().map(|f| format!("\n[fleet]\n{f}\n")).unwrap_or_default(),
             rpc = self.rpc_url,
             guard = d.guard,
             confirmations = self.confirmations,
@@ -133,11 +156,14 @@ fn command(setup: &Setup, d: &Deployment, log: &std::path::Path, crash_at: Optio
     cmd.arg("serve")
         .arg("--config")
         .arg(&config)
+        .arg("--role")
+        .arg(setup.role.as_deref().unwrap_or("all"))
         .env("ZKGUARD_RELAYER_TOKEN", TOKEN)
         // Anvil's PUBLIC dev key #1: local anvil only.
         .env("ZKGUARD_RELAYER_KEY", &d.relayer_key)
         .env(zkguard_prover::logging::LOG_ENV, "info,zkguard_prover=warn")
         .env_remove(zkguard_relayer::crash::CRASH_ENV)
+        .env_remove(zkguard_relayer::crash::STALL_ENV)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap());
     if let Some(point) = crash_at {
@@ -229,6 +255,18 @@ impl Relayer {
         let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
         assert!(sent.success());
         self.wait_exit(Duration::from_secs(30)).await
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`, `KILL`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args([&format!("-{signal}"), &pid]).status().expect("kill");
+        assert!(sent.success(), "kill -{signal} {pid}");
+    }
+
+    /// This process's `/metrics` (every role serves it).
+    pub async fn metrics(&self) -> String {
+        reqwest::get(format!("{}/metrics", self.url)).await.unwrap().text().await.unwrap()
     }
 
     /// SIGKILL.

@@ -1,5 +1,7 @@
-//! The job store: every job, every proof batch and every state transition, behind [`JobStore`]
-//! so that a server database can replace the embedded SQLite default ([`sqlite::SqliteStore`]).
+//! The job store: every job, every proof batch and every state transition, behind [`JobStore`]:
+//! the embedded SQLite default ([`sqlite::SqliteStore`], one machine) or PostgreSQL
+//! ([`postgres::PgStore`], a fleet of provers sharing one database), chosen by the configured
+//! database URL ([`DatabaseUrl`], [`open`]).
 //!
 //! A *job* is one client request (its id is the client's request id, so a request submitted twice
 //! is one job). A *batch* is one app proof and one `Guard.submit` transaction carrying the rows of
@@ -16,19 +18,84 @@
 //! the two re-broadcasts the same bytes); `sent` means the node accepted it. Every change of state,
 //! and every notable event in a state (retries, fee bumps), is appended to the transitions table.
 
+pub mod lease;
+pub mod postgres;
 pub mod schema;
 pub mod sqlite;
 pub mod types;
+mod url;
 
+#[cfg(test)]
+mod contract_tests;
+
+pub use lease::{Claim, LeaseToken, SubmitterLease};
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
+pub use url::{open, DatabaseUrl};
+
+/// The database engine behind a store (named in errors).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgresql",
+        })
+    }
+}
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database refused the operation.
-    #[error("database: {0}")]
-    Db(#[from] rusqlite::Error),
+    #[error("{backend} database: {source}")]
+    Db {
+        /// Which database.
+        backend: Backend,
+        /// The driver's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    /// The database cannot be reached (connection refused, authentication failed, timed out).
+    #[error("{backend} database at {target} is unavailable: {reason}")]
+    Unavailable {
+        /// Which database.
+        backend: Backend,
+        /// Where (the URL without its password).
+        target: String,
+        /// Why.
+        reason: String,
+    },
+    /// The database was migrated by a newer binary: this one does not know its schema.
+    #[error(
+        "{backend} database schema version {found} is newer than this binary's {supported}: \
+         upgrade the relayer (refusing to touch the database)"
+    )]
+    SchemaTooNew {
+        /// Which database.
+        backend: Backend,
+        /// The database's version.
+        found: i64,
+        /// The newest version this binary knows.
+        supported: i64,
+    },
+    /// A prover's lease on a batch is gone (it expired and another prover claimed the batch):
+    /// its result is refused (fencing).
+    #[error("batch {batch}: the lease with token {token} is no longer held (stale result refused)")]
+    LeaseLost {
+        /// The batch.
+        batch: i64,
+        /// The stale token.
+        token: i64,
+    },
     /// A stored JSON column does not decode.
     #[error("corrupt stored value in {column}: {source}")]
     Corrupt {
@@ -131,4 +198,43 @@ pub trait JobStore: Send + Sync + 'static {
     /// then the finished batches of that age left without jobs, with their transactions and
     /// transitions. Never touches an unfinished job or batch.
     fn prune_finished(&self, before_ms: i64, limit: usize) -> Result<Pruned, StoreError>;
+
+    /// The schema version of the database and the newest this binary knows.
+    fn schema_version(&self) -> Result<(i64, i64), StoreError>;
+
+    // The fleet's leases ([`lease`]). SQLite implements them too (one process: the `all` role).
+
+    /// Claims the oldest batch of one of `models` that is `created`, or `proving` under a lease
+    /// that expired, for `worker` until `now + lease_ms`; the claim's token is one more than the
+    /// batch's last. On PostgreSQL concurrent claimers skip each other's rows (`FOR UPDATE SKIP
+    /// LOCKED`). `None`: nothing to claim.
+    fn claim_batch(&self, worker: &str, models: &[String], lease_ms: i64) -> Result<Option<Claim>, StoreError>;
+    /// Extends a claim's lease (a heartbeat); [`StoreError::LeaseLost`] when the batch was claimed
+    /// again (or left `proving`).
+    fn renew_lease(&self, batch_id: i64, token: LeaseToken, lease_ms: i64) -> Result<(), StoreError>;
+    /// Moves a claimed batch out of `proving` (to `proved` with its proof, or `failed`), only
+    /// while `token` is still the batch's claim: a late result of an expired lease is refused
+    /// with [`StoreError::LeaseLost`] and changes nothing. Records the worker as the prover.
+    fn finish_claim(
+        &self,
+        batch_id: i64,
+        token: LeaseToken,
+        to: BatchState,
+        update: &BatchUpdate,
+        detail: &str,
+    ) -> Result<BatchRecord, StoreError>;
+    /// Proofs stored per worker (of the batches still stored), for metrics.
+    fn proofs_by_worker(&self) -> Result<Vec<(String, u64)>, StoreError>;
+    /// Takes or renews the submitter lease of `account` for `holder` until `now + lease_ms`: held
+    /// when free, expired, or already `holder`'s. `None`: another submitter holds it.
+    fn acquire_submitter(
+        &self,
+        account: &str,
+        holder: &str,
+        lease_ms: i64,
+    ) -> Result<Option<SubmitterLease>, StoreError>;
+    /// Gives the submitter lease up (a clean shutdown), if `holder` holds it.
+    fn release_submitter(&self, account: &str, holder: &str) -> Result<(), StoreError>;
+    /// The submitter lease of `account`, if any was ever taken.
+    fn submitter_lease(&self, account: &str) -> Result<Option<SubmitterLease>, StoreError>;
 }

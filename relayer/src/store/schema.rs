@@ -1,5 +1,6 @@
 //! The SQLite schema, as numbered migrations applied in order inside one transaction each and
-//! tracked with `PRAGMA user_version`.
+//! tracked with `PRAGMA user_version`. PostgreSQL's (`postgres/schema.rs`) keeps the same version
+//! numbers; a drift test checks both know the same newest version.
 
 /// Migrations; index + 1 is the schema version a migration brings the database to.
 pub const MIGRATIONS: &[&str] = &[
@@ -147,4 +148,23 @@ pub const MIGRATIONS: &[&str] = &[
         DELETE FROM batch_attestations WHERE batch_id = old.id;
     END;
     "#,
+    // 5: the fleet's leases. A prover claims a batch (`lease_owner` until `lease_until_ms`) with a
+    // fencing token (`lease_token`, +1 per claim) its result must still hold; `proved_by` names
+    // the worker whose proof was stored. One active submitter per signing account holds a row of
+    // `submitter_leases`.
+    r#"
+    ALTER TABLE batches ADD COLUMN lease_owner TEXT;
+    ALTER TABLE batches ADD COLUMN lease_until_ms INTEGER;
+    ALTER TABLE batches ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE batches ADD COLUMN proved_by TEXT;
+    CREATE TABLE submitter_leases (
+        account   TEXT    PRIMARY KEY,
+        holder    TEXT    NOT NULL,
+        until_ms  INTEGER NOT NULL,
+        token     INTEGER NOT NULL
+    );
+    "#,
 ];
+
+/// The newest schema version this binary knows (both backends).
+pub const LATEST: i64 = MIGRATIONS.len() as i64;

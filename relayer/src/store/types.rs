@@ -7,6 +7,19 @@ pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
 
+/// A JSON column's text (both backends store lists and rows as JSON text).
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("plain data serializes")
+}
+
+/// Decodes a JSON column, naming it when the stored text is corrupt.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    column: &'static str,
+    text: &str,
+) -> Result<T, super::StoreError> {
+    serde_json::from_str(text).map_err(|source| super::StoreError::Corrupt { column, source })
+}
+
 macro_rules! string_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$m])*
@@ -253,6 +266,9 @@ pub struct BatchRecord {
     /// landed a copy of the relayer's calldata first).
     #[serde(default)]
     pub carried_by: Option<String>,
+    /// The worker whose proof was stored (a prover of the fleet, or this process).
+    #[serde(default)]
+    pub proved_by: Option<String>,
 }
 
 /// A batch that arrives proved: a client's ready proof (`POST /v1/proofs`), stored with its one

@@ -46,7 +46,10 @@ use crate::store::{now_ms, BatchRecord, BatchState, BatchUpdate, JobStore, Store
 use alloy::signers::local::PrivateKeySigner;
 use zkguard_contracts::attestation::{Attestation, InputAttestation};
 
+mod elected;
 mod follow;
+
+pub use elected::{run_elected, Election};
 
 /// A batch's subjects as addresses.
 fn parse_subjects(b: &BatchRecord) -> Result<Vec<Address>, String> {
@@ -499,6 +502,7 @@ impl Submitter {
         let detail = format!("signed {} (account nonce {nonce}, gas limit {gas_limit})", attempt.tx_hash);
         let b = self.store.transition(b.id, BatchState::Proved, BatchState::Signed, &u, &detail)?;
         self.next_nonce = Some(nonce + 1);
+        crate::crash::point(crate::crash::AFTER_SIGNING);
         if !self.broadcast(&attempt).await? {
             return Ok(());
         }

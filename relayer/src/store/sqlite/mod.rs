@@ -5,11 +5,18 @@ use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::schema::MIGRATIONS;
+use super::schema::{LATEST, MIGRATIONS};
 use super::types::*;
-use super::{JobStore, StoreError};
+use super::{Backend, Claim, JobStore, LeaseToken, StoreError, SubmitterLease};
 
+mod lease;
 mod rows;
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Db { backend: Backend::Sqlite, source: Box::new(e) }
+    }
+}
 
 use rows::*;
 
@@ -28,6 +35,11 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let mut conn = Connection::open(path)?;
+        // Read the version before switching the journal mode (which writes the file header).
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > LATEST {
+            return Err(StoreError::SchemaTooNew { backend: Backend::Sqlite, found: version, supported: LATEST });
+        }
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -42,9 +54,13 @@ impl SqliteStore {
     }
 }
 
-/// Applies the migrations the database has not seen yet.
+/// Applies the migrations the database has not seen yet; refuses a database a newer binary
+/// migrated (before writing anything).
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > LATEST {
+        return Err(StoreError::SchemaTooNew { backend: Backend::Sqlite, found: version, supported: LATEST });
+    }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
@@ -53,6 +69,67 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tracing::info!(version = index + 1, "applied store migration");
     }
     Ok(())
+}
+
+/// Moves a batch (and its jobs) from `from` to `to` inside `tx` ([`JobStore::transition`]).
+fn transition_in(
+    tx: &rusqlite::Transaction<'_>,
+    batch_id: i64,
+    from: BatchState,
+    to: BatchState,
+    u: &BatchUpdate,
+    detail: &str,
+) -> Result<BatchRecord, StoreError> {
+    expect_state(tx, batch_id, from)?;
+    let now = now_ms();
+    tx.execute(
+        "UPDATE batches SET state = ?1, updated_ms = ?2, \
+               nonce = COALESCE(?3, nonce), issued_at = COALESCE(?4, issued_at), \
+               instances = CASE WHEN ?13 THEN NULL ELSE COALESCE(?5, instances) END, \
+               proof = CASE WHEN ?13 THEN NULL ELSE COALESCE(?6, proof) END, \
+               decisions = CASE WHEN ?13 THEN NULL ELSE COALESCE(?7, decisions) END, \
+               scores = CASE WHEN ?13 THEN NULL ELSE COALESCE(?8, scores) END, \
+               tx_hash = COALESCE(?9, tx_hash), block_number = COALESCE(?10, block_number), \
+               gas_used = COALESCE(?11, gas_used), prove_ms = COALESCE(?12, prove_ms), \
+               error = COALESCE(?14, error), carried_by = COALESCE(?16, carried_by) \
+             WHERE id = ?15",
+        params![
+            to.as_str(),
+            now,
+            u.nonce.map(|n| n as i64),
+            u.issued_at.map(|n| n as i64),
+            u.instances.as_ref().map(json),
+            u.proof,
+            u.decisions.as_ref().map(json),
+            u.scores.as_ref().map(json),
+            u.tx_hash,
+            u.block_number.map(|n| n as i64),
+            u.gas_used.map(|n| n as i64),
+            u.prove_ms,
+            u.clear_proof,
+            u.error,
+            batch_id,
+            u.carried_by
+        ],
+    )?;
+    record(tx, "batch", &batch_id.to_string(), Some(from.as_str()), to.as_str(), detail)?;
+    let (job_from, job_to) = (from.job_state(), to.job_state());
+    if job_from != job_to {
+        let ids: Vec<String> = {
+            let mut stmt = tx.prepare("SELECT id FROM jobs WHERE batch_id = ?1")?;
+            let ids = stmt.query_map([batch_id], |r| r.get(0))?.collect::<Result<Vec<_>, _>>()?;
+            ids
+        };
+        tx.execute(
+            "UPDATE jobs SET state = ?1, updated_ms = ?2, error = COALESCE(?3, error) WHERE batch_id = ?4",
+            params![job_to.as_str(), now, u.error, batch_id],
+        )?;
+        for id in ids {
+            record(tx, "job", &id, Some(job_from.as_str()), job_to.as_str(), &format!("batch {batch_id}: {detail}"))?;
+        }
+    }
+    let rec = get_batch(tx, batch_id)?.ok_or_else(|| StoreError::NotFound(format!("batch {batch_id}")))?;
+    Ok(rec)
 }
 
 /// The job already stored under `job.id` (the same request again), or a conflict when that id
@@ -352,62 +429,7 @@ impl JobStore for SqliteStore {
     ) -> Result<BatchRecord, StoreError> {
         self.with(|conn| {
             let tx = conn.transaction()?;
-            expect_state(&tx, batch_id, from)?;
-            let now = now_ms();
-            tx.execute(
-                "UPDATE batches SET state = ?1, updated_ms = ?2, \
-                   nonce = COALESCE(?3, nonce), issued_at = COALESCE(?4, issued_at), \
-                   instances = CASE WHEN ?13 THEN NULL ELSE COALESCE(?5, instances) END, \
-                   proof = CASE WHEN ?13 THEN NULL ELSE COALESCE(?6, proof) END, \
-                   decisions = CASE WHEN ?13 THEN NULL ELSE COALESCE(?7, decisions) END, \
-                   scores = CASE WHEN ?13 THEN NULL ELSE COALESCE(?8, scores) END, \
-                   tx_hash = COALESCE(?9, tx_hash), block_number = COALESCE(?10, block_number), \
-                   gas_used = COALESCE(?11, gas_used), prove_ms = COALESCE(?12, prove_ms), \
-                   error = COALESCE(?14, error), carried_by = COALESCE(?16, carried_by) \
-                 WHERE id = ?15",
-                params![
-                    to.as_str(),
-                    now,
-                    u.nonce.map(|n| n as i64),
-                    u.issued_at.map(|n| n as i64),
-                    u.instances.as_ref().map(json),
-                    u.proof,
-                    u.decisions.as_ref().map(json),
-                    u.scores.as_ref().map(json),
-                    u.tx_hash,
-                    u.block_number.map(|n| n as i64),
-                    u.gas_used.map(|n| n as i64),
-                    u.prove_ms,
-                    u.clear_proof,
-                    u.error,
-                    batch_id,
-                    u.carried_by
-                ],
-            )?;
-            record(&tx, "batch", &batch_id.to_string(), Some(from.as_str()), to.as_str(), detail)?;
-            let (job_from, job_to) = (from.job_state(), to.job_state());
-            if job_from != job_to {
-                let ids: Vec<String> = {
-                    let mut stmt = tx.prepare("SELECT id FROM jobs WHERE batch_id = ?1")?;
-                    let ids = stmt.query_map([batch_id], |r| r.get(0))?.collect::<Result<Vec<_>, _>>()?;
-                    ids
-                };
-                tx.execute(
-                    "UPDATE jobs SET state = ?1, updated_ms = ?2, error = COALESCE(?3, error) WHERE batch_id = ?4",
-                    params![job_to.as_str(), now, u.error, batch_id],
-                )?;
-                for id in ids {
-                    record(
-                        &tx,
-                        "job",
-                        &id,
-                        Some(job_from.as_str()),
-                        job_to.as_str(),
-                        &format!("batch {batch_id}: {detail}"),
-                    )?;
-                }
-            }
-            let rec = get_batch(&tx, batch_id)?.ok_or_else(|| StoreError::NotFound(format!("batch {batch_id}")))?;
+            let rec = transition_in(&tx, batch_id, from, to, u, detail)?;
             tx.commit()?;
             Ok(rec)
         })
@@ -575,6 +597,64 @@ impl JobStore for SqliteStore {
             tx.commit()?;
             Ok(Pruned { jobs: jobs.len(), batches: batches.len() })
         })
+    }
+
+    fn schema_version(&self) -> Result<(i64, i64), StoreError> {
+        self.with(|conn| Ok((conn.pragma_query_value(None, "user_version", |r| r.get(0))?, LATEST)))
+    }
+
+    fn claim_batch(&self, worker: &str, models: &[String], lease_ms: i64) -> Result<Option<Claim>, StoreError> {
+        self.with(|conn| lease::claim(conn, worker, models, lease_ms))
+    }
+
+    fn renew_lease(&self, batch_id: i64, token: LeaseToken, lease_ms: i64) -> Result<(), StoreError> {
+        self.with(|conn| lease::renew(conn, batch_id, token, lease_ms))
+    }
+
+    fn finish_claim(
+        &self,
+        batch_id: i64,
+        token: LeaseToken,
+        to: BatchState,
+        u: &BatchUpdate,
+        detail: &str,
+    ) -> Result<BatchRecord, StoreError> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            let worker = lease::check_claim(&tx, batch_id, token)?;
+            let mut rec = transition_in(&tx, batch_id, BatchState::Proving, to, u, detail)?;
+            tx.execute(
+                "UPDATE batches SET lease_owner = NULL, lease_until_ms = NULL, \
+                 proved_by = CASE WHEN ?1 THEN ?2 ELSE proved_by END WHERE id = ?3",
+                params![to == BatchState::Proved, worker, batch_id],
+            )?;
+            if to == BatchState::Proved {
+                rec.proved_by = Some(worker);
+            }
+            tx.commit()?;
+            Ok(rec)
+        })
+    }
+
+    fn proofs_by_worker(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        self.with(lease::proofs_by_worker)
+    }
+
+    fn acquire_submitter(
+        &self,
+        account: &str,
+        holder: &str,
+        lease_ms: i64,
+    ) -> Result<Option<SubmitterLease>, StoreError> {
+        self.with(|conn| lease::acquire_submitter(conn, account, holder, lease_ms))
+    }
+
+    fn release_submitter(&self, account: &str, holder: &str) -> Result<(), StoreError> {
+        self.with(|conn| lease::release_submitter(conn, account, holder))
+    }
+
+    fn submitter_lease(&self, account: &str) -> Result<Option<SubmitterLease>, StoreError> {
+        self.with(|conn| lease::get_submitter(conn, account))
     }
 }
 

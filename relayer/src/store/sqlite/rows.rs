@@ -6,19 +6,13 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction as SqlTx}
 use crate::store::types::*;
 use crate::store::StoreError;
 
-pub(super) fn json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).expect("plain data serializes")
-}
-
-pub(super) fn parse<T: serde::de::DeserializeOwned>(column: &'static str, text: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|source| StoreError::Corrupt { column, source })
-}
+pub(super) use crate::store::types::{from_json as parse, to_json as json};
 
 pub(super) const JOB_COLUMNS: &str =
     "id, model_id, state, rows, salt, subjects, batch_id, sample_offset, created_ms, updated_ms, error";
 pub(super) const BATCH_COLUMNS: &str =
     "id, model_id, state, nonce, issued_at, salt, subjects, sample_count, instances, proof, \
-     decisions, scores, tx_hash, block_number, gas_used, prove_ms, error, created_ms, updated_ms, client_proof, carried_by";
+     decisions, scores, tx_hash, block_number, gas_used, prove_ms, error, created_ms, updated_ms, client_proof, carried_by, proved_by";
 
 pub(super) struct RawJob {
     rec: JobRecord,
@@ -83,6 +77,7 @@ pub(super) fn raw_batch(row: &Row<'_>) -> rusqlite::Result<RawBatch> {
             updated_ms: row.get(18)?,
             client_proof: row.get(19)?,
             carried_by: row.get(20)?,
+            proved_by: row.get(21)?,
             ..BatchRecord::default()
         },
         subjects: row.get(6)?,
