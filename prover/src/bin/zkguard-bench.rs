@@ -10,7 +10,9 @@ use std::process::Command;
 
 use anyhow::Context;
 use clap::Parser;
-use zkguard_prover::bench::aggregation::{aggregation_table, run_aggregation_case, AggregationResult};
+use zkguard_prover::bench::aggregation::{
+    aggregation_table, parse_aggregation_case, run_aggregation_case_sized, AggregationResult,
+};
 use zkguard_prover::bench::onchain::{onchain_table, run_onchain_case};
 use zkguard_prover::bench::{machine, run_case, table, CaseResult};
 
@@ -33,7 +35,8 @@ breast_cancer_xgboost:1,breast_cancer_xgboost:16"
     /// JSON results file.
     #[arg(long, default_value = "bench/results/prover.json")]
     out: PathBuf,
-    /// Aggregation cases: numbers of app proofs N to aggregate, comma separated (empty: none).
+    /// Aggregation cases: numbers of app proofs N to aggregate, comma separated (empty: none),
+    /// each `N` (app batch 4 with scores), `N:B` or `N:B:none` (app batch B without scores).
     /// N = 4 needs ~12 GB and several minutes on 2 cores.
     #[arg(long, default_value = "1,2")]
     aggregate: String,
@@ -42,7 +45,7 @@ breast_cancer_xgboost:1,breast_cancer_xgboost:16"
     child: Option<String>,
     /// Internal: run one aggregation case in this process and print its JSON.
     #[arg(long, hide = true)]
-    child_aggregate: Option<usize>,
+    child_aggregate: Option<String>,
     /// Direct-mode on-chain cases instead of the prover cases: batch sizes, comma separated, each
     /// with packed scores or, as `B:none`, without.
     #[arg(long)]
@@ -61,8 +64,9 @@ fn main() -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&result)?);
         return Ok(());
     }
-    if let Some(proofs) = args.child_aggregate {
-        let result = run_aggregation_case(&root, proofs, &args.cache)?;
+    if let Some(case) = &args.child_aggregate {
+        let (proofs, batch, scores) = parse_aggregation_case(case)?;
+        let result = run_aggregation_case_sized(&root, proofs, batch, scores, &args.cache)?;
         println!("{}", serde_json::to_string(&result)?);
         return Ok(());
     }
@@ -104,7 +108,7 @@ fn main() -> anyhow::Result<()> {
     println!("machine: {machine}\n\n{}", table(&results));
     if !aggregations.is_empty() {
         println!(
-            "\naggregation (batch mode, demo app circuit: 4 features, batch 4):\n\n{}",
+            "\naggregation (batch mode, demo app circuit: 4 features, 1 advice column):\n\n{}",
             aggregation_table(&aggregations)
         );
     }
