@@ -18,6 +18,10 @@ PROVER_FILES = ("prover.json", "trees.json", "trees-large.json")
 # An aggregation-only run (`zkguard-bench --aggregate ...` with its own --out); its app-circuit
 # case rows, if any, are only the aggregated circuit's and are not repeated in the prover table.
 AGGREGATION_FILE = "aggregation.json"
+# Large-batch aggregation runs (`zkguard-bench --aggregate N:B:none --out aggregation-b<B>.json`).
+AGGREGATION_GLOB = "aggregation-b*.json"
+# Direct-mode on-chain costs against the batch size (`zkguard-bench --onchain ...`).
+ONCHAIN_FILE = "onchain.json"
 
 
 def _num(value, digits: int = 2) -> str:
@@ -80,6 +84,18 @@ def summarize(results_dir: Path) -> tuple[dict, str]:
         if name != AGGREGATION_FILE:
             prover_rows += data.get("results", [])
         aggregation_rows += data.get("aggregation", [])
+    for path in sorted(results_dir.glob(AGGREGATION_GLOB)):
+        data = json.loads(path.read_text())
+        summary[path.name] = data
+        machines.add(data.get("machine", "unknown machine"))
+        aggregation_rows += data.get("aggregation", [])
+    onchain_rows: list[dict] = []
+    onchain = results_dir / ONCHAIN_FILE
+    if onchain.exists():
+        data = json.loads(onchain.read_text())
+        summary[ONCHAIN_FILE] = data
+        machines.add(data.get("machine", "unknown machine"))
+        onchain_rows = data.get("direct", [])
     relayer_rows = []
     for path in sorted(results_dir.glob("relayer-*.json"), key=lambda p: (len(p.name), p.name)):
         row = json.loads(path.read_text())
@@ -92,6 +108,8 @@ def summarize(results_dir: Path) -> tuple[dict, str]:
         md += ["## Prover (app circuits, EVM transcript)", "", prover_table(prover_rows), ""]
     if aggregation_rows:
         md += ["## Aggregation (batch mode)", "", aggregation_table(aggregation_rows), ""]
+    if onchain_rows:
+        md += ["## Direct mode on chain against the batch size (revm, Prague)", "", generic_table(onchain_rows), ""]
     if relayer_rows:
         md += ["## Relayer (end to end on a local anvil)", "", generic_table(relayer_rows), ""]
     return summary, "\n".join(md)

@@ -89,8 +89,8 @@ pub struct ModelRegistration {
     pub commitment: U256,
     /// Samples per app proof.
     pub batch_size: u16,
-    /// Whether the app proof exposes scores.
-    pub has_scores: bool,
+    /// Width of the app proof's packed scores (0: no scores).
+    pub score_bits: u8,
     /// Public instances of one app proof.
     pub app_instances: usize,
     /// App proofs per verified proof (1: direct mode).

@@ -97,7 +97,6 @@ impl SubmitRevert {
                 | G::InvalidShortString(_)
                 | G::ModelCommitmentMismatch(_)
                 | G::ModelIsRetired(_)
-                | G::NotAFieldElement(_)
                 | G::RegistryHasNoCode(_)
                 | G::StaleSubmission(_)
                 | G::StringTooLong(_)

@@ -42,7 +42,7 @@ import {TargetKind} from "../src/interfaces/ICircuitBreaker.sol";
 ///        ZKGUARD_ATTEST_THRESHOLD   attester signatures required, default 1
 ///        ZKGUARD_MODEL_COMMITMENT   (required) the model's Poseidon commitment (< R)
 ///        ZKGUARD_BATCH_SIZE         (required) samples per app proof
-///        ZKGUARD_HAS_SCORES         default false
+///        ZKGUARD_SCORE_BITS         default 0 (no scores; else the packed score width)
 ///        ZKGUARD_SCORE_SCALE_BITS   default 0
 ///        ZKGUARD_PROOF_COUNT        default 1 (direct); > 1 for an aggregated verifier
 ///        ZKGUARD_ACCUMULATOR_LIMBS  default 0 when PROOF_COUNT is 1, else 12
@@ -62,7 +62,7 @@ contract Deploy is Script {
         uint256 modelId;
         uint256 modelCommitment;
         uint16 batchSize;
-        bool hasScores;
+        uint8 scoreBits;
         uint8 scoreScaleBits;
         uint256 proofCount;
         uint256 accumulatorLimbs;
@@ -126,7 +126,7 @@ contract Deploy is Script {
         }
         cfg.modelCommitment = vm.envUint("ZKGUARD_MODEL_COMMITMENT");
         cfg.batchSize = uint16(vm.envUint("ZKGUARD_BATCH_SIZE"));
-        cfg.hasScores = vm.envOr("ZKGUARD_HAS_SCORES", false);
+        cfg.scoreBits = uint8(vm.envOr("ZKGUARD_SCORE_BITS", uint256(0)));
         cfg.scoreScaleBits = uint8(vm.envOr("ZKGUARD_SCORE_SCALE_BITS", uint256(0)));
         cfg.proofCount = vm.envOr("ZKGUARD_PROOF_COUNT", uint256(1));
         cfg.accumulatorLimbs = vm.envOr(
@@ -176,7 +176,7 @@ contract Deploy is Script {
             d.verifier = new ZkGuardVerifier(
                 generated,
                 cfg.circuitDigest,
-                InstanceLayout.appInstanceCount(cfg.batchSize, cfg.hasScores),
+                InstanceLayout.appInstanceCount(cfg.batchSize, cfg.scoreBits),
                 cfg.proofCount,
                 cfg.accumulatorLimbs,
                 cfg.proofLength
@@ -189,7 +189,7 @@ contract Deploy is Script {
                         cfg.circuitDigest,
                         d.verifier,
                         cfg.batchSize,
-                        cfg.hasScores,
+                        cfg.scoreBits,
                         cfg.scoreScaleBits
                     ),
                     Policy(

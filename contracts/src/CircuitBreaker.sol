@@ -107,20 +107,17 @@ contract CircuitBreaker is IGuardAction, ICircuitBreakerErrors, ICircuitBreakerE
     /// @notice Whether a verified result crosses its policy.
     /// @param result The verified result.
     /// @return crossed True when the breaker would trip.
-    /// @return maxScore Highest real-sample score (type(int256).min without scores).
+    /// @return maxScore Highest real-sample score (type(int256).min when the policy reads none).
     function crossesPolicy(VerifiedResult calldata result)
         public
         pure
         returns (bool crossed, int256 maxScore)
     {
-        maxScore = type(int256).min;
-        for (uint256 i = 0; i < result.scores.length; ++i) {
-            if (result.scores[i] > maxScore) maxScore = result.scores[i];
-        }
+        maxScore = result.maxScore;
         uint32 minFlagged = result.policy.minFlagged;
         crossed = (minFlagged != 0 && result.flaggedCount >= minFlagged)
             || (result.policy.useScoreThreshold
-                && result.scores.length != 0
+                && maxScore != type(int256).min
                 && maxScore >= result.policy.scoreThreshold);
     }
 

@@ -77,7 +77,7 @@ contract Guard is IGuard, ReentrancyGuardTransient, EIP712 {
         if (m.status == ModelStatus.None) revert UnknownModel(modelId);
         if (m.status == ModelStatus.Retired) revert ModelIsRetired(modelId);
         uint256 expected = uint256(m.accumulatorLimbs) + uint256(m.proofCount)
-            * InstanceLayout.appInstanceCount(m.batchSize, m.hasScores);
+            * InstanceLayout.appInstanceCount(m.batchSize, m.scoreBits);
         if (instanceCount != expected) revert InstanceCountMismatch(expected, instanceCount);
         if (_nonceUsed[modelId][ctx.nonce]) revert NonceAlreadyUsed(modelId, ctx.nonce);
         if (ctx.issuedAt > block.timestamp) revert IssuedInFuture(ctx.issuedAt, block.timestamp);
@@ -180,7 +180,7 @@ contract Guard is IGuard, ReentrancyGuardTransient, EIP712 {
         uint256[] calldata instances
     ) private view returns (VerifiedResult memory r) {
         uint256 context = _context(modelId, ctx);
-        uint256 appCount = InstanceLayout.appInstanceCount(m.batchSize, m.hasScores);
+        uint256 appCount = InstanceLayout.appInstanceCount(m.batchSize, m.scoreBits);
         uint256 words = InstanceLayout.decisionWordCount(m.batchSize);
         uint256 total = 0;
         r.inputCommitments = new uint256[](m.proofCount);
@@ -209,34 +209,81 @@ contract Guard is IGuard, ReentrancyGuardTransient, EIP712 {
         r.subjects = ctx.subjects;
     }
 
-    /// @dev Decodes the verified outputs of all segments into `r`, compacted over the real samples.
+    /// @dev Completes `r` after verification without copying per-sample values: the segments'
+    ///      decision words are concatenated over their real samples into `r.flaggedBits` (O(words):
+    ///      a mask, a shift and an OR per decision word), and, when the policy uses scores, the
+    ///      maximum real-sample score is read in place from the packed score words.
     function _decode(VerifiedResult memory r, Model memory m, uint256[] calldata instances) private pure {
-        uint256 appCount = InstanceLayout.appInstanceCount(m.batchSize, m.hasScores);
-        r.flagged = new bool[](r.sampleCount);
-        r.scores = new int256[](m.hasScores ? r.sampleCount : 0);
         r.scoreScaleBits = m.scoreScaleBits;
         r.policy = m.policy;
-
-        uint256 scoresOffset = InstanceLayout.scoresOffset(m.batchSize);
-        uint256 out = 0;
-        uint256 flaggedCount = 0;
+        r.maxScore = type(int256).min;
+        bool readScores = m.scoreBits != 0 && m.policy.useScoreThreshold;
+        uint256 appCount = InstanceLayout.appInstanceCount(m.batchSize, m.scoreBits);
+        r.flaggedBits = new uint256[]((r.sampleCount + 255) >> 8);
+        uint256 pos = 0;
         for (uint256 k = 0; k < m.proofCount; ++k) {
             uint256 base = m.accumulatorLimbs + k * appCount;
             uint256 samples = instances[base + InstanceLayout.SAMPLE_COUNT_OFFSET];
-            for (uint256 j = 0; j < samples; ++j) {
-                uint256 word = instances[
-                    base + InstanceLayout.DECISIONS_OFFSET + j / InstanceLayout.DECISION_BITS_PER_WORD
-                ];
-                if ((word >> (j % InstanceLayout.DECISION_BITS_PER_WORD)) & 1 == 1) {
-                    r.flagged[out] = true;
-                    ++flaggedCount;
+            // Proven: the sum of the segment's decision bits (<= samples), read, not recounted.
+            r.flaggedCount += instances[base + InstanceLayout.FLAGGED_COUNT_OFFSET];
+            _appendBits(r.flaggedBits, pos, instances[base + InstanceLayout.DECISIONS_OFFSET:], samples);
+            if (readScores) {
+                int256 best = _maxScore(
+                    instances, base + InstanceLayout.scoresOffset(m.batchSize), samples, m.scoreBits
+                );
+                if (best > r.maxScore) r.maxScore = best;
+            }
+            pos += samples;
+        }
+    }
+
+    /// @dev ORs the first `samples` decision bits of `words` (248 to a word) into `bits` (256 to a
+    ///      word) from bit `pos` on. Bits past `samples` are proven 0; they are masked anyway, so a
+    ///      segment can never set another segment's bits.
+    function _appendBits(uint256[] memory bits, uint256 pos, uint256[] calldata words, uint256 samples)
+        private
+        pure
+    {
+        for (uint256 w = 0; w * InstanceLayout.DECISION_BITS_PER_WORD < samples; ++w) {
+            uint256 word = words[w];
+            uint256 left = samples - w * InstanceLayout.DECISION_BITS_PER_WORD;
+            if (left < InstanceLayout.DECISION_BITS_PER_WORD) word &= (uint256(1) << left) - 1;
+            if (word == 0) continue;
+            uint256 at = pos + w * InstanceLayout.DECISION_BITS_PER_WORD;
+            uint256 shift = at & 255;
+            bits[at >> 8] |= word << shift;
+            // The high bits spill into the next output word (set bits are real samples, so that
+            // word exists whenever they are non-zero; `x >> 256` is 0).
+            uint256 spill = word >> (256 - shift);
+            if (spill != 0) bits[(at >> 8) + 1] |= spill;
+        }
+    }
+
+    /// @dev The highest of the first `samples` scores packed from `instances[start]` on, read a
+    ///      word at a time. Offset binary keeps the order, so slots compare as unsigned integers
+    ///      and the offset is subtracted once.
+    function _maxScore(uint256[] calldata instances, uint256 start, uint256 samples, uint256 scoreBits)
+        private
+        pure
+        returns (int256)
+    {
+        uint256 per = InstanceLayout.scoresPerWord(scoreBits);
+        uint256 mask = (uint256(1) << scoreBits) - 1;
+        uint256 best = 0;
+        uint256 done = 0;
+        for (uint256 w = start; done < samples; ++w) {
+            uint256 word = instances[w];
+            uint256 n = samples - done < per ? samples - done : per;
+            unchecked {
+                // n * scoreBits <= 248: no slot is read past the word.
+                for (uint256 j = 0; j < n; ++j) {
+                    uint256 slot = word & mask;
+                    if (slot > best) best = slot;
+                    word >>= scoreBits;
                 }
-                if (m.hasScores) {
-                    r.scores[out] = InstanceLayout.decodeSigned(instances[base + scoresOffset + j]);
-                }
-                ++out;
+                done += n;
             }
         }
-        r.flaggedCount = flaggedCount;
+        return int256(best) - int256(uint256(1) << (scoreBits - 1));
     }
 }

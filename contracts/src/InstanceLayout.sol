@@ -12,8 +12,12 @@ pragma solidity ^0.8.24;
 ///        1. inputCommitment   (opaque, emitted)
 ///        2. context           (see {contextHash})
 ///        3. sampleCount       (1..=batchSize)
-///        4. decision words    (W = ceil(batchSize / 248) words, bit i % 248 of word i / 248, LSB first)
-///        5. scores            (only when the model exposes scores: batchSize signed values, field encoded)
+///        4. flaggedCount      (flagged real samples, proven as the sum of the decision bits)
+///        5. decision words    (W = ceil(batchSize / 248) words, bit i % 248 of word i / 248, LSB first)
+///        6. score words       (only when the model exposes scores, i.e. scoreBits != 0:
+///                              S = ceil(batchSize / P) words, P = 248 / scoreBits slots a word;
+///                              sample i is slot i % P of word i / P at bit (i % P) * scoreBits,
+///                              offset binary: score + 2^(scoreBits - 1), range-checked in circuit)
 ///      An aggregated proof prefixes ACCUMULATOR_LIMBS opaque limbs and then carries N such segments.
 library InstanceLayout {
     /// @notice The BN254 scalar field modulus R; every public instance is < R.
@@ -37,10 +41,18 @@ library InstanceLayout {
     uint256 internal constant CONTEXT_OFFSET = 2;
     /// @notice Offset of the sample count inside an app segment.
     uint256 internal constant SAMPLE_COUNT_OFFSET = 3;
+    /// @notice Offset of the flagged count inside an app segment.
+    uint256 internal constant FLAGGED_COUNT_OFFSET = 4;
     /// @notice Offset of the first decision word inside an app segment.
-    uint256 internal constant DECISIONS_OFFSET = 4;
+    uint256 internal constant DECISIONS_OFFSET = 5;
     /// @notice Instances in an app segment before the decision words (= DECISIONS_OFFSET).
-    uint256 internal constant HEADER_INSTANCES = 4;
+    uint256 internal constant HEADER_INSTANCES = 5;
+    /// @notice Bits of a score word that hold score slots.
+    uint256 internal constant SCORE_WORD_BITS = 248;
+    /// @notice Smallest score width (bits) a model may register.
+    uint256 internal constant MIN_SCORE_BITS = 2;
+    /// @notice Largest score width (bits) a model may register.
+    uint256 internal constant MAX_SCORE_BITS = 120;
 
     /// @notice An instance is not a BN254 scalar field element.
     /// @param value The offending value (>= FIELD_MODULUS).
@@ -56,17 +68,33 @@ library InstanceLayout {
         return (batchSize + DECISION_BITS_PER_WORD - 1) / DECISION_BITS_PER_WORD;
     }
 
-    /// @notice Number of public instances of one app proof: 4 + W + (hasScores ? batchSize : 0).
-    /// @param batchSize Samples per app proof.
-    /// @param hasScores Whether the model exposes one score per sample.
-    /// @return The app instance count.
-    function appInstanceCount(uint256 batchSize, bool hasScores) internal pure returns (uint256) {
-        return HEADER_INSTANCES + decisionWordCount(batchSize) + (hasScores ? batchSize : 0);
+    /// @notice Score slots per score word: 248 / scoreBits (0 without scores).
+    /// @param scoreBits Width of one packed score (0: no scores).
+    /// @return The slots per word P.
+    function scoresPerWord(uint256 scoreBits) internal pure returns (uint256) {
+        return scoreBits == 0 ? 0 : SCORE_WORD_BITS / scoreBits;
     }
 
-    /// @notice Offset of the first score inside an app segment.
+    /// @notice Number of score words: ceil(batchSize / P), 0 without scores.
     /// @param batchSize Samples per app proof.
-    /// @return The offset 4 + W.
+    /// @param scoreBits Width of one packed score (0: no scores).
+    /// @return The number of score words S.
+    function scoreWordCount(uint256 batchSize, uint256 scoreBits) internal pure returns (uint256) {
+        uint256 per = scoresPerWord(scoreBits);
+        return per == 0 ? 0 : (batchSize + per - 1) / per;
+    }
+
+    /// @notice Number of public instances of one app proof: 5 + W + S.
+    /// @param batchSize Samples per app proof.
+    /// @param scoreBits Width of one packed score (0: the model exposes no scores).
+    /// @return The app instance count.
+    function appInstanceCount(uint256 batchSize, uint256 scoreBits) internal pure returns (uint256) {
+        return HEADER_INSTANCES + decisionWordCount(batchSize) + scoreWordCount(batchSize, scoreBits);
+    }
+
+    /// @notice Offset of the first score word inside an app segment.
+    /// @param batchSize Samples per app proof.
+    /// @return The offset 5 + W.
     function scoresOffset(uint256 batchSize) internal pure returns (uint256) {
         return HEADER_INSTANCES + decisionWordCount(batchSize);
     }
@@ -77,6 +105,22 @@ library InstanceLayout {
     /// @return True when sample `i` is flagged.
     function decisionBit(uint256[] memory words, uint256 i) internal pure returns (bool) {
         return (words[i / DECISION_BITS_PER_WORD] >> (i % DECISION_BITS_PER_WORD)) & 1 == 1;
+    }
+
+    /// @notice The score of sample `i`, read in place from packed score words.
+    /// @param words Calldata holding the score words (e.g. a proof's instances).
+    /// @param start Index of the segment's first score word in `words`.
+    /// @param i Sample index inside the segment.
+    /// @param scoreBits Width of one packed score (MIN_SCORE_BITS..=MAX_SCORE_BITS).
+    /// @return The signed fixed-point score.
+    function scoreAt(uint256[] calldata words, uint256 start, uint256 i, uint256 scoreBits)
+        internal
+        pure
+        returns (int256)
+    {
+        uint256 per = SCORE_WORD_BITS / scoreBits;
+        uint256 slot = (words[start + i / per] >> ((i % per) * scoreBits)) & ((1 << scoreBits) - 1);
+        return int256(slot) - int256(1 << (scoreBits - 1));
     }
 
     /// @notice Decodes a field-encoded signed value: x <= (R-1)/2 is x, otherwise -(R - x).

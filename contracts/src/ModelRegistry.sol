@@ -45,9 +45,14 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
             revert InvalidModelCommitment(config.modelCommitment);
         }
         if (config.batchSize == 0) revert InvalidBatchSize(config.batchSize);
-        _checkPolicy(modelId, config.hasScores, policy);
+        uint8 scoreBits = config.scoreBits;
+        if (
+            scoreBits != 0
+                && (scoreBits < InstanceLayout.MIN_SCORE_BITS || scoreBits > InstanceLayout.MAX_SCORE_BITS)
+        ) revert InvalidScoreBits(scoreBits);
+        _checkPolicy(modelId, scoreBits != 0, policy);
         (uint16 proofCount, uint16 limbs) =
-            _checkVerifier(config.verifier, config.circuitDigest, config.batchSize, config.hasScores);
+            _checkVerifier(config.verifier, config.circuitDigest, config.batchSize, scoreBits);
 
         m.modelCommitment = config.modelCommitment;
         m.circuitDigest = config.circuitDigest;
@@ -55,7 +60,7 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         m.batchSize = config.batchSize;
         m.proofCount = proofCount;
         m.accumulatorLimbs = limbs;
-        m.hasScores = config.hasScores;
+        m.scoreBits = scoreBits;
         m.scoreScaleBits = config.scoreScaleBits;
         m.status = ModelStatus.Active;
         m.policy = policy;
@@ -66,7 +71,7 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
             config.circuitDigest,
             address(config.verifier),
             config.batchSize,
-            config.hasScores,
+            scoreBits,
             config.scoreScaleBits
         );
         emit PolicyUpdated(modelId, policy);
@@ -76,7 +81,7 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     /// @inheritdoc IModelRegistry
     function updatePolicy(uint256 modelId, Policy calldata policy) external onlyOwner {
         Model storage m = _activeModel(modelId);
-        _checkPolicy(modelId, m.hasScores, policy);
+        _checkPolicy(modelId, m.scoreBits != 0, policy);
         if (m.inputMode == InputMode.Open) _refuseOpenForPausing(modelId, address(policy.action));
         m.policy = policy;
         emit PolicyUpdated(modelId, policy);
@@ -102,7 +107,7 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     function updateVerifier(uint256 modelId, IZkGuardVerifier verifier) external onlyOwner {
         Model storage m = _activeModel(modelId);
         (uint16 proofCount, uint16 limbs) =
-            _checkVerifier(verifier, m.circuitDigest, m.batchSize, m.hasScores);
+            _checkVerifier(verifier, m.circuitDigest, m.batchSize, m.scoreBits);
         address old = address(m.verifier);
         m.verifier = verifier;
         m.proofCount = proofCount;
@@ -192,12 +197,12 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         IZkGuardVerifier verifier,
         bytes32 circuitDigest,
         uint16 batchSize,
-        bool hasScores
+        uint8 scoreBits
     ) private view returns (uint16 proofCount, uint16 limbs) {
         if (address(verifier).code.length == 0) revert VerifierHasNoCode(address(verifier));
         bytes32 actual = verifier.circuitDigest();
         if (actual != circuitDigest) revert CircuitDigestMismatch(circuitDigest, actual);
-        uint256 expectedApp = InstanceLayout.appInstanceCount(batchSize, hasScores);
+        uint256 expectedApp = InstanceLayout.appInstanceCount(batchSize, scoreBits);
         uint256 app = verifier.appInstanceCount();
         if (app != expectedApp) revert VerifierLayoutMismatch(expectedApp, app);
         uint256 proofs = verifier.proofCount();

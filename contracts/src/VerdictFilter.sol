@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 
 import {IGuardAction} from "./interfaces/IGuardAction.sol";
-import {VerifiedResult} from "./interfaces/IGuard.sol";
+import {FlaggedBits, VerifiedResult} from "./interfaces/IGuard.sol";
 import {
     IVerdictFilter,
     IVerdictFilterErrors,
@@ -60,7 +60,7 @@ contract VerdictFilter is
         uint64 expiresAt = uint64(block.timestamp) + verdictTtl;
         for (uint256 i = 0; i < n; ++i) {
             address subject = result.subjects[i];
-            bool flagged = result.flagged[i];
+            bool flagged = FlaggedBits.isFlagged(result.flaggedBits, i);
             Verdict storage v = _verdicts[subject];
             bool activeFlag = v.flagged && v.expiresAt > block.timestamp;
             if (!flagged && activeFlag) continue;

@@ -179,8 +179,7 @@ contract CircuitBreakerTest is ZkGuardBase {
         VerifiedResult memory r;
         r.policy = Policy(breaker, MAX_AGE, 3, true, 10);
         r.flaggedCount = 2;
-        r.scores = new int256[](2);
-        (r.scores[0], r.scores[1]) = (-4, 9);
+        r.maxScore = 9;
         (bool crossed, int256 maxScore) = breaker.crossesPolicy(r);
         assertFalse(crossed);
         assertEq(maxScore, 9);
@@ -188,11 +187,12 @@ contract CircuitBreakerTest is ZkGuardBase {
         (crossed,) = breaker.crossesPolicy(r);
         assertTrue(crossed);
         r.flaggedCount = 0;
-        r.scores[0] = 10;
+        r.maxScore = 10;
         (crossed, maxScore) = breaker.crossesPolicy(r);
         assertTrue(crossed);
         assertEq(maxScore, 10);
-        r.scores = new int256[](0); // no scores: the score rule cannot fire
+        r.maxScore = type(int256).min; // no scores read: the score rule cannot fire
+        r.policy.scoreThreshold = type(int256).min;
         (crossed, maxScore) = breaker.crossesPolicy(r);
         assertFalse(crossed);
         assertEq(maxScore, type(int256).min);

@@ -30,7 +30,7 @@ contract DeployScriptTest is Test {
         cfg.modelId = 5;
         cfg.modelCommitment = 0x1234;
         cfg.batchSize = 4;
-        cfg.hasScores = false;
+        cfg.scoreBits = 0;
         cfg.proofCount = 1;
         cfg.accumulatorLimbs = 0;
         cfg.proofLength = PROOF.length;
@@ -71,7 +71,7 @@ contract DeployScriptTest is Test {
         assertEq(uint8(m.status), uint8(ModelStatus.Active));
         assertEq(address(m.verifier), address(d.verifier));
         assertEq(d.verifier.generatedVerifier(), d.generatedVerifier);
-        assertEq(d.verifier.instanceCount(), 5);
+        assertEq(d.verifier.instanceCount(), 6);
         assertEq(address(m.policy.action), address(d.breaker));
         assertEq(d.breaker.targetOf(5), address(d.vault));
         assertEq(uint8(d.breaker.kindOf(address(d.vault))), uint8(TargetKind.PausableRole));
@@ -80,12 +80,13 @@ contract DeployScriptTest is Test {
         SubmissionContext memory c;
         c.nonce = 1;
         c.issuedAt = uint64(block.timestamp);
-        uint256[] memory inst = new uint256[](5);
+        uint256[] memory inst = new uint256[](6);
         inst[0] = 0x1234;
         inst[1] = 0x99;
         inst[2] = d.guard.computeContext(5, c);
         inst[3] = 4;
-        inst[4] = 0x4;
+        inst[4] = 1; // flagged count
+        inst[5] = 0x4; // decision word: sample 2
         MockGeneratedVerifier(d.generatedVerifier).expect(inst, PROOF);
         // the registered attester must vouch for the inputs
         Attestation[] memory none = new Attestation[](0);

@@ -23,7 +23,7 @@ import {InputMode, InputPolicy} from "../src/interfaces/IModelRegistry.sol";
 ///         read one by one, so their order does not matter; big numbers as decimal or 0x strings):
 ///           verifierBytecode  0x creation code of the generated verifier
 ///           circuitDigest     bytes32
-///           batchSize, hasScores, scoreScaleBits, proofCount, accumulatorLimbs
+///           batchSize, scoreBits, scoreScaleBits, proofCount, accumulatorLimbs
 ///           modelId, modelCommitment
 ///           chainId, guard    the chain id and Guard address the context was computed for
 ///           nonce, issuedAt, subjects (address[])
@@ -53,7 +53,7 @@ contract FixtureE2ETest is Test {
             generated,
             vm.parseJsonBytes32(j, ".circuitDigest"),
             InstanceLayout.appInstanceCount(
-                vm.parseJsonUint(j, ".batchSize"), vm.parseJsonBool(j, ".hasScores")
+                vm.parseJsonUint(j, ".batchSize"), vm.parseJsonUint(j, ".scoreBits")
             ),
             vm.parseJsonUint(j, ".proofCount"),
             vm.parseJsonUint(j, ".accumulatorLimbs"),
@@ -127,7 +127,7 @@ contract FixtureE2ETest is Test {
                 verifier.circuitDigest(),
                 verifier,
                 uint16(vm.parseJsonUint(j, ".batchSize")),
-                vm.parseJsonBool(j, ".hasScores"),
+                uint8(vm.parseJsonUint(j, ".scoreBits")),
                 uint8(vm.parseJsonUint(j, ".scoreScaleBits"))
             ),
             Policy(breaker, 1 hours, 1, false, 0),

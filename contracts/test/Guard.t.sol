@@ -31,19 +31,19 @@ contract GuardTest is ZkGuardBase {
         vm.startPrank(governance);
         registry.registerModel(
             MODEL_REC_DIRECT,
-            ModelConfig(COMMIT_DIRECT, DIGEST_DIRECT, directVerifier, DIRECT_BATCH, true, SCALE_BITS),
-            Policy(rec, MAX_AGE, 1, false, 0),
+            ModelConfig(COMMIT_DIRECT, DIGEST_DIRECT, directVerifier, DIRECT_BATCH, SCORE_BITS, SCALE_BITS),
+            Policy(rec, MAX_AGE, 1, true, type(int256).max),
             _inputs()
         );
         registry.registerModel(
             MODEL_REC_BATCH,
-            ModelConfig(COMMIT_BATCH, DIGEST_BATCH, batchVerifier, BATCH_BATCH, false, 0),
+            ModelConfig(COMMIT_BATCH, DIGEST_BATCH, batchVerifier, BATCH_BATCH, 0, 0),
             Policy(rec, MAX_AGE, 0, false, 0),
             _inputs()
         );
         registry.registerModel(
             MODEL_NO_ACTION,
-            ModelConfig(COMMIT_DIRECT, DIGEST_DIRECT, directVerifier, DIRECT_BATCH, true, SCALE_BITS),
+            ModelConfig(COMMIT_DIRECT, DIGEST_DIRECT, directVerifier, DIRECT_BATCH, SCORE_BITS, SCALE_BITS),
             Policy(IGuardAction(address(0)), MAX_AGE, 1, false, 0),
             _inputs()
         );
@@ -127,9 +127,12 @@ contract GuardTest is ZkGuardBase {
         SubmissionContext memory c = _ctxWith(42, subjects);
         int256[] memory scores = _ints(-(1 << 8), 0, 7, -3);
         uint256[] memory inst = _direct(MODEL_REC_DIRECT, c, _bools(false, true, false, true), scores);
-        // negative scores travel in the field encoding
-        assertEq(inst[4 + 1], R - (1 << 8));
-        assertEq(inst[4 + 4], R - 3);
+        // the proven flagged count, one decision word, one word of 40-bit offset-binary scores
+        assertEq(inst.length, 7);
+        assertEq(inst[InstanceLayout.FLAGGED_COUNT_OFFSET], 2);
+        assertEq(inst[5], 0xa);
+        assertEq(inst[6] & ((1 << 40) - 1), (1 << 39) - (1 << 8));
+        assertEq((inst[6] >> 120) & ((1 << 40) - 1), (1 << 39) - 3);
         _submit(MODEL_REC_DIRECT, c, inst);
 
         VerifiedResult memory r = rec.last();
@@ -139,11 +142,10 @@ contract GuardTest is ZkGuardBase {
         assertEq(r.issuedAt, c.issuedAt);
         assertEq(r.sampleCount, 4);
         assertEq(r.flaggedCount, 2);
-        assertEq(r.flagged.length, 4);
-        assertTrue(!r.flagged[0] && r.flagged[1] && !r.flagged[2] && r.flagged[3]);
-        assertEq(r.scores.length, 4);
+        assertEq(r.flaggedBits.length, 1);
+        assertEq(r.flaggedBits[0], 0xa);
+        assertEq(r.maxScore, 7);
         for (uint256 i = 0; i < 4; ++i) {
-            assertEq(r.scores[i], scores[i]);
             assertEq(r.subjects[i], subjects[i]);
         }
         assertEq(r.scoreScaleBits, SCALE_BITS);
@@ -163,17 +165,16 @@ contract GuardTest is ZkGuardBase {
         s[1] = 1;
         uint256[] memory inst = _direct(MODEL_REC_DIRECT, c, f, s);
         assertEq(inst[3], 2);
-        // padding: a set decision bit and a score beyond sampleCount are ignored
-        inst[4] |= 1 << 3;
-        inst[4 + 1 + 3] = 12345;
+        // padding: a set decision bit and a high score beyond sampleCount are ignored
+        inst[5] |= 1 << 3;
+        inst[6] |= ((1 << 40) - 1) << 120;
         (uint256 flagged, uint256 samples) = _submit(MODEL_REC_DIRECT, c, inst);
         assertEq(flagged, 1);
         assertEq(samples, 2);
         VerifiedResult memory r = rec.last();
-        assertEq(r.flagged.length, 2);
-        assertEq(r.scores.length, 2);
-        assertEq(r.scores[0], -1);
-        assertEq(r.scores[1], 1);
+        assertEq(r.flaggedBits.length, 1);
+        assertEq(r.flaggedBits[0], 2);
+        assertEq(r.maxScore, 1);
     }
 
     function test_submit_batchDecode_concatenatesSegmentsAcrossWords() public {
@@ -189,9 +190,11 @@ contract GuardTest is ZkGuardBase {
         segs[0] = _segment(0xa0, f0, new int256[](0));
         segs[1] = _segment(0xa1, f1, new int256[](0));
         uint256[] memory inst = _instances(MODEL_REC_BATCH, c, segs);
-        assertEq(inst.length, 12 + 2 * 6);
-        assertEq(inst[12 + 4], (uint256(1) << 247) | 1);
-        assertEq(inst[12 + 5], 3);
+        assertEq(inst.length, 12 + 2 * 7);
+        assertEq(inst[12 + 4], 4);
+        assertEq(inst[12 + 5], (uint256(1) << 247) | 1);
+        assertEq(inst[12 + 6], 3);
+        assertEq(inst[12 + 7 + 4], 1);
 
         uint256[] memory inputs = new uint256[](2);
         (inputs[0], inputs[1]) = (0xa0, 0xa1);
@@ -203,11 +206,13 @@ contract GuardTest is ZkGuardBase {
         VerifiedResult memory r = rec.last();
         assertEq(r.sampleCount, 253);
         assertEq(r.flaggedCount, 5);
-        assertEq(r.flagged.length, 253);
-        assertTrue(r.flagged[0] && r.flagged[247] && r.flagged[248] && r.flagged[249]);
-        assertFalse(r.flagged[1] || r.flagged[246] || r.flagged[250] || r.flagged[251]);
-        assertTrue(r.flagged[252]); // sample 2 of segment 1
-        assertEq(r.scores.length, 0);
+        assertEq(r.flaggedBits.length, 1);
+        uint256[] memory b = r.flaggedBits;
+        assertTrue(_flagged(b, 0) && _flagged(b, 247) && _flagged(b, 248) && _flagged(b, 249));
+        assertFalse(_flagged(b, 1) || _flagged(b, 246) || _flagged(b, 250) || _flagged(b, 251));
+        assertTrue(_flagged(b, 252)); // sample 2 of segment 1
+        assertEq(b[0] >> 253, 0);
+        assertEq(r.maxScore, type(int256).min);
         assertEq(r.inputCommitments[0], 0xa0);
         assertEq(r.inputCommitments[1], 0xa1);
     }
@@ -285,7 +290,7 @@ contract GuardTest is ZkGuardBase {
             MODEL_DIRECT,
             c,
             shorter,
-            abi.encodeWithSelector(IGuardErrors.InstanceCountMismatch.selector, 9, 8)
+            abi.encodeWithSelector(IGuardErrors.InstanceCountMismatch.selector, 7, 6)
         );
     }
 
@@ -300,7 +305,7 @@ contract GuardTest is ZkGuardBase {
             MODEL_BATCH,
             c,
             longer,
-            abi.encodeWithSelector(IGuardErrors.InstanceCountMismatch.selector, 24, 25)
+            abi.encodeWithSelector(IGuardErrors.InstanceCountMismatch.selector, 26, 27)
         );
     }
 
@@ -322,7 +327,7 @@ contract GuardTest is ZkGuardBase {
     function test_submit_commitmentMismatch_secondBatchSegment_reverts() public {
         SubmissionContext memory c = _ctx(1);
         uint256[] memory inst = _batch(c, 3, 3, 0);
-        inst[12 + 6] = 0xdead;
+        inst[12 + 7] = 0xdead;
         _expectSubmitRevert(
             MODEL_BATCH,
             c,
@@ -335,7 +340,7 @@ contract GuardTest is ZkGuardBase {
         SubmissionContext memory c = _ctx(1);
         uint256[] memory inst = _batch(c, 3, 3, 0);
         uint256 other = _contextFor(address(guard), block.chainid, MODEL_BATCH, _ctx(2));
-        inst[12 + 6 + 2] = other;
+        inst[12 + 7 + 2] = other;
         _expectSubmitRevert(
             MODEL_BATCH,
             c,
@@ -482,12 +487,12 @@ contract GuardTest is ZkGuardBase {
         SubmissionContext memory c = _ctx(1);
         (bool[] memory f, int256[] memory s) = _quiet();
         uint256[] memory inst = _direct(MODEL_DIRECT, c, f, s);
-        inst[8] = R; // last score slot
+        inst[6] = R; // the score word
         _expectSubmitRevert(
             MODEL_DIRECT,
             c,
             inst,
-            abi.encodeWithSelector(IZkGuardVerifierErrors.InstanceOutOfField.selector, 8, R)
+            abi.encodeWithSelector(IZkGuardVerifierErrors.InstanceOutOfField.selector, 6, R)
         );
     }
 
@@ -526,7 +531,7 @@ contract GuardTest is ZkGuardBase {
     function test_submit_sampleCountAboveBatchSize_secondSegment_reverts() public {
         SubmissionContext memory c = _ctx(1);
         uint256[] memory inst = _batch(c, 250, 250, 0);
-        inst[12 + 6 + 3] = 251;
+        inst[12 + 7 + 3] = 251;
         _expectSubmitRevert(
             MODEL_BATCH,
             c,
@@ -539,7 +544,7 @@ contract GuardTest is ZkGuardBase {
         SubmissionContext memory c = _ctx(1);
         uint256[] memory inst = _batch(c, 250, 250, 0);
         uint256 word = InstanceLayout.DECISION_WORD_BOUND; // 2^248 < R
-        inst[12 + 6 + 5] = word;
+        inst[12 + 7 + 6] = word;
         _expectSubmitRevert(
             MODEL_BATCH,
             c,

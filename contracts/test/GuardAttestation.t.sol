@@ -59,7 +59,7 @@ contract GuardAttestationTest is ZkGuardBase {
     // ---------------------------------------------------------------------------------------------
 
     function _cfg() internal view returns (ModelConfig memory) {
-        return ModelConfig(COMMIT_DIRECT, DIGEST_DIRECT, directVerifier, DIRECT_BATCH, true, SCALE_BITS);
+        return ModelConfig(COMMIT_DIRECT, DIGEST_DIRECT, directVerifier, DIRECT_BATCH, SCORE_BITS, SCALE_BITS);
     }
 
     function _policy(IGuardAction action) internal pure returns (Policy memory) {

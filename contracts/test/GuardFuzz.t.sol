@@ -21,13 +21,13 @@ contract GuardFuzzTest is ZkGuardBase {
         vm.startPrank(governance);
         registry.registerModel(
             FUZZ_DIRECT,
-            ModelConfig(COMMIT_DIRECT, DIGEST_DIRECT, directVerifier, DIRECT_BATCH, true, SCALE_BITS),
+            ModelConfig(COMMIT_DIRECT, DIGEST_DIRECT, directVerifier, DIRECT_BATCH, SCORE_BITS, SCALE_BITS),
             Policy(IGuardAction(address(0)), MAX_AGE, 1, true, 0),
             _inputs()
         );
         registry.registerModel(
             FUZZ_BATCH,
-            ModelConfig(COMMIT_BATCH, DIGEST_BATCH, batchVerifier, BATCH_BATCH, false, 0),
+            ModelConfig(COMMIT_BATCH, DIGEST_BATCH, batchVerifier, BATCH_BATCH, 0, 0),
             Policy(IGuardAction(address(0)), MAX_AGE, 1, false, 0),
             _inputs()
         );
@@ -139,7 +139,15 @@ contract GuardFuzzTest is ZkGuardBase {
         index = bound(index, 0, inst.length - 1);
         value = _pick(seed, value);
         vm.assume(value != inst[index]);
-        bytes memory err = _expectedError(index, value, inst, 12, 6, BATCH_BATCH, c.subjects.length);
+        bytes memory err = _expectedError(
+            index,
+            value,
+            inst,
+            12,
+            InstanceLayout.appInstanceCount(BATCH_BATCH, 0),
+            BATCH_BATCH,
+            c.subjects.length
+        );
         inst[index] = value;
         vm.expectRevert(err);
         guard.submit(FUZZ_BATCH, c, _attest(FUZZ_BATCH, c, inst), inst, proof);

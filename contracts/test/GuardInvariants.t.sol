@@ -35,7 +35,7 @@ contract GuardHandler is ZkGuardBase {
         vm.prank(governance);
         registry.registerModel(
             MODEL_PLAIN,
-            ModelConfig(COMMIT_DIRECT, DIGEST_DIRECT, directVerifier, DIRECT_BATCH, true, SCALE_BITS),
+            ModelConfig(COMMIT_DIRECT, DIGEST_DIRECT, directVerifier, DIRECT_BATCH, SCORE_BITS, SCALE_BITS),
             Policy(IGuardAction(address(0)), MAX_AGE, 1, false, 0),
             _inputs()
         );

@@ -36,8 +36,11 @@ contract InstanceLayoutTest is Test {
         assertEq(InstanceLayout.INPUT_COMMITMENT_OFFSET, 1);
         assertEq(InstanceLayout.CONTEXT_OFFSET, 2);
         assertEq(InstanceLayout.SAMPLE_COUNT_OFFSET, 3);
-        assertEq(InstanceLayout.DECISIONS_OFFSET, 4);
-        assertEq(InstanceLayout.HEADER_INSTANCES, 4);
+        assertEq(InstanceLayout.FLAGGED_COUNT_OFFSET, 4);
+        assertEq(InstanceLayout.DECISIONS_OFFSET, 5);
+        assertEq(InstanceLayout.HEADER_INSTANCES, 5);
+        assertEq(InstanceLayout.SCORE_WORD_BITS, 248);
+        assertLt(uint256(1) << InstanceLayout.SCORE_WORD_BITS, R);
     }
 
     function test_decisionWordCount() public pure {
@@ -49,12 +52,17 @@ contract InstanceLayoutTest is Test {
     }
 
     function test_appInstanceCount() public pure {
-        assertEq(InstanceLayout.appInstanceCount(1, false), 5);
-        assertEq(InstanceLayout.appInstanceCount(4, true), 9);
-        assertEq(InstanceLayout.appInstanceCount(248, false), 5);
-        assertEq(InstanceLayout.appInstanceCount(250, false), 6);
-        assertEq(InstanceLayout.appInstanceCount(250, true), 256);
-        assertEq(InstanceLayout.scoresOffset(250), 6);
+        assertEq(InstanceLayout.appInstanceCount(1, 0), 6);
+        assertEq(InstanceLayout.appInstanceCount(4, 40), 7);
+        assertEq(InstanceLayout.appInstanceCount(248, 0), 6);
+        assertEq(InstanceLayout.appInstanceCount(250, 0), 7);
+        // 40-bit scores, 6 to a word: 250 samples need 42 score words.
+        assertEq(InstanceLayout.appInstanceCount(250, 40), 7 + 42);
+        assertEq(InstanceLayout.appInstanceCount(1024, 40), 5 + 5 + 171);
+        assertEq(InstanceLayout.scoresPerWord(0), 0);
+        assertEq(InstanceLayout.scoresPerWord(7), 35);
+        assertEq(InstanceLayout.scoreWordCount(1024, 0), 0);
+        assertEq(InstanceLayout.scoresOffset(250), 7);
     }
 
     function test_decisionBit_lsbFirstAcrossWords() public pure {

@@ -26,7 +26,7 @@ contract ModelRegistryTest is ZkGuardBase {
     address internal stranger = makeAddr("stranger");
 
     function _cfg() internal view returns (ModelConfig memory) {
-        return ModelConfig(0xabc, DIGEST_DIRECT, directVerifier, DIRECT_BATCH, true, SCALE_BITS);
+        return ModelConfig(0xabc, DIGEST_DIRECT, directVerifier, DIRECT_BATCH, SCORE_BITS, SCALE_BITS);
     }
 
     function _policy() internal view returns (Policy memory) {
@@ -61,7 +61,7 @@ contract ModelRegistryTest is ZkGuardBase {
         Policy memory p = _policy();
         vm.expectEmit(true, false, false, true, address(registry));
         emit IModelRegistryEvents.ModelRegistered(
-            NEW_ID, 0xabc, DIGEST_DIRECT, address(directVerifier), DIRECT_BATCH, true, SCALE_BITS
+            NEW_ID, 0xabc, DIGEST_DIRECT, address(directVerifier), DIRECT_BATCH, SCORE_BITS, SCALE_BITS
         );
         vm.expectEmit(true, false, false, true, address(registry));
         emit IModelRegistryEvents.PolicyUpdated(NEW_ID, p);
@@ -74,7 +74,7 @@ contract ModelRegistryTest is ZkGuardBase {
         assertEq(m.batchSize, DIRECT_BATCH);
         assertEq(m.proofCount, 1);
         assertEq(m.accumulatorLimbs, 0);
-        assertTrue(m.hasScores);
+        assertEq(m.scoreBits, SCORE_BITS);
         assertEq(m.scoreScaleBits, SCALE_BITS);
         assertEq(uint8(m.status), uint8(ModelStatus.Active));
         assertEq(address(m.policy.action), address(breaker));
@@ -160,16 +160,16 @@ contract ModelRegistryTest is ZkGuardBase {
 
     function test_register_layoutMismatch_reverts() public {
         ModelConfig memory cfg = _cfg();
-        cfg.hasScores = false; // 4 + 1 instances expected, the verifier has 4 + 1 + 4
+        cfg.scoreBits = 0; // 5 + 1 instances expected, the verifier has 5 + 1 + 1
         _expectRegisterRevert(
             cfg,
             Policy(breaker, MAX_AGE, 2, false, 0),
-            abi.encodeWithSelector(IModelRegistryErrors.VerifierLayoutMismatch.selector, 5, 9)
+            abi.encodeWithSelector(IModelRegistryErrors.VerifierLayoutMismatch.selector, 6, 7)
         );
     }
 
     function test_register_inconsistentVerifierShape_reverts() public {
-        MockZkGuardVerifier odd = new MockZkGuardVerifier(DIGEST_DIRECT, 10, 9, 1, 0);
+        MockZkGuardVerifier odd = new MockZkGuardVerifier(DIGEST_DIRECT, 10, 7, 1, 0);
         ModelConfig memory cfg = _cfg();
         cfg.verifier = odd;
         _expectRegisterRevert(
@@ -180,7 +180,7 @@ contract ModelRegistryTest is ZkGuardBase {
     }
 
     function test_register_zeroProofVerifier_reverts() public {
-        MockZkGuardVerifier odd = new MockZkGuardVerifier(DIGEST_DIRECT, 0, 9, 0, 0);
+        MockZkGuardVerifier odd = new MockZkGuardVerifier(DIGEST_DIRECT, 0, 7, 0, 0);
         ModelConfig memory cfg = _cfg();
         cfg.verifier = odd;
         _expectRegisterRevert(
@@ -199,7 +199,7 @@ contract ModelRegistryTest is ZkGuardBase {
     }
 
     function test_register_scoreThresholdWithoutScores_reverts() public {
-        ModelConfig memory cfg = ModelConfig(0xabc, DIGEST_BATCH, batchVerifier, BATCH_BATCH, false, 0);
+        ModelConfig memory cfg = ModelConfig(0xabc, DIGEST_BATCH, batchVerifier, BATCH_BATCH, 0, 0);
         _expectRegisterRevert(
             cfg,
             _policy(),
@@ -280,7 +280,7 @@ contract ModelRegistryTest is ZkGuardBase {
 
     function test_updateVerifier_sameDigest_switchesToAggregatedShape() public {
         // The same app circuit, now verified through an aggregated wrapper of 2 proofs.
-        ZkGuardVerifier agg = new ZkGuardVerifier(address(gen), DIGEST_DIRECT, 9, 2, 12, PROOF_LEN);
+        ZkGuardVerifier agg = new ZkGuardVerifier(address(gen), DIGEST_DIRECT, 7, 2, 12, PROOF_LEN);
         vm.expectEmit(true, false, false, true, address(registry));
         emit IModelRegistryEvents.VerifierUpdated(MODEL_DIRECT, address(directVerifier), address(agg));
         vm.prank(governance);
@@ -289,7 +289,7 @@ contract ModelRegistryTest is ZkGuardBase {
         assertEq(address(m.verifier), address(agg));
         assertEq(m.proofCount, 2);
         assertEq(m.accumulatorLimbs, 12);
-        _markAggregated(MODEL_DIRECT, 2, 9);
+        _markAggregated(MODEL_DIRECT, 2, 7);
 
         // The Guard now expects two segments behind 12 limbs.
         SubmissionContext memory c = _ctx(1);
@@ -314,7 +314,7 @@ contract ModelRegistryTest is ZkGuardBase {
     function test_updateVerifier_layoutMismatch_reverts() public {
         ZkGuardVerifier other = new ZkGuardVerifier(address(gen), DIGEST_DIRECT, 10, 1, 0, PROOF_LEN);
         vm.prank(governance);
-        vm.expectRevert(abi.encodeWithSelector(IModelRegistryErrors.VerifierLayoutMismatch.selector, 9, 10));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistryErrors.VerifierLayoutMismatch.selector, 7, 10));
         registry.updateVerifier(MODEL_DIRECT, other);
     }
 

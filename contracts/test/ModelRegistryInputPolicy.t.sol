@@ -22,7 +22,7 @@ contract ModelRegistryInputPolicyTest is ZkGuardBase {
     uint256 internal constant NEW_ID = 90;
 
     function _cfg() internal view returns (ModelConfig memory) {
-        return ModelConfig(COMMIT_DIRECT, DIGEST_DIRECT, directVerifier, DIRECT_BATCH, true, SCALE_BITS);
+        return ModelConfig(COMMIT_DIRECT, DIGEST_DIRECT, directVerifier, DIRECT_BATCH, SCORE_BITS, SCALE_BITS);
     }
 
     function _policy(IGuardAction action) internal pure returns (Policy memory) {

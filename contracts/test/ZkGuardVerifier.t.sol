@@ -17,7 +17,7 @@ contract ZkGuardVerifierTest is Test {
 
     function setUp() public {
         gen = new MockGeneratedVerifier();
-        direct = new ZkGuardVerifier(address(gen), DIGEST, 5, 1, 0, 96);
+        direct = new ZkGuardVerifier(address(gen), DIGEST, 6, 1, 0, 96);
         agg = new ZkGuardVerifier(address(gen), DIGEST, 6, 3, 12, 96);
     }
 
@@ -38,8 +38,8 @@ contract ZkGuardVerifierTest is Test {
     function test_getters() public view {
         assertEq(direct.generatedVerifier(), address(gen));
         assertEq(direct.circuitDigest(), DIGEST);
-        assertEq(direct.instanceCount(), 5);
-        assertEq(direct.appInstanceCount(), 5);
+        assertEq(direct.instanceCount(), 6);
+        assertEq(direct.appInstanceCount(), 6);
         assertEq(direct.proofCount(), 1);
         assertEq(direct.accumulatorLimbs(), 0);
         assertEq(agg.instanceCount(), 12 + 3 * 6);
@@ -50,21 +50,21 @@ contract ZkGuardVerifierTest is Test {
     function test_constructor_noCode_reverts() public {
         address eoa = makeAddr("eoa");
         vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.VerifierHasNoCode.selector, eoa));
-        new ZkGuardVerifier(eoa, DIGEST, 5, 1, 0, 96);
+        new ZkGuardVerifier(eoa, DIGEST, 6, 1, 0, 96);
     }
 
     function test_constructor_zeroProofs_reverts() public {
-        vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.InvalidVerifierLayout.selector, 5, 0));
-        new ZkGuardVerifier(address(gen), DIGEST, 5, 0, 0, 96);
+        vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.InvalidVerifierLayout.selector, 6, 0));
+        new ZkGuardVerifier(address(gen), DIGEST, 6, 0, 0, 96);
     }
 
     function test_constructor_headerOnly_reverts() public {
-        vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.InvalidVerifierLayout.selector, 4, 1));
-        new ZkGuardVerifier(address(gen), DIGEST, 4, 1, 0, 96);
+        vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.InvalidVerifierLayout.selector, 5, 1));
+        new ZkGuardVerifier(address(gen), DIGEST, 5, 1, 0, 96);
     }
 
     function test_verify_passesExactCalldata() public {
-        uint256[] memory inst = _instances(5);
+        uint256[] memory inst = _instances(6);
         bytes memory proof = _proof("exact");
         // independent construction of `instances (32-byte BE each) ‖ proof`
         bytes memory raw;
@@ -72,7 +72,7 @@ contract ZkGuardVerifierTest is Test {
             raw = bytes.concat(raw, bytes32(inst[i]));
         }
         raw = bytes.concat(raw, proof);
-        assertEq(raw.length, 5 * 32 + 96);
+        assertEq(raw.length, 6 * 32 + 96);
         gen.setExpectedHash(keccak256(raw));
         direct.verify(inst, proof);
     }
@@ -84,23 +84,23 @@ contract ZkGuardVerifierTest is Test {
     }
 
     function test_verify_acceptsRMinusOne() public {
-        uint256[] memory inst = _instances(5);
+        uint256[] memory inst = _instances(6);
         inst[4] = R - 1;
         gen.expect(inst, _proof("0"));
         direct.verify(inst, _proof("0"));
     }
 
     function test_verify_wrongCount_reverts() public {
-        uint256[] memory inst = _instances(6);
+        uint256[] memory inst = _instances(7);
         gen.setAcceptAll(true);
-        vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.InstanceCountMismatch.selector, 5, 6));
+        vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.InstanceCountMismatch.selector, 6, 7));
         direct.verify(inst, _proof("0"));
-        vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.InstanceCountMismatch.selector, 30, 6));
+        vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.InstanceCountMismatch.selector, 30, 7));
         agg.verify(inst, _proof("0"));
     }
 
     function test_verify_instanceNotInField_reverts() public {
-        uint256[] memory inst = _instances(5);
+        uint256[] memory inst = _instances(6);
         inst[3] = R;
         gen.setAcceptAll(true);
         vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.InstanceOutOfField.selector, 3, R));
@@ -108,7 +108,7 @@ contract ZkGuardVerifierTest is Test {
     }
 
     function test_verify_rejected_reverts() public {
-        uint256[] memory inst = _instances(5);
+        uint256[] memory inst = _instances(6);
         gen.expect(inst, _proof("0"));
         vm.expectRevert(IZkGuardVerifierErrors.ProofRejected.selector);
         direct.verify(inst, _proof("1"));
@@ -117,13 +117,13 @@ contract ZkGuardVerifierTest is Test {
     function testFuzz_verify_anyMutationRejected(uint256 index, uint256 value, bytes calldata otherProof)
         public
     {
-        uint256[] memory inst = _instances(5);
+        uint256[] memory inst = _instances(6);
         bytes memory proof = _proof("c0ffee");
         gen.expect(inst, proof);
-        index = bound(index, 0, 4);
+        index = bound(index, 0, 5);
         value = bound(value, 0, R - 1);
         vm.assume(value != inst[index]);
-        uint256[] memory mutated = _instances(5);
+        uint256[] memory mutated = _instances(6);
         mutated[index] = value;
         vm.expectRevert(IZkGuardVerifierErrors.ProofRejected.selector);
         direct.verify(mutated, proof);
@@ -148,15 +148,15 @@ contract ZkGuardVerifierTest is Test {
 
     function test_constructor_badProofLength_reverts() public {
         vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.InvalidProofLength.selector, 0));
-        new ZkGuardVerifier(address(gen), DIGEST, 5, 1, 0, 0);
+        new ZkGuardVerifier(address(gen), DIGEST, 6, 1, 0, 0);
         vm.expectRevert(abi.encodeWithSelector(IZkGuardVerifierErrors.InvalidProofLength.selector, 100));
-        new ZkGuardVerifier(address(gen), DIGEST, 5, 1, 0, 100);
+        new ZkGuardVerifier(address(gen), DIGEST, 6, 1, 0, 100);
     }
 
     /// @dev The generated verifier ignores calldata past the proof; the wrapper does not: a valid
     ///      proof with junk appended, or cut short, is refused before the verifier runs.
     function test_verify_paddedOrTruncatedProof_reverts() public {
-        uint256[] memory inst = _instances(5);
+        uint256[] memory inst = _instances(6);
         bytes memory proof = _proof("valid");
         gen.setAcceptAll(true);
         direct.verify(inst, proof);

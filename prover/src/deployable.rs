@@ -20,7 +20,7 @@ use crate::aggregate::config::default_k;
 use crate::aggregate::{AggregationKeys, AggregationShape};
 use crate::circuit::commit::model_commitment;
 use crate::circuit::instances::ACCUMULATOR_LIMBS;
-use crate::circuit::AppShape;
+use crate::circuit::{AppShape, InstanceLayout};
 use crate::evm::codegen::{write_verifier, GeneratedVerifier};
 use crate::evm::context::fr_to_u256;
 use crate::evm::direct::{app_verifier, app_verifier_spec, default_app_name};
@@ -150,7 +150,7 @@ impl DeployableCircuit {
             digest: self.digest,
             commitment: self.commitment,
             batch_size,
-            has_scores: AppShape { model: self.model.shape(), batch_size: self.batch_size }.layout().has_scores,
+            score_bits: self.layout().score_bits.map_or(0, |b| b as u8),
             app_instances: self.app_instances,
             proof_count: self.proof_count(),
             accumulator_limbs: self.accumulator_limbs(),
@@ -159,6 +159,11 @@ impl DeployableCircuit {
             policy,
             inputs,
         })
+    }
+
+    /// The public-instance layout of one app proof.
+    pub fn layout(&self) -> InstanceLayout {
+        AppShape::new(self.model.shape(), self.batch_size).layout()
     }
 
     /// `direct` or `batch (N proofs aggregated)`.
@@ -178,7 +183,7 @@ pub fn prepare(req: &DeployableRequest) -> Result<DeployableCircuit, DeployableE
     if req.aggregate == Some(0) {
         return Err(DeployableError::Invalid("batch mode aggregates at least 1 proof".into()));
     }
-    let shape = AppShape { model: req.model.shape(), batch_size: req.batch_size };
+    let shape = AppShape::new(req.model.shape(), req.batch_size);
     let config = AppKeys::choose_config(&shape, req.max_columns).map_err(step("circuit layout"))?;
     // The digests need no keys: with the verifier cached, nothing is loaded here (the relayer
     // loads the proving keys it needs once, itself).
@@ -285,8 +290,8 @@ pub struct CircuitIdentity {
     pub accumulator_limbs: usize,
     /// Public instances of one app proof.
     pub app_instances: usize,
-    /// Whether an app proof exposes scores.
-    pub has_scores: bool,
+    /// Width of a packed score (0 without scores).
+    pub score_bits: u8,
     /// The model's Poseidon commitment.
     pub commitment: U256,
 }
@@ -299,7 +304,7 @@ pub fn circuit_identity(
     app_digest: &str,
     aggregate: Option<(usize, u32)>,
 ) -> Result<CircuitIdentity, DeployableError> {
-    let layout = AppShape { model: model.shape(), batch_size }.layout();
+    let layout = AppShape::new(model.shape(), batch_size).layout();
     let (digest, proof_count, accumulator_limbs) = match aggregate {
         None => (app_digest.to_string(), 1, 0),
         Some((proofs, k)) => {
@@ -314,7 +319,7 @@ pub fn circuit_identity(
         proof_count,
         accumulator_limbs,
         app_instances: layout.len(),
-        has_scores: layout.has_scores,
+        score_bits: layout.score_bits.map_or(0, |b| b as u8),
         commitment: fr_to_u256(&model_commitment(&model.shape(), &model.params())),
     })
 }

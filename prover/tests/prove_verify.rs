@@ -2,7 +2,7 @@
 //! verifications that must fail (wrong public input, tampered proof, wrong transcript).
 
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
-use zkguard_prover::circuit::{AppShape, AppWitness, InstanceLayout};
+use zkguard_prover::circuit::{AppShape, AppWitness};
 use zkguard_prover::evm::{proof_length, ProofShape};
 use zkguard_prover::keys::{load_params, AppKeys, SrsSource};
 use zkguard_prover::prove::{prove, verify, Transcript};
@@ -20,7 +20,7 @@ fn features(n: usize) -> Vec<String> {
 fn roundtrip(shape: ModelShape, params: Vec<i64>, rows: Vec<Vec<i64>>, batch_size: usize) {
     let model = shape.model_from_params("test", &features(shape.n_features), &params);
     let witness = AppWitness::new(model, rows, batch_size, Fr::from(1234u64), Fr::from(777u64)).unwrap();
-    let app_shape = AppShape { model: shape, batch_size };
+    let app_shape = AppShape::new(shape, batch_size);
     let config = AppKeys::choose_config(&app_shape, 4).unwrap();
     let srs = SrsSource::InsecureDev;
     let kzg = load_params(&srs, config.k(), &cache_dir()).unwrap();
@@ -36,7 +36,8 @@ fn roundtrip(shape: ModelShape, params: Vec<i64>, rows: Vec<Vec<i64>>, batch_siz
         assert!(shape.witness_commitments > 0 && shape.quotient_chunks > 0 && shape.evaluations > 0, "{shape:?}");
 
         // One changed public input.
-        let layout = InstanceLayout { batch_size, has_scores: true };
+        let layout = witness.shape().layout();
+        assert_eq!(layout.batch_size, batch_size);
         for index in [0, 2, 4, layout.len() - 1] {
             let mut wrong = proof.instances.clone();
             wrong[index] += Fr::one();

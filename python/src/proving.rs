@@ -125,7 +125,7 @@ fn keygen(
     if max_columns == 0 {
         return Err(InputError::new_err("max_columns must be at least 1"));
     }
-    let shape = AppShape { model: model.model.shape(), batch_size };
+    let shape = AppShape::new(model.model.shape(), batch_size);
     let config = AppKeys::choose_config(&shape, max_columns).map_err(|e| to_py::<KeysError>(&e))?;
     let (keys, params) = py
         .detach(|| -> Result<_, String> {

@@ -48,7 +48,7 @@ async fn check_mode(name: &str) -> anyhow::Result<u64> {
         digest: f.circuit_digest.parse::<FixedBytes<32>>()?,
         commitment: f.model_commitment.parse()?,
         batch_size: u16::try_from(f.batch_size)?,
-        has_scores: f.has_scores,
+        score_bits: u8::try_from(f.score_bits)?,
         app_instances,
         proof_count: f.proof_count,
         accumulator_limbs: f.accumulator_limbs,

@@ -111,7 +111,7 @@ pub(crate) async fn model_holder_direct_submission(
     };
     let (model, batch_size, ctx_for_proof) = (circuit.model.clone(), circuit.batch_size, ctx.clone());
     let proof = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let shape = AppShape { model: model.shape(), batch_size };
+        let shape = AppShape::new(model.shape(), batch_size);
         let config = AppKeys::choose_config(&shape, zkguard_prover::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS)?;
         let srs = SrsSource::InsecureDev;
         let params = load_params(&srs, config.k(), &cache_dir)?;

@@ -207,7 +207,7 @@ pub async fn register_model(
         circuitDigest: reg.digest,
         verifier,
         batchSize: reg.batch_size,
-        hasScores: reg.has_scores,
+        scoreBits: reg.score_bits,
         scoreScaleBits: reg.score_scale_bits,
     };
     let policy = ModelRegistry::Policy {

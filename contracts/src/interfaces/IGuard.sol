@@ -25,16 +25,18 @@ struct Attestation {
 }
 
 /// @notice The decoded outputs of a verified submission, handed to the policy's action.
-/// @dev `flagged` and `scores` are compacted over the real samples: the real samples of segment 0
-///      (its first sampleCount), then those of segment 1, and so on; `subjects[i]` (when given)
-///      belongs to `flagged[i]` / `scores[i]`.
+/// @dev Nothing per sample is copied out of the proof beyond one bit: `flaggedBits` is compacted
+///      over the real samples (the real samples of segment 0, its first sampleCount, then those of
+///      segment 1, and so on), 256 to a word: real sample i is bit i % 256 of word i / 256 (read it
+///      with {FlaggedBits.isFlagged}); `subjects[i]` (when given) belongs to real sample i. Scores
+///      stay packed in the proof's instances; the Guard reads them in place for `maxScore`.
 /// @param modelId The model.
 /// @param nonce The submission nonce.
 /// @param issuedAt The submission's issue time.
 /// @param sampleCount Total real samples over all segments.
 /// @param flaggedCount Number of flagged real samples.
-/// @param flagged Decision per real sample (true = flagged / anomalous).
-/// @param scores Score per real sample (empty when the model has no scores), fixed point.
+/// @param flaggedBits Decision bit per real sample (1 = flagged / anomalous), 256 to a word.
+/// @param maxScore Highest real-sample score, fixed point (type(int256).min without scores).
 /// @param scoreScaleBits Fractional bits of the scores.
 /// @param subjects The submission's subjects (empty or one per real sample).
 /// @param inputCommitments The input commitment of every segment.
@@ -45,12 +47,24 @@ struct VerifiedResult {
     uint64 issuedAt;
     uint256 sampleCount;
     uint256 flaggedCount;
-    bool[] flagged;
-    int256[] scores;
+    uint256[] flaggedBits;
+    int256 maxScore;
     uint8 scoreScaleBits;
     address[] subjects;
     uint256[] inputCommitments;
     Policy policy;
+}
+
+/// @title FlaggedBits
+/// @notice Reads the compacted decision bits of a {VerifiedResult}.
+library FlaggedBits {
+    /// @notice Whether real sample `i` of a verified result is flagged.
+    /// @param bits The result's `flaggedBits`.
+    /// @param i Real-sample index (0 ..< sampleCount).
+    /// @return True when flagged.
+    function isFlagged(uint256[] calldata bits, uint256 i) internal pure returns (bool) {
+        return (bits[i >> 8] >> (i & 255)) & 1 == 1;
+    }
 }
 
 /// @title IGuardErrors

@@ -57,14 +57,15 @@ struct InputPolicy {
 /// @param circuitDigest Digest of the app circuit; the verifier must report the same.
 /// @param verifier The verifier wrapper (direct or aggregated).
 /// @param batchSize Samples per app proof (> 0).
-/// @param hasScores Whether the app proof exposes one score per sample.
+/// @param scoreBits Width of one packed score (InstanceLayout.MIN_SCORE_BITS..=MAX_SCORE_BITS), or 0
+///        when the app proof exposes no scores.
 /// @param scoreScaleBits Fractional bits of the fixed-point scores.
 struct ModelConfig {
     uint256 modelCommitment;
     bytes32 circuitDigest;
     IZkGuardVerifier verifier;
     uint16 batchSize;
-    bool hasScores;
+    uint8 scoreBits;
     uint8 scoreScaleBits;
 }
 
@@ -77,7 +78,7 @@ struct Model {
     uint16 batchSize;
     uint16 proofCount;
     uint16 accumulatorLimbs;
-    bool hasScores;
+    uint8 scoreBits;
     uint8 scoreScaleBits;
     ModelStatus status;
     InputMode inputMode;
@@ -99,6 +100,8 @@ interface IModelRegistryErrors {
     error InvalidModelCommitment(uint256 modelCommitment);
     /// @notice The batch size is zero.
     error InvalidBatchSize(uint16 batchSize);
+    /// @notice The score width is neither 0 (no scores) nor in MIN_SCORE_BITS..=MAX_SCORE_BITS.
+    error InvalidScoreBits(uint8 scoreBits);
     /// @notice The verifier address holds no code.
     error VerifierHasNoCode(address verifier);
     /// @notice The verifier reports another circuit digest.
@@ -130,7 +133,7 @@ interface IModelRegistryEvents {
         bytes32 circuitDigest,
         address verifier,
         uint16 batchSize,
-        bool hasScores,
+        uint8 scoreBits,
         uint8 scoreScaleBits
     );
     /// @notice A model's policy was set (at registration or later).

@@ -39,6 +39,8 @@ abstract contract ZkGuardBase is Test {
     uint256 internal constant COMMIT_DIRECT = 0x1111;
     uint16 internal constant DIRECT_BATCH = 4;
     uint8 internal constant SCALE_BITS = 8;
+    /// @dev Width of a packed test score: 6 scores to a word, |score| < 2^39.
+    uint8 internal constant SCORE_BITS = 40;
     uint32 internal constant MIN_FLAGGED = 2;
     int256 internal constant SCORE_THRESHOLD = 3 << 8; // 3.0
     // Batch mode, 2 aggregated proofs of 250 samples (2 decision words), no scores, filter.
@@ -86,12 +88,17 @@ abstract contract ZkGuardBase is Test {
         _markBatch(MODEL_BATCH);
         gen = new MockGeneratedVerifier();
         directVerifier = new ZkGuardVerifier(
-            address(gen), DIGEST_DIRECT, InstanceLayout.appInstanceCount(DIRECT_BATCH, true), 1, 0, PROOF_LEN
+            address(gen),
+            DIGEST_DIRECT,
+            InstanceLayout.appInstanceCount(DIRECT_BATCH, SCORE_BITS),
+            1,
+            0,
+            PROOF_LEN
         );
         batchVerifier = new ZkGuardVerifier(
             address(gen),
             DIGEST_BATCH,
-            InstanceLayout.appInstanceCount(BATCH_BATCH, false),
+            InstanceLayout.appInstanceCount(BATCH_BATCH, 0),
             BATCH_PROOFS,
             InstanceLayout.ACCUMULATOR_LIMBS,
             PROOF_LEN
@@ -107,19 +114,19 @@ abstract contract ZkGuardBase is Test {
         vm.startPrank(governance);
         registry.registerModel(
             MODEL_DIRECT,
-            ModelConfig(COMMIT_DIRECT, DIGEST_DIRECT, directVerifier, DIRECT_BATCH, true, SCALE_BITS),
+            ModelConfig(COMMIT_DIRECT, DIGEST_DIRECT, directVerifier, DIRECT_BATCH, SCORE_BITS, SCALE_BITS),
             Policy(breaker, MAX_AGE, MIN_FLAGGED, true, SCORE_THRESHOLD),
             _inputs()
         );
         registry.registerModel(
             MODEL_BATCH,
-            ModelConfig(COMMIT_BATCH, DIGEST_BATCH, batchVerifier, BATCH_BATCH, false, 0),
+            ModelConfig(COMMIT_BATCH, DIGEST_BATCH, batchVerifier, BATCH_BATCH, 0, 0),
             Policy(filter, MAX_AGE, 0, false, 0),
             _inputs()
         );
         registry.registerModel(
             MODEL_HOOK,
-            ModelConfig(COMMIT_HOOK, DIGEST_DIRECT, directVerifier, DIRECT_BATCH, true, SCALE_BITS),
+            ModelConfig(COMMIT_HOOK, DIGEST_DIRECT, directVerifier, DIRECT_BATCH, SCORE_BITS, SCALE_BITS),
             Policy(breaker, MAX_AGE, 1, false, 0),
             _inputs()
         );
@@ -155,7 +162,7 @@ abstract contract ZkGuardBase is Test {
 
     /// @dev Marks a model as registered with the batch layout (2 aggregated proofs of BATCH_BATCH).
     function _markBatch(uint256 modelId) internal {
-        _markAggregated(modelId, BATCH_PROOFS, InstanceLayout.appInstanceCount(BATCH_BATCH, false));
+        _markAggregated(modelId, BATCH_PROOFS, InstanceLayout.appInstanceCount(BATCH_BATCH, 0));
     }
 
     function _markAggregated(uint256 modelId, uint256 proofs, uint256 app) internal {
@@ -250,26 +257,36 @@ abstract contract ZkGuardBase is Test {
         s.scores = scores;
     }
 
-    /// @dev Encodes one app segment for a model layout.
+    /// @dev Encodes one app segment for a model layout (`scoreBits` 0: no scores), as the circuit
+    ///      does: flagged count, decision words, offset-binary scores packed 248 / scoreBits a word,
+    ///      padding samples scored 0.
     function _encodeSegment(
         uint256 commitment,
         uint256 context,
         uint16 batchSize,
-        bool hasScores,
+        uint8 scoreBits,
         Segment memory s
     ) internal pure returns (uint256[] memory out) {
-        uint256 words = InstanceLayout.decisionWordCount(batchSize);
-        out = new uint256[](InstanceLayout.appInstanceCount(batchSize, hasScores));
+        out = new uint256[](InstanceLayout.appInstanceCount(batchSize, scoreBits));
         out[0] = commitment;
         out[1] = s.inputCommitment;
         out[2] = context;
         out[3] = s.sampleCount;
+        uint256 d = InstanceLayout.DECISIONS_OFFSET;
         for (uint256 i = 0; i < s.flagged.length; ++i) {
-            if (s.flagged[i]) out[4 + i / 248] |= uint256(1) << (i % 248);
+            if (s.flagged[i]) {
+                out[d + i / 248] |= uint256(1) << (i % 248);
+                ++out[InstanceLayout.FLAGGED_COUNT_OFFSET];
+            }
         }
-        if (hasScores) {
-            for (uint256 i = 0; i < s.scores.length; ++i) {
-                out[4 + words + i] = InstanceLayout.encodeSigned(s.scores[i]);
+        if (scoreBits != 0) {
+            uint256 per = InstanceLayout.scoresPerWord(scoreBits);
+            uint256 start = InstanceLayout.scoresOffset(batchSize);
+            for (uint256 i = 0; i < batchSize; ++i) {
+                int256 v = i < s.scores.length ? s.scores[i] : int256(0);
+                uint256 slot = uint256(v + int256(1 << (scoreBits - 1)));
+                require(slot < (1 << scoreBits), "test: score does not fit");
+                out[start + i / per] |= slot << ((i % per) * scoreBits);
             }
         }
     }
@@ -290,17 +307,17 @@ abstract contract ZkGuardBase is Test {
         SubmissionContext memory c,
         Segment[] memory segs
     ) internal view returns (uint256[] memory all) {
-        (uint256 commitment, uint16 batchSize, bool hasScores, uint256 proofs, uint256 limbs) =
+        (uint256 commitment, uint16 batchSize, uint8 scoreBits, uint256 proofs, uint256 limbs) =
             _layout(modelId);
         require(segs.length == proofs, "test: segment count");
         uint256 context = _contextFor(guardAddr, chainId, modelId, c);
-        uint256 app = InstanceLayout.appInstanceCount(batchSize, hasScores);
+        uint256 app = InstanceLayout.appInstanceCount(batchSize, scoreBits);
         all = new uint256[](limbs + proofs * app);
         for (uint256 i = 0; i < limbs; ++i) {
             all[i] = uint256(keccak256(abi.encode("limb", i))) % R;
         }
         for (uint256 k = 0; k < proofs; ++k) {
-            uint256[] memory seg = _encodeSegment(commitment, context, batchSize, hasScores, segs[k]);
+            uint256[] memory seg = _encodeSegment(commitment, context, batchSize, scoreBits, segs[k]);
             for (uint256 i = 0; i < app; ++i) {
                 all[limbs + k * app + i] = seg[i];
             }
@@ -310,11 +327,11 @@ abstract contract ZkGuardBase is Test {
     function _layout(uint256 modelId)
         internal
         view
-        returns (uint256 commitment, uint16 batchSize, bool hasScores, uint256 proofs, uint256 limbs)
+        returns (uint256 commitment, uint16 batchSize, uint8 scoreBits, uint256 proofs, uint256 limbs)
     {
         commitment = registry.getModel(modelId).modelCommitment;
         batchSize = registry.getModel(modelId).batchSize;
-        hasScores = registry.getModel(modelId).hasScores;
+        scoreBits = registry.getModel(modelId).scoreBits;
         proofs = registry.getModel(modelId).proofCount;
         limbs = registry.getModel(modelId).accumulatorLimbs;
     }
@@ -357,6 +374,11 @@ abstract contract ZkGuardBase is Test {
         for (uint256 i = 0; i < n; ++i) {
             f[i] = i % every == 0;
         }
+    }
+
+    /// @dev Bit `i` of a result's compacted `flaggedBits`.
+    function _flagged(uint256[] memory bits, uint256 i) internal pure returns (bool) {
+        return (bits[i / 256] >> (i % 256)) & 1 == 1;
     }
 
     function _bools(bool a, bool b, bool c, bool d) internal pure returns (bool[] memory f) {

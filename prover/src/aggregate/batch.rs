@@ -32,6 +32,9 @@ pub struct BatchRequest {
     pub batches: Vec<Vec<Vec<i64>>>,
     /// App circuit batch size.
     pub batch_size: usize,
+    /// Whether the app proofs expose packed scores (every score word is an instance of the
+    /// aggregation verifier: large batches fit EIP-170 only without them).
+    pub has_scores: bool,
     /// Advice-column budget of the app circuit.
     pub max_columns: usize,
     /// Input-commitment salt of batch `i` is `salt + i`.
@@ -141,7 +144,7 @@ pub fn aggregation_verifier(
 /// App keys, N app proofs, aggregation keys and proof, verifier, revm check and fixture.
 pub fn run(req: &BatchRequest) -> Result<BatchRun, OnchainError> {
     let n = req.batches.len();
-    let shape = AppShape { model: req.model.shape(), batch_size: req.batch_size };
+    let shape = AppShape::new(req.model.shape(), req.batch_size).with_scores(req.has_scores);
     let started = Instant::now();
     let app_config = AppKeys::choose_config(&shape, req.max_columns)?;
     let app_params = load_params(&req.srs, app_config.k(), &req.cache_dir)?;
@@ -151,7 +154,8 @@ pub fn run(req: &BatchRequest) -> Result<BatchRun, OnchainError> {
     let mut decoded = Vec::with_capacity(n);
     for (i, rows) in req.batches.iter().enumerate() {
         let salt = req.salt + Fr::from(i as u64);
-        let witness = AppWitness::new(req.model.clone(), rows.clone(), req.batch_size, salt, context)?;
+        let witness = AppWitness::new(req.model.clone(), rows.clone(), req.batch_size, salt, context)?
+            .with_scores(req.has_scores);
         let proof = prove(&app_params, &app_keys, &witness, Transcript::Poseidon)?;
         decoded.push(AppInstances::from_slice(shape.layout(), &proof.instances)?);
         app_proofs.push(proof);
@@ -211,19 +215,33 @@ pub fn run(req: &BatchRequest) -> Result<BatchRun, OnchainError> {
 /// 4-feature demo circuit (batch 4, one advice column); batch `i` has `3 + i % 2` real rows so
 /// padding is exercised, with one subject per real row, all bound to the demo context.
 pub fn demo_request(proofs: usize, k: Option<u32>, cache_dir: PathBuf, solc: PathBuf, command: &str) -> BatchRequest {
+    demo_request_sized(proofs, 4, true, k, cache_dir, solc, command)
+}
+
+/// [`demo_request`] with app proofs of `batch_size` samples (batch `i` has `batch_size - 1 +
+/// i % 2` real rows), with or without scores.
+pub fn demo_request_sized(
+    proofs: usize,
+    batch_size: usize,
+    has_scores: bool,
+    k: Option<u32>,
+    cache_dir: PathBuf,
+    solc: PathBuf,
+    command: &str,
+) -> BatchRequest {
     const FEATURES: usize = 4;
-    const BATCH: usize = 4;
     let mut batches = vec![];
     let mut offset = 0;
     for i in 0..proofs {
-        let rows = BATCH - 1 + i % 2;
+        let rows = batch_size - 1 + i % 2;
         batches.push(crate::evm::demo::demo_rows(FEATURES, rows, offset));
         offset += rows;
     }
     BatchRequest {
         model: crate::evm::demo::demo_model(FEATURES),
         batches,
-        batch_size: BATCH,
+        batch_size,
+        has_scores,
         max_columns: 1,
         salt: Fr::from(0xba7cu64),
         ctx: crate::evm::demo::demo_context(offset),

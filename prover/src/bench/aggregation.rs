@@ -15,6 +15,15 @@ use crate::aggregate::batch;
 pub struct AggregationResult {
     /// App proofs aggregated.
     pub proofs: usize,
+    /// Samples per app proof.
+    #[serde(default)]
+    pub batch_size: usize,
+    /// Whether the app proofs expose packed scores.
+    #[serde(default)]
+    pub scores: bool,
+    /// Real samples over all app proofs.
+    #[serde(default)]
+    pub decisions: usize,
     /// Aggregation circuit k.
     pub k: u32,
     /// N app proofs (keys cached) in seconds.
@@ -39,13 +48,26 @@ pub struct AggregationResult {
 
 /// Runs batch mode with `proofs` app proofs; parameters are cached in `cache`, keys are made fresh.
 pub fn run_aggregation_case(root: &Path, proofs: usize, cache: &Path) -> anyhow::Result<AggregationResult> {
+    run_aggregation_case_sized(root, proofs, 4, true, cache)
+}
+
+/// [`run_aggregation_case`] with app proofs of `batch_size` samples, with or without scores.
+pub fn run_aggregation_case_sized(
+    root: &Path,
+    proofs: usize,
+    batch_size: usize,
+    scores: bool,
+    cache: &Path,
+) -> anyhow::Result<AggregationResult> {
     let keys_dir = tempfile::tempdir()?;
     // Share the (slow to generate) SRS files, not the keys, so keygen is measured.
     let srs_dir = keys_dir.path().join("srs");
     std::fs::create_dir_all(cache.join("srs"))?;
     std::os::unix::fs::symlink(cache.join("srs").canonicalize()?, &srs_dir)?;
-    let request = batch::demo_request(
+    let request = batch::demo_request_sized(
         proofs,
+        batch_size,
+        scores,
         None,
         keys_dir.path().to_path_buf(),
         root.join("scripts/solc"),
@@ -54,6 +76,9 @@ pub fn run_aggregation_case(root: &Path, proofs: usize, cache: &Path) -> anyhow:
     let run = batch::run(&request)?;
     Ok(AggregationResult {
         proofs,
+        batch_size,
+        scores,
+        decisions: run.decoded.iter().map(|d| d.sample_count).sum(),
         k: run.keys.config.params.degree,
         app_prove_s: run.timings.app_prove.as_secs_f64(),
         keygen_s: run.timings.aggregation_keygen.as_secs_f64(),
@@ -70,12 +95,15 @@ pub fn run_aggregation_case(root: &Path, proofs: usize, cache: &Path) -> anyhow:
 /// Renders aggregation results as a markdown table.
 pub fn aggregation_table(results: &[AggregationResult]) -> String {
     let mut out = String::from(
-        "| N | k | keygen s | prove s | peak MB | proof B | calldata B | verifier B | verify gas | calldata gas |\n|---|---|---|---|---|---|---|---|---|---|\n",
+        "| N | B | scores | decisions | k | keygen s | prove s | peak MB | proof B | calldata B | verifier B | verify gas | calldata gas | verify gas / decision |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in results {
         out.push_str(&format!(
-            "| {} | {} | {:.1} | {:.1} | {:.0} | {} | {} | {} | {} | {} ({:.0}%) |\n",
+            "| {} | {} | {} | {} | {} | {:.1} | {:.1} | {:.0} | {} | {} | {} | {} | {} ({:.0}%) | {:.0} |\n",
             r.proofs,
+            r.batch_size,
+            if r.scores { "packed" } else { "none" },
+            r.decisions,
             r.k,
             r.keygen_s,
             r.prove_s,
@@ -85,8 +113,22 @@ pub fn aggregation_table(results: &[AggregationResult]) -> String {
             r.verifier_runtime_bytes,
             r.verify_gas,
             r.calldata_gas,
-            100.0 * r.calldata_gas as f64 / r.verify_gas.max(1) as f64
+            100.0 * r.calldata_gas as f64 / r.verify_gas.max(1) as f64,
+            r.verify_gas as f64 / r.decisions.max(1) as f64,
         ));
     }
     out
+}
+
+/// Parses an aggregation case `N`, `N:B` or `N:B:none` (default B = 4 with scores).
+pub fn parse_aggregation_case(case: &str) -> anyhow::Result<(usize, usize, bool)> {
+    let mut parts = case.trim().split(':');
+    let proofs = parts.next().unwrap_or("").parse()?;
+    let batch = parts.next().map_or(Ok(4), str::parse)?;
+    let scores = match parts.next() {
+        None => true,
+        Some("none") => false,
+        Some(other) => anyhow::bail!("aggregation case {case}: `{other}` is not `none`"),
+    };
+    Ok((proofs, batch, scores))
 }

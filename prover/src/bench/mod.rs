@@ -6,6 +6,7 @@
 //! machine-dependent: the table records the machine (cores, CPU model).
 
 pub mod aggregation;
+pub mod onchain;
 
 use std::path::Path;
 use std::time::Instant;
@@ -69,7 +70,7 @@ pub fn run_case(
     let rows: Vec<Vec<i64>> =
         data.rows.iter().take(batch_size).map(|r| quantized.quantize_input(r)).collect::<Result<_, _>>()?;
     let witness = AppWitness::new(quantized.clone(), rows, batch_size, Fr::from(7u64), Fr::from(11u64))?;
-    let shape = AppShape { model: quantized.shape(), batch_size };
+    let shape = AppShape::new(quantized.shape(), batch_size);
     let config = AppKeys::choose_config(&shape, DEFAULT_MAX_ADVICE_COLUMNS)?;
     let srs = SrsSource::InsecureDev;
     let params = load_params(&srs, config.k(), cache)?;

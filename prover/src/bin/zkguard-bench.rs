@@ -1,14 +1,19 @@
 //! `zkguard-bench`: runs the prover benchmarks (each case in a child process), prints a markdown
 //! table and writes JSON. Not a test: numbers are recorded, never asserted.
 //!
-//! Usage: `zkguard-bench [--runs N] [--out FILE] [--cases model:batch,...] [--aggregate 1,2,4]`
+//! Usage: `zkguard-bench [--runs N] [--out FILE] [--cases model:batch,...] [--aggregate 1,2,4]`,
+//! or `zkguard-bench --onchain 1,16,256,256:none [--out bench/results/onchain.json]` for the
+//! direct-mode on-chain costs against the batch size (`:none`: without scores).
 
 use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::Context;
 use clap::Parser;
-use zkguard_prover::bench::aggregation::{aggregation_table, run_aggregation_case, AggregationResult};
+use zkguard_prover::bench::aggregation::{
+    aggregation_table, parse_aggregation_case, run_aggregation_case_sized, AggregationResult,
+};
+use zkguard_prover::bench::onchain::{onchain_table, run_onchain_case};
 use zkguard_prover::bench::{machine, run_case, table, CaseResult};
 
 #[derive(Debug, Parser)]
@@ -30,7 +35,8 @@ breast_cancer_xgboost:1,breast_cancer_xgboost:16"
     /// JSON results file.
     #[arg(long, default_value = "bench/results/prover.json")]
     out: PathBuf,
-    /// Aggregation cases: numbers of app proofs N to aggregate, comma separated (empty: none).
+    /// Aggregation cases: numbers of app proofs N to aggregate, comma separated (empty: none),
+    /// each `N` (app batch 4 with scores), `N:B` or `N:B:none` (app batch B without scores).
     /// N = 4 needs ~12 GB and several minutes on 2 cores.
     #[arg(long, default_value = "1,2")]
     aggregate: String,
@@ -39,7 +45,11 @@ breast_cancer_xgboost:1,breast_cancer_xgboost:16"
     child: Option<String>,
     /// Internal: run one aggregation case in this process and print its JSON.
     #[arg(long, hide = true)]
-    child_aggregate: Option<usize>,
+    child_aggregate: Option<String>,
+    /// Direct-mode on-chain cases instead of the prover cases: batch sizes, comma separated, each
+    /// with packed scores or, as `B:none`, without.
+    #[arg(long)]
+    onchain: Option<String>,
     /// Cache for the (insecure, benchmark-only) SRS.
     #[arg(long, default_value = "target/zkguard-bench-cache")]
     cache: PathBuf,
@@ -54,10 +64,14 @@ fn main() -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&result)?);
         return Ok(());
     }
-    if let Some(proofs) = args.child_aggregate {
-        let result = run_aggregation_case(&root, proofs, &args.cache)?;
+    if let Some(case) = &args.child_aggregate {
+        let (proofs, batch, scores) = parse_aggregation_case(case)?;
+        let result = run_aggregation_case_sized(&root, proofs, batch, scores, &args.cache)?;
         println!("{}", serde_json::to_string(&result)?);
         return Ok(());
+    }
+    if let Some(cases) = &args.onchain {
+        return onchain(&root, cases, &args);
     }
     let exe = std::env::current_exe()?;
     let mut results: Vec<CaseResult> = Vec::new();
@@ -94,7 +108,7 @@ fn main() -> anyhow::Result<()> {
     println!("machine: {machine}\n\n{}", table(&results));
     if !aggregations.is_empty() {
         println!(
-            "\naggregation (batch mode, demo app circuit: 4 features, batch 4):\n\n{}",
+            "\naggregation (batch mode, demo app circuit: 4 features, 1 advice column):\n\n{}",
             aggregation_table(&aggregations)
         );
     }
@@ -102,6 +116,36 @@ fn main() -> anyhow::Result<()> {
         std::fs::create_dir_all(parent)?;
     }
     let json = serde_json::json!({ "machine": machine, "results": results, "aggregation": aggregations });
+    std::fs::write(&args.out, serde_json::to_vec_pretty(&json)?)?;
+    eprintln!("wrote {}", args.out.display());
+    Ok(())
+}
+
+/// Runs the on-chain cases in this process, one after the other, and writes their JSON.
+fn onchain(root: &std::path::Path, cases: &str, args: &Args) -> anyhow::Result<()> {
+    let mut results = Vec::new();
+    for case in cases.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (batch, scores) = match case.split_once(':') {
+            Some((b, "none")) => (b, false),
+            Some((_, other)) => anyhow::bail!("on-chain case {case}: `{other}` is not `none`"),
+            None => (case, true),
+        };
+        let batch: usize = batch.parse().with_context(|| format!("on-chain case {case}: batch size"))?;
+        eprintln!("bench: on-chain B = {batch}, scores {scores} ...");
+        let result = run_onchain_case(batch, scores, &args.cache, &root.join("scripts/solc"))
+            .with_context(|| format!("on-chain case {case}"))?;
+        eprintln!("{}", serde_json::to_string(&result)?);
+        results.push(result);
+    }
+    let machine = machine();
+    println!(
+        "machine: {machine}\n\ndirect mode, demo circuit (4 features, 1 advice column), revm (Prague):\n\n{}",
+        onchain_table(&results)
+    );
+    if let Some(parent) = args.out.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let json = serde_json::json!({ "machine": machine, "hardfork": "revm default (Prague)", "direct": results });
     std::fs::write(&args.out, serde_json::to_vec_pretty(&json)?)?;
     eprintln!("wrote {}", args.out.display());
     Ok(())

@@ -15,9 +15,8 @@ use halo2_base::QuantumCell::Constant;
 use serde::{Deserialize, Serialize};
 
 use super::commit::{self, hash_assigned, pack_assigned, pack_params_assigned};
-use super::field::pow2;
 use super::fixed_point::FixedPointChip;
-use super::instances::{AppInstances, InstanceLayout, DECISION_BITS_PER_WORD};
+use super::instances::{AppInstances, InstanceLayout};
 use super::tree::LoadedTrees;
 use super::CircuitError;
 use crate::quant::{Family, ModelShape, QuantizedModel};
@@ -32,12 +31,30 @@ pub struct AppShape {
     pub model: ModelShape,
     /// Samples per proof.
     pub batch_size: usize,
+    /// Whether the proof exposes a score per sample (packed at the model's `value_bits`); chosen
+    /// at keygen and part of the circuit's identity. A policy on flagged counts or verdicts
+    /// (the circuit breaker's counts, the verdict filter) needs none.
+    pub has_scores: bool,
 }
 
 impl AppShape {
-    /// The public-instance layout of this circuit.
+    /// The shape of `model` at `batch_size`, exposing scores.
+    pub fn new(model: ModelShape, batch_size: usize) -> Self {
+        Self { model, batch_size, has_scores: true }
+    }
+
+    /// The same shape with or without scores.
+    pub fn with_scores(self, has_scores: bool) -> Self {
+        Self { has_scores, ..self }
+    }
+
+    /// The public-instance layout of this circuit: scores (when exposed) are packed at the
+    /// width every score is range-checked to, the fixed-point format's `value_bits`.
     pub fn layout(&self) -> InstanceLayout {
-        InstanceLayout { batch_size: self.batch_size, has_scores: true }
+        InstanceLayout {
+            batch_size: self.batch_size,
+            score_bits: self.has_scores.then_some(self.model.fixed.value_bits),
+        }
     }
 }
 
@@ -54,6 +71,8 @@ pub struct AppWitness {
     pub salt: Fr,
     /// Context binding (see [`super::instances`]).
     pub context: Fr,
+    /// Whether the proof exposes scores (see [`AppShape::has_scores`]).
+    pub has_scores: bool,
 }
 
 impl AppWitness {
@@ -72,9 +91,14 @@ impl AppWitness {
         let sample_count = rows.len();
         let mut rows = rows;
         rows.resize(batch_size, vec![0; model.n_features()]);
-        let witness = Self { model, rows, sample_count, salt, context };
+        let witness = Self { model, rows, sample_count, salt, context, has_scores: true };
         witness.expected_instances()?;
         Ok(witness)
+    }
+
+    /// The same witness for the circuit with or without scores.
+    pub fn with_scores(self, has_scores: bool) -> Self {
+        Self { has_scores, ..self }
     }
 
     /// An all-zero witness of `shape`, for key generation.
@@ -88,15 +112,17 @@ impl AppWitness {
             sample_count: 1,
             salt: Fr::zero(),
             context: Fr::zero(),
+            has_scores: shape.has_scores,
         }
     }
 
     /// The shape this witness fits.
     pub fn shape(&self) -> AppShape {
-        AppShape { model: self.model.shape(), batch_size: self.rows.len() }
+        AppShape { model: self.model.shape(), batch_size: self.rows.len(), has_scores: self.has_scores }
     }
 
-    /// The public instances, computed natively from the integer reference.
+    /// The public instances, computed natively from the integer reference; refuses a sample whose
+    /// score does not fit the packed width (the circuit would be unsatisfiable).
     pub fn expected_instances(&self) -> Result<AppInstances, CircuitError> {
         let shape = self.shape();
         let fixed = self.model.fixed;
@@ -105,8 +131,14 @@ impl AppWitness {
         for (i, row) in self.rows.iter().enumerate() {
             let out = self.model.infer(row).map_err(|source| CircuitError::Sample { index: i, source })?;
             let real = i < self.sample_count;
+            if !fixed.fits(out.score as i128) {
+                return Err(CircuitError::ScoreRange { index: i, score: out.score as i128, bits: fixed.value_bits });
+            }
             decisions.push(real && out.decision);
             scores.push(if real { out.score as i128 } else { 0 });
+        }
+        if !shape.has_scores {
+            scores.clear();
         }
         Ok(AppInstances {
             layout: shape.layout(),
@@ -237,17 +269,8 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, witness: &AppWitness) ->
         decisions.push(gate.mul(ctx, decision, mask));
         scores.push(gate.mul(ctx, score, mask));
     }
-    let words: Vec<_> = decisions
-        .chunks(DECISION_BITS_PER_WORD)
-        .map(|chunk| {
-            let powers = (0..chunk.len()).map(|b| Constant(pow2(b as u64)));
-            gate.inner_product(ctx, chunk.iter().copied(), powers)
-        })
-        .collect();
-
-    let mut public = vec![model_commitment, input_commitment, context, count];
-    public.extend(words);
-    public.extend(scores.iter().copied());
+    let header = [model_commitment, input_commitment, context, count];
+    let public = super::outputs::expose(ctx, &range, &shape.layout(), header, &decisions, &scores);
     let values: Vec<Fr> = public.iter().map(|a| *a.value()).collect();
     builder.assigned_instances = vec![public];
     values

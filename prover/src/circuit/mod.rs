@@ -1,4 +1,5 @@
-//! Circuits: the fixed-point chip, commitments, the public-instance layout and the app circuit,
+//! Circuits: the fixed-point chip, commitments, the public-instance layout and its in-circuit
+//! packing, and the app circuit,
 //! plus the halo2 configuration (k, columns, lookup bits) chosen for each shape.
 
 pub mod app;
@@ -7,6 +8,7 @@ pub mod config;
 pub mod field;
 pub mod fixed_point;
 pub mod instances;
+pub mod outputs;
 pub mod tree;
 
 #[cfg(test)]
@@ -39,6 +41,16 @@ pub enum CircuitError {
         /// What overflowed.
         #[source]
         source: QuantError,
+    },
+    /// A sample's score does not fit the width the layout packs it at.
+    #[error("sample {index}: score {score} does not fit {bits} signed bits (the packed score width)")]
+    ScoreRange {
+        /// Row index in the batch.
+        index: usize,
+        /// The score (fixed point).
+        score: i128,
+        /// The width.
+        bits: u32,
     },
     /// The witness does not fit the circuit's shape.
     #[error("witness shape {found} does not match the circuit shape {expected}")]

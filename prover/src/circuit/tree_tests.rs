@@ -249,7 +249,7 @@ fn a_feature_index_beyond_the_inputs_is_unprovable() {
     let err = AppWitness::new(model.clone(), rows.clone(), 1, Fr::zero(), Fr::zero()).unwrap_err();
     assert!(err.to_string().contains("feature index"), "{err}");
     // Bypassing the reference: the circuit itself refuses it.
-    let w = AppWitness { model, rows, sample_count: 1, salt: Fr::zero(), context: Fr::zero() };
+    let w = AppWitness { model, rows, sample_count: 1, salt: Fr::zero(), context: Fr::zero(), has_scores: true };
     let config = AppCircuitConfig::choose(&w.shape(), DEFAULT_MAX_ADVICE_COLUMNS).unwrap();
     let (builder, claimed) = config.builder(CircuitBuilderStage::Mock, &w).unwrap();
     assert!(MockProver::run(config.k(), &builder, vec![claimed]).unwrap().verify().is_err());

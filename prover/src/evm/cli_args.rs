@@ -503,6 +503,7 @@ pub fn run_fixture(args: FixtureArgs) -> anyhow::Result<()> {
                 model,
                 batches,
                 batch_size: args.batch_size,
+                has_scores: true,
                 max_columns: args.max_columns,
                 salt,
                 ctx,

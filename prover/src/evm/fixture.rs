@@ -9,7 +9,7 @@
 //! | `verifierBytecode` | `0x` hex | creation code of the generated verifier |
 //! | `circuitDigest` | `0x` bytes32 | digest of the verified circuit (app circuit in direct mode, aggregation circuit in batch mode) |
 //! | `appCircuitDigest` | `0x` bytes32 | digest of the app circuit |
-//! | `batchSize`, `hasScores`, `scoreScaleBits` | number, bool, number | the app layout |
+//! | `batchSize`, `scoreBits`, `scoreScaleBits` | number, number, number | the app layout (`scoreBits` 0: no scores) |
 //! | `proofCount`, `accumulatorLimbs` | number | 1 and 0 direct; N and 12 batch |
 //! | `modelId`, `modelCommitment` | number, `0x` uint256 | the registry entry |
 //! | `chainId`, `guard`, `nonce`, `issuedAt`, `subjects` | number, address, number, number, address[] | what the context binds |
@@ -84,8 +84,8 @@ pub struct Fixture {
     pub app_circuit_digest: String,
     /// Samples per app proof.
     pub batch_size: usize,
-    /// Whether scores follow the decision words.
-    pub has_scores: bool,
+    /// Width of the packed scores after the decision words (0: no scores).
+    pub score_bits: u32,
     /// Fractional bits of the scores.
     pub score_scale_bits: u32,
     /// App proofs covered.
@@ -199,7 +199,7 @@ impl Fixture {
         let mut scores = vec![];
         for s in segments {
             decisions.extend_from_slice(&s.decisions[..s.sample_count]);
-            if input.layout.has_scores {
+            if input.layout.has_scores() {
                 scores.extend(s.scores[..s.sample_count].iter().map(|v| v.to_string()));
             }
         }
@@ -213,7 +213,7 @@ impl Fixture {
             circuit_digest: digest_hex(&input.verifier.spec.circuit_digest),
             app_circuit_digest: digest_hex(input.app_circuit_digest),
             batch_size: input.layout.batch_size,
-            has_scores: input.layout.has_scores,
+            score_bits: input.layout.score_bits.unwrap_or(0),
             score_scale_bits: input.score_scale_bits,
             proof_count: segments.len(),
             accumulator_limbs: limbs,

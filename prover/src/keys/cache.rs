@@ -23,7 +23,7 @@ use crate::circuit::{AppShape, AppWitness, CircuitError};
 use crate::progress::Stage;
 
 /// Version tag hashed into every circuit digest; bump when the circuit's constraints change.
-pub const CIRCUIT_VERSION: &str = "zkguard-app-circuit/v1";
+pub const CIRCUIT_VERSION: &str = "zkguard-app-circuit/v2";
 
 /// Why keys could not be made or loaded.
 #[derive(Debug, thiserror::Error)]

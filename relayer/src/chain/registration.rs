@@ -41,8 +41,8 @@ pub struct ExpectedRegistration {
     pub accumulator_limbs: u64,
     /// Samples per app proof.
     pub batch_size: u64,
-    /// Whether the app proof exposes scores.
-    pub has_scores: bool,
+    /// Width of the app proof's packed scores (0: no scores).
+    pub score_bits: u8,
     /// Poseidon commitment of the quantized model.
     pub commitment: U256,
 }
@@ -62,8 +62,8 @@ pub struct Registration {
     pub accumulator_limbs: u64,
     /// Registered batch size.
     pub batch_size: u64,
-    /// Registered `hasScores`.
-    pub has_scores: bool,
+    /// Registered `scoreBits` (0: no scores).
+    pub score_bits: u8,
     /// Registered model commitment.
     pub commitment: U256,
 }
@@ -155,7 +155,7 @@ pub fn compare(expected: &ExpectedRegistration, registered: &Registration) -> Re
     check("proof_count", expected.proof_count.to_string(), registered.proof_count.to_string());
     check("accumulator_limbs", expected.accumulator_limbs.to_string(), registered.accumulator_limbs.to_string());
     check("batch_size", expected.batch_size.to_string(), registered.batch_size.to_string());
-    check("has_scores", expected.has_scores.to_string(), registered.has_scores.to_string());
+    check("score_bits", expected.score_bits.to_string(), registered.score_bits.to_string());
     check("model_commitment", format!("{:#x}", expected.commitment), format!("{:#x}", registered.commitment));
     if mismatches.is_empty() {
         Ok(())
@@ -187,7 +187,7 @@ pub fn expected_for(
         proof_count: identity.proof_count as u64,
         accumulator_limbs: identity.accumulator_limbs as u64,
         batch_size: batch_size as u64,
-        has_scores: identity.has_scores,
+        score_bits: identity.score_bits,
         commitment: identity.commitment,
     })
 }
@@ -197,7 +197,7 @@ pub fn expected_for(
 pub fn expected_from_config(config: &Config, m: &ModelConfig) -> Result<ExpectedRegistration, RegistrationError> {
     let err = |message: String| RegistrationError::Config { model_id: m.id.clone(), message };
     let model = crate::model::load_quantized(&m.path, m.calibration.as_deref()).map_err(err)?;
-    let shape = AppShape { model: model.shape(), batch_size: m.batch_size };
+    let shape = AppShape::new(model.shape(), m.batch_size);
     let circuit = AppKeys::choose_config(&shape, config.proving.max_columns).map_err(|e| err(e.to_string()))?;
     let aggregate = m.aggregate.zip(m.aggregation_degree());
     expected_for(&m.id, &model, m.batch_size, &circuit_digest(&circuit), aggregate).map_err(err)
@@ -257,7 +257,7 @@ pub async fn read_registration(
         proof_count: u64::from(m.proofCount),
         accumulator_limbs: u64::from(m.accumulatorLimbs),
         batch_size: u64::from(m.batchSize),
-        has_scores: m.hasScores,
+        score_bits: m.scoreBits,
         commitment: m.modelCommitment,
     })
 }
@@ -286,7 +286,7 @@ mod tests {
             proof_count: 1,
             accumulator_limbs: 0,
             batch_size: 4,
-            has_scores: true,
+            score_bits: 40,
             commitment: U256::from(77),
         }
     }
@@ -300,7 +300,7 @@ mod tests {
             proof_count: 1,
             accumulator_limbs: 0,
             batch_size: 4,
-            has_scores: true,
+            score_bits: 40,
             commitment: e.commitment,
         }
     }
@@ -336,10 +336,10 @@ mod tests {
             "bb".repeat(32),
             "aa".repeat(32)
         )));
-        let other = ExpectedRegistration { commitment: U256::from(78), has_scores: false, ..expected() };
+        let other = ExpectedRegistration { commitment: U256::from(78), score_bits: 0, ..expected() };
         let text = compare(&other, &registered()).unwrap_err().to_string();
         assert!(
-            text.contains("has_scores is false in the config but true") && text.contains("model_commitment is 0x4e"),
+            text.contains("score_bits is 0 in the config but 40") && text.contains("model_commitment is 0x4e"),
             "{text}"
         );
     }
