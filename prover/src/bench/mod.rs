@@ -36,8 +36,12 @@ pub struct CaseResult {
     pub advice_columns: usize,
     /// Lookup advice columns.
     pub lookup_columns: usize,
-    /// Advice cells used (before padding to columns x 2^k).
+    /// Advice cells used (before padding to columns x 2^k): halo2-base's plus the Poseidon
+    /// gate's region (its rows x its advice columns).
     pub advice_cells: usize,
+    /// Of those, the Poseidon gate's.
+    #[serde(default)]
+    pub poseidon_cells: usize,
     /// Keygen seconds (vk + pk, excluding parameter generation).
     pub keygen_s: f64,
     /// Median proving seconds (EVM transcript).
@@ -73,7 +77,7 @@ pub fn run_case(
     let config = AppKeys::choose_config(&shape, DEFAULT_MAX_ADVICE_COLUMNS)?;
     let srs = SrsSource::InsecureDev;
     let params = load_params(&srs, config.k(), cache)?;
-    let advice_cells = advice_cells(&config, &witness)?;
+    let (advice_cells, poseidon_cells) = advice_cells(&config, &witness)?;
     // Fresh keygen, timed (a temporary cache so the timing is a real keygen).
     let tmp = tempfile::tempdir()?;
     let started = Instant::now();
@@ -104,6 +108,7 @@ pub fn run_case(
         advice_columns: keys.config.params.num_advice_per_phase[0],
         lookup_columns: keys.config.params.num_lookup_advice_per_phase[0],
         advice_cells,
+        poseidon_cells,
         keygen_s,
         prove_s_median: median(&prove_runs),
         prove_s_runs: prove_runs,
@@ -114,9 +119,11 @@ pub fn run_case(
     })
 }
 
-fn advice_cells(config: &crate::circuit::AppCircuitConfig, witness: &AppWitness) -> anyhow::Result<usize> {
-    let (builder, _) = config.builder(halo2_base::gates::circuit::CircuitBuilderStage::Mock, witness)?;
-    Ok(builder.statistics().gate.total_advice_per_phase[0])
+/// Advice cells of the circuit (halo2-base's plus the Poseidon region's) and the Poseidon region's.
+fn advice_cells(config: &crate::circuit::AppCircuitConfig, witness: &AppWitness) -> anyhow::Result<(usize, usize)> {
+    let (circuit, _) = config.builder(halo2_base::gates::circuit::CircuitBuilderStage::Mock, witness)?;
+    let poseidon = circuit.poseidon_rows() * crate::circuit::poseidon::gate::ADVICE_COLUMNS;
+    Ok((circuit.base.statistics().gate.total_advice_per_phase[0] + poseidon, poseidon))
 }
 
 /// Median of a non-empty slice.

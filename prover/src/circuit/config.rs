@@ -13,6 +13,8 @@ use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Serialize};
 
 use super::app::{self, AppShape, AppWitness};
+use super::app_circuit::AppCircuit;
+use super::poseidon::PoseidonRequests;
 use super::CircuitError;
 
 /// Advice-column budget of an app circuit.
@@ -42,18 +44,21 @@ impl AppCircuitConfig {
         let mut k = MIN_K;
         while k <= MAX_K {
             let mut builder = keygen_builder(k);
-            app::synthesize(&mut builder, &dummy);
+            let mut poseidon = PoseidonRequests::default();
+            app::synthesize(&mut builder, &mut poseidon, &dummy);
             let params = builder.calculate_params(Some(MINIMUM_ROWS));
             let cells = builder.statistics().gate.total_advice_per_phase[0];
             // The builder is only measured, never assigned: cleared, it drops without
             // halo2-base's "LookupAnyManager was not assigned" / "advice_equalities not empty".
             builder.clear();
-            if params.num_advice_per_phase[0] <= max_columns {
+            // The Poseidon region must fit the same usable rows as halo2-base's.
+            let poseidon_rows = poseidon.rows() + MINIMUM_ROWS;
+            if params.num_advice_per_phase[0] <= max_columns && poseidon_rows <= 1 << k {
                 return Ok(Self { shape: shape.clone(), params, break_points: vec![] });
             }
             // Jump to the k the cell count asks for (cells change little with k: only the
             // number of lookup limbs does), then step up if that is still too small.
-            let rows_needed = cells.div_ceil(max_columns) + MINIMUM_ROWS;
+            let rows_needed = (cells.div_ceil(max_columns) + MINIMUM_ROWS).max(poseidon_rows);
             let k_needed = usize::BITS - (rows_needed - 1).leading_zeros();
             k = k_needed.max(k + 1);
         }
@@ -65,13 +70,13 @@ impl AppCircuitConfig {
         self.params.k as u32
     }
 
-    /// A builder laid out for `stage` with `witness` (keygen uses the dummy witness), and the
+    /// The circuit laid out for `stage` with `witness` (keygen uses the dummy witness), and the
     /// public instance values it exposes.
     pub fn builder(
         &self,
         stage: CircuitBuilderStage,
         witness: &AppWitness,
-    ) -> Result<(BaseCircuitBuilder<Fr>, Vec<Fr>), CircuitError> {
+    ) -> Result<(AppCircuit, Vec<Fr>), CircuitError> {
         if witness.shape() != self.shape {
             return Err(CircuitError::ShapeMismatch {
                 expected: serde_json::to_string(&self.shape).unwrap_or_default(),
@@ -82,8 +87,9 @@ impl AppCircuitConfig {
         if stage == CircuitBuilderStage::Prover {
             builder.set_break_points(self.break_points.clone());
         }
-        let instances = app::synthesize(&mut builder, witness);
-        Ok((builder, instances))
+        let mut poseidon = PoseidonRequests::default();
+        let instances = app::synthesize(&mut builder, &mut poseidon, witness);
+        Ok((AppCircuit { base: builder, poseidon }, instances))
     }
 }
 

@@ -9,9 +9,8 @@ use std::fs;
 use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 
-use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::circuit::CircuitBuilderStage;
-use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
 use halo2_base::halo2_proofs::plonk::{keygen_pk, keygen_vk, ProvingKey, VerifyingKey};
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_base::halo2_proofs::SerdeFormat;
@@ -19,11 +18,11 @@ use sha2::{Digest, Sha256};
 
 use super::srs::SrsSource;
 use crate::circuit::config::AppCircuitConfig;
-use crate::circuit::{AppShape, AppWitness, CircuitError};
+use crate::circuit::{AppCircuit, AppShape, AppWitness, CircuitError};
 use crate::progress::Stage;
 
 /// Version tag hashed into every circuit digest; bump when the circuit's constraints change.
-pub const CIRCUIT_VERSION: &str = "zkguard-app-circuit/v1";
+pub const CIRCUIT_VERSION: &str = "zkguard-app-circuit/v2";
 
 /// Why keys could not be made or loaded.
 #[derive(Debug, thiserror::Error)]
@@ -99,7 +98,7 @@ impl AppKeys {
             let cached: AppCircuitConfig =
                 serde_json::from_slice(&json).map_err(|source| KeyError::Json { path: config_path.clone(), source })?;
             let file = fs::File::open(&pk_path).map_err(|source| KeyError::Io { path: pk_path.clone(), source })?;
-            let pk = ProvingKey::<G1Affine>::read::<_, BaseCircuitBuilder<Fr>>(
+            let pk = ProvingKey::<G1Affine>::read::<_, AppCircuit>(
                 &mut BufReader::new(file),
                 SerdeFormat::RawBytesUnchecked,
                 cached.params.clone(),
@@ -115,7 +114,7 @@ impl AppKeys {
         let (builder, _) = config.builder(CircuitBuilderStage::Keygen, &AppWitness::dummy(&config.shape))?;
         let vk = keygen_vk(params, &builder).map_err(|e| KeyError::Keygen(format!("{e:?}")))?;
         let pk = keygen_pk(params, vk, &builder).map_err(|e| KeyError::Keygen(format!("{e:?}")))?;
-        let config = AppCircuitConfig { break_points: builder.break_points(), ..config };
+        let config = AppCircuitConfig { break_points: builder.base.break_points(), ..config };
         stage.finish();
 
         fs::create_dir_all(&dir).map_err(|source| KeyError::Io { path: dir.clone(), source })?;
