@@ -14,7 +14,8 @@ use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Serialize};
 
 use crate::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS;
-use crate::circuit::{AppShape, AppWitness};
+use crate::circuit::poseidon::PoseidonBackend;
+use crate::circuit::{AppCircuitConfig, AppShape, AppWitness};
 use crate::data::load_csv;
 use crate::keys::{load_params, AppKeys, SrsSource};
 use crate::model::load_model;
@@ -30,6 +31,9 @@ pub struct CaseResult {
     pub family: String,
     /// Samples per proof.
     pub batch_size: usize,
+    /// How commitments were hashed.
+    #[serde(default)]
+    pub poseidon: PoseidonBackend,
     /// log2 rows.
     pub k: u32,
     /// Advice columns.
@@ -59,13 +63,15 @@ pub struct CaseResult {
 }
 
 /// Runs one case in this process: `model_path` is a float model with its CSV beside it in
-/// `data/` (as the reference models are), proving `batch_size` rows `runs` times.
+/// `data/` (as the reference models are), proving `batch_size` rows `runs` times, hashing the
+/// commitments with `poseidon`.
 pub fn run_case(
     root: &Path,
     model_name: &str,
     batch_size: usize,
     runs: usize,
     cache: &Path,
+    poseidon: PoseidonBackend,
 ) -> anyhow::Result<CaseResult> {
     let model = load_model(&root.join(format!("models/{model_name}.json")))?;
     let data = load_csv(&root.join(format!("data/{model_name}.csv")), &model.features)?;
@@ -74,7 +80,7 @@ pub fn run_case(
         data.rows.iter().take(batch_size).map(|r| quantized.quantize_input(r)).collect::<Result<_, _>>()?;
     let witness = AppWitness::new(quantized.clone(), rows, batch_size, Fr::from(7u64), Fr::from(11u64))?;
     let shape = AppShape { model: quantized.shape(), batch_size };
-    let config = AppKeys::choose_config(&shape, DEFAULT_MAX_ADVICE_COLUMNS)?;
+    let config = AppCircuitConfig::choose_with(&shape, DEFAULT_MAX_ADVICE_COLUMNS, poseidon)?;
     let srs = SrsSource::InsecureDev;
     let params = load_params(&srs, config.k(), cache)?;
     let (advice_cells, poseidon_cells) = advice_cells(&config, &witness)?;
@@ -104,6 +110,7 @@ pub fn run_case(
         model: model_name.to_string(),
         family: model.model.family().to_string(),
         batch_size,
+        poseidon,
         k: keys.config.k(),
         advice_columns: keys.config.params.num_advice_per_phase[0],
         lookup_columns: keys.config.params.num_lookup_advice_per_phase[0],
@@ -167,13 +174,14 @@ pub fn machine() -> String {
 /// Renders results as a markdown table.
 pub fn table(results: &[CaseResult]) -> String {
     let mut out = String::from(
-        "| model | batch | k | advice cols | advice cells | keygen s | prove s (median) | verify ms | proof B | instances | peak MB |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| model | batch | poseidon | k | advice cols | advice cells | keygen s | prove s (median) | verify ms | proof B | instances | peak MB |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in results {
         out.push_str(&format!(
-            "| {} | {} | {} | {}+{} | {} | {:.2} | {:.2} | {:.1} | {} | {} | {:.0} |\n",
+            "| {} | {} | {:?} | {} | {}+{} | {} | {:.2} | {:.2} | {:.1} | {} | {} | {:.0} |\n",
             r.model,
             r.batch_size,
+            r.poseidon,
             r.k,
             r.advice_columns,
             r.lookup_columns,

@@ -1,7 +1,8 @@
 //! `zkguard-bench`: runs the prover benchmarks (each case in a child process), prints a markdown
 //! table and writes JSON. Not a test: numbers are recorded, never asserted.
 //!
-//! Usage: `zkguard-bench [--runs N] [--out FILE] [--cases model:batch,...] [--aggregate 1,2,4]`
+//! Usage: `zkguard-bench [--runs N] [--out FILE] [--cases model:batch,...] [--aggregate 1,2,4]
+//! [--poseidon flex-gate|gate]`
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -10,6 +11,32 @@ use anyhow::Context;
 use clap::Parser;
 use zkguard_prover::bench::aggregation::{aggregation_table, run_aggregation_case, AggregationResult};
 use zkguard_prover::bench::{machine, run_case, table, CaseResult};
+use zkguard_prover::circuit::poseidon::PoseidonBackend;
+
+/// `--poseidon` values.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum PoseidonArg {
+    FlexGate,
+    Gate,
+}
+
+impl PoseidonArg {
+    fn name(self) -> &'static str {
+        match self {
+            Self::FlexGate => "flex-gate",
+            Self::Gate => "gate",
+        }
+    }
+}
+
+impl From<PoseidonArg> for PoseidonBackend {
+    fn from(arg: PoseidonArg) -> Self {
+        match arg {
+            PoseidonArg::FlexGate => Self::FlexGate,
+            PoseidonArg::Gate => Self::Gate,
+        }
+    }
+}
 
 #[derive(Debug, Parser)]
 #[command(about = "Prover benchmarks: k, cells, keygen/prove/verify time, proof size, peak memory")]
@@ -40,6 +67,10 @@ breast_cancer_xgboost:1,breast_cancer_xgboost:16"
     /// Internal: run one aggregation case in this process and print its JSON.
     #[arg(long, hide = true)]
     child_aggregate: Option<usize>,
+    /// How the app circuits hash their commitments: `flex-gate` (halo2-base's sponge, today's
+    /// deployable circuits) or `gate` (the dedicated Poseidon gate).
+    #[arg(long, value_enum, default_value = "flex-gate")]
+    poseidon: PoseidonArg,
     /// Cache for the (insecure, benchmark-only) SRS.
     #[arg(long, default_value = "target/zkguard-bench-cache")]
     cache: PathBuf,
@@ -50,7 +81,7 @@ fn main() -> anyhow::Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     if let Some(case) = &args.child {
         let (model, batch) = case.split_once(':').context("case must be model:batch")?;
-        let result = run_case(&root, model, batch.parse()?, args.runs, &args.cache)?;
+        let result = run_case(&root, model, batch.parse()?, args.runs, &args.cache, args.poseidon.into())?;
         println!("{}", serde_json::to_string(&result)?);
         return Ok(());
     }
@@ -64,7 +95,7 @@ fn main() -> anyhow::Result<()> {
     for case in args.cases.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         eprintln!("bench: {case} ...");
         let output = Command::new(&exe)
-            .args(["--child", case, "--runs", &args.runs.to_string(), "--cache"])
+            .args(["--child", case, "--runs", &args.runs.to_string(), "--poseidon", args.poseidon.name(), "--cache"])
             .arg(&args.cache)
             .output()
             .with_context(|| format!("running case {case}"))?;

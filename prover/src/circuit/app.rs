@@ -215,7 +215,7 @@ pub fn synthesize(
     let mut model_elements =
         vec![ctx.load_constant(commit::model_domain()), ctx.load_constant(commit::shape_tag(&shape.model))];
     model_elements.extend(pack_params_assigned(ctx, gate, &shape.model, &params));
-    let model_commitment = hash_assigned(ctx, poseidon, &model_elements);
+    let model_commitment = hash_assigned(ctx, gate, poseidon, &model_elements);
 
     // Inputs: loaded, range-checked, committed with the salt.
     let rows: Vec<Vec<_>> =
@@ -224,7 +224,7 @@ pub fn synthesize(
     let mut input_elements = vec![ctx.load_constant(commit::input_domain()), salt];
     let flat: Vec<_> = rows.iter().flatten().copied().collect();
     input_elements.extend(pack_assigned(ctx, gate, &flat, fixed.value_bits));
-    let input_commitment = hash_assigned(ctx, poseidon, &input_elements);
+    let input_commitment = hash_assigned(ctx, gate, poseidon, &input_elements);
 
     let context = ctx.load_witness(witness.context);
 

@@ -1,5 +1,7 @@
 //! The app circuit as a halo2 [`Circuit`]: halo2-base's builder (flex gate, range lookups,
-//! instances) plus the Poseidon gate ([`super::poseidon`]) in columns of its own.
+//! instances) plus, with [`PoseidonBackend::Gate`], the Poseidon gate ([`super::poseidon`]) in
+//! columns of its own. With [`PoseidonBackend::FlexGate`] the constraint system is exactly
+//! halo2-base's (same keys as a bare `BaseCircuitBuilder`).
 //!
 //! Synthesis lays out halo2-base's region first, then the Poseidon region from row 0 of the
 //! gate's columns (halo2-axiom's layouter places every region at absolute rows), copy
@@ -12,7 +14,9 @@ use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::halo2_proofs::plonk::{Circuit, ConstraintSystem, Error, Selector};
 use snark_verifier_sdk::CircuitExt;
 
-use super::poseidon::{PoseidonConfig, PoseidonRequests};
+use serde::{Deserialize, Serialize};
+
+use super::poseidon::{PoseidonBackend, PoseidonConfig, PoseidonRequests};
 
 /// The app circuit: halo2-base's builder and the Poseidon hashes it requested.
 #[derive(Debug)]
@@ -28,8 +32,17 @@ pub struct AppCircuit {
 pub struct AppConfig {
     /// halo2-base's columns.
     pub base: BaseConfig<Fr>,
-    /// The Poseidon gate's columns.
-    pub poseidon: PoseidonConfig,
+    /// The Poseidon gate's columns (with [`PoseidonBackend::Gate`]).
+    pub poseidon: Option<PoseidonConfig>,
+}
+
+/// The parameters the constraint system is built from.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct AppCircuitParams {
+    /// halo2-base's.
+    pub base: BaseCircuitParams,
+    /// How commitments are hashed.
+    pub poseidon: PoseidonBackend,
 }
 
 impl AppCircuit {
@@ -47,10 +60,10 @@ impl AppCircuit {
 impl Circuit<Fr> for AppCircuit {
     type Config = AppConfig;
     type FloorPlanner = SimpleFloorPlanner;
-    type Params = BaseCircuitParams;
+    type Params = AppCircuitParams;
 
     fn params(&self) -> Self::Params {
-        self.base.params()
+        AppCircuitParams { base: self.base.params(), poseidon: self.poseidon.backend() }
     }
 
     fn without_witnesses(&self) -> Self {
@@ -62,8 +75,8 @@ impl Circuit<Fr> for AppCircuit {
     fn configure_with_params(meta: &mut ConstraintSystem<Fr>, params: Self::Params) -> Self::Config {
         // The Poseidon gate first: halo2-base computes its usable rows from the finished
         // constraint system's blinding rows.
-        let poseidon = PoseidonConfig::configure(meta);
-        let base = BaseConfig::configure(meta, params);
+        let poseidon = (params.poseidon == PoseidonBackend::Gate).then(|| PoseidonConfig::configure(meta));
+        let base = BaseConfig::configure(meta, params.base);
         AppConfig { base, poseidon }
     }
 
@@ -78,6 +91,9 @@ impl Circuit<Fr> for AppCircuit {
             return Err(Error::NotEnoughRowsAvailable { current_k: self.base.config_params.k as u32 });
         }
         Circuit::synthesize(&self.base, config.base.clone(), layouter.namespace(|| "halo2-base"))?;
+        let Some(poseidon) = &config.poseidon else {
+            return Ok(());
+        };
         let witness_only = self.base.witness_gen_only();
         let copies = self.base.core().copy_manager.clone();
         layouter.assign_region(
@@ -85,7 +101,7 @@ impl Circuit<Fr> for AppCircuit {
             |mut region| {
                 let guard = copies.lock().expect("copy manager lock");
                 let copies = (!witness_only).then_some(&*guard);
-                self.poseidon.assign(&config.poseidon, &mut region, copies).map_err(|e| {
+                self.poseidon.assign(poseidon, &mut region, copies).map_err(|e| {
                     tracing::error!("{e}");
                     Error::Synthesis
                 })
@@ -105,7 +121,7 @@ impl CircuitExt<Fr> for AppCircuit {
 
     fn selectors(config: &Self::Config) -> Vec<Selector> {
         let mut selectors = <BaseCircuitBuilder<Fr> as CircuitExt<Fr>>::selectors(&config.base);
-        selectors.extend(config.poseidon.selectors());
+        selectors.extend(config.poseidon.iter().flat_map(PoseidonConfig::selectors));
         selectors
     }
 }

@@ -4,8 +4,9 @@
 //! `u = v + 2^(value_bits-1)` (in `[0, 2^value_bits)`, so packing is injective once the value is
 //! range-checked) and `floor(248 / value_bits)` of them fill one field element, least
 //! significant first. The sponge is Poseidon over BN254 with T = 9, RATE = 8, R_F = 8, R_P = 63
-//! (snark-verifier's natively; in the circuit the dedicated gate of [`super::poseidon`], whose
-//! tests check they agree), one `update` of all elements and one `squeeze`.
+//! (snark-verifier's natively; in the circuit halo2-base's flex-gate sponge or the dedicated gate
+//! of [`super::poseidon`], whose tests check all three agree), one `update` of all elements and
+//! one `squeeze`.
 //!
 //! * model commitment = H(MODEL_DOMAIN, shape tag, packed parameters...)
 //! * input commitment = H(INPUT_DOMAIN, salt, packed inputs of all batch rows...)
@@ -92,14 +93,15 @@ pub fn hash_native(elements: &[Fr]) -> Fr {
     sponge.squeeze()
 }
 
-/// Poseidon over `elements`, in the circuit: requested from the Poseidon gate, which lays it
-/// out and constrains the returned digest cell when the circuit is synthesized.
+/// Poseidon over `elements`, in the circuit, with `poseidon`'s backend (the gate lays it out
+/// and constrains the returned digest cell when the circuit is synthesized).
 pub fn hash_assigned(
     ctx: &mut Context<Fr>,
+    gate: &impl GateInstructions<Fr>,
     poseidon: &mut PoseidonRequests,
     elements: &[AssignedValue<Fr>],
 ) -> AssignedValue<Fr> {
-    poseidon.hash(ctx, elements)
+    poseidon.hash(ctx, gate, elements)
 }
 
 /// The model commitment, natively.

@@ -13,8 +13,8 @@ use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Serialize};
 
 use super::app::{self, AppShape, AppWitness};
-use super::app_circuit::AppCircuit;
-use super::poseidon::PoseidonRequests;
+use super::app_circuit::{AppCircuit, AppCircuitParams};
+use super::poseidon::{PoseidonBackend, PoseidonRequests};
 use super::CircuitError;
 
 /// Advice-column budget of an app circuit.
@@ -35,26 +35,36 @@ pub struct AppCircuitConfig {
     pub params: BaseCircuitParams,
     /// Break points from keygen (filled after keygen; empty before).
     pub break_points: MultiPhaseThreadBreakPoints,
+    /// How commitments are hashed (configs cached before the gate existed: the flex gate).
+    #[serde(default)]
+    pub poseidon: PoseidonBackend,
 }
 
 impl AppCircuitConfig {
-    /// Picks the smallest k at which `shape` fits in `max_columns` advice columns.
+    /// Picks the smallest k at which `shape` fits in `max_columns` advice columns, hashing with
+    /// halo2-base's flex gate (the circuit whose verifier fits on chain; see [`PoseidonBackend`]).
     pub fn choose(shape: &AppShape, max_columns: usize) -> Result<Self, CircuitError> {
+        Self::choose_with(shape, max_columns, PoseidonBackend::FlexGate)
+    }
+
+    /// [`AppCircuitConfig::choose`] with a Poseidon backend. `max_columns` bounds halo2-base's
+    /// advice columns; the gate adds its own.
+    pub fn choose_with(shape: &AppShape, max_columns: usize, poseidon: PoseidonBackend) -> Result<Self, CircuitError> {
         let dummy = AppWitness::dummy(shape);
         let mut k = MIN_K;
         while k <= MAX_K {
             let mut builder = keygen_builder(k);
-            let mut poseidon = PoseidonRequests::default();
-            app::synthesize(&mut builder, &mut poseidon, &dummy);
+            let mut requests = PoseidonRequests::new(poseidon);
+            app::synthesize(&mut builder, &mut requests, &dummy);
             let params = builder.calculate_params(Some(MINIMUM_ROWS));
             let cells = builder.statistics().gate.total_advice_per_phase[0];
             // The builder is only measured, never assigned: cleared, it drops without
             // halo2-base's "LookupAnyManager was not assigned" / "advice_equalities not empty".
             builder.clear();
             // The Poseidon region must fit the same usable rows as halo2-base's.
-            let poseidon_rows = poseidon.rows() + MINIMUM_ROWS;
+            let poseidon_rows = requests.rows() + MINIMUM_ROWS;
             if params.num_advice_per_phase[0] <= max_columns && poseidon_rows <= 1 << k {
-                return Ok(Self { shape: shape.clone(), params, break_points: vec![] });
+                return Ok(Self { shape: shape.clone(), params, break_points: vec![], poseidon });
             }
             // Jump to the k the cell count asks for (cells change little with k: only the
             // number of lookup limbs does), then step up if that is still too small.
@@ -68,6 +78,11 @@ impl AppCircuitConfig {
     /// k of this circuit.
     pub fn k(&self) -> u32 {
         self.params.k as u32
+    }
+
+    /// The parameters halo2 builds the constraint system from (to read keys).
+    pub fn circuit_params(&self) -> AppCircuitParams {
+        AppCircuitParams { base: self.params.clone(), poseidon: self.poseidon }
     }
 
     /// The circuit laid out for `stage` with `witness` (keygen uses the dummy witness), and the
@@ -87,7 +102,7 @@ impl AppCircuitConfig {
         if stage == CircuitBuilderStage::Prover {
             builder.set_break_points(self.break_points.clone());
         }
-        let mut poseidon = PoseidonRequests::default();
+        let mut poseidon = PoseidonRequests::new(self.poseidon);
         let instances = app::synthesize(&mut builder, &mut poseidon, witness);
         Ok((AppCircuit { base: builder, poseidon }, instances))
     }

@@ -2,7 +2,7 @@
 //! (`vk.json`: the standalone verifying-key artifact of [`super::vk_file`]).
 //!
 //! The circuit digest is sha256 over a version tag, the app shape and the halo2 configuration
-//! (k, columns, lookup bits); it is what registries and generated verifiers pin. Files are
+//! (k, columns, lookup bits; a tag when commitments use the Poseidon gate); it is what registries and generated verifiers pin. Files are
 //! written to a temporary name and renamed, so a crash never leaves a half-written key.
 
 use std::fs;
@@ -22,7 +22,7 @@ use crate::circuit::{AppCircuit, AppShape, AppWitness, CircuitError};
 use crate::progress::Stage;
 
 /// Version tag hashed into every circuit digest; bump when the circuit's constraints change.
-pub const CIRCUIT_VERSION: &str = "zkguard-app-circuit/v2";
+pub const CIRCUIT_VERSION: &str = "zkguard-app-circuit/v1";
 
 /// Why keys could not be made or loaded.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +59,10 @@ pub fn circuit_digest(config: &AppCircuitConfig) -> String {
     hasher.update(CIRCUIT_VERSION.as_bytes());
     hasher.update(serde_json::to_vec(&config.shape).expect("shape serializes"));
     hasher.update(serde_json::to_vec(&config.params).expect("params serialize"));
+    // The flex-gate circuit is today's (digests unchanged); the gate is a different circuit.
+    if config.poseidon == crate::circuit::poseidon::PoseidonBackend::Gate {
+        hasher.update(b"poseidon-gate/v1");
+    }
     hex::encode(hasher.finalize())
 }
 
@@ -101,7 +105,7 @@ impl AppKeys {
             let pk = ProvingKey::<G1Affine>::read::<_, AppCircuit>(
                 &mut BufReader::new(file),
                 SerdeFormat::RawBytesUnchecked,
-                cached.params.clone(),
+                cached.circuit_params(),
             )
             .map_err(|source| KeyError::Io { path: pk_path.clone(), source })?;
             stage.finish();

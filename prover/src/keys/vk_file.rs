@@ -166,7 +166,7 @@ impl VkFile {
         let vk = VerifyingKey::<G1Affine>::read::<_, crate::circuit::AppCircuit>(
             &mut vk_bytes.as_slice(),
             SerdeFormat::RawBytes,
-            file.config.params.clone(),
+            file.config.circuit_params(),
         )
         .map_err(|e| bad("vk", format!("not a verifying key of this configuration: {e}")))?;
         let k = vk.get_domain().k();

@@ -1,4 +1,6 @@
-//! Poseidon hashes requested while the app circuit is built, laid out by the gate afterwards.
+//! Poseidon hashes requested while the app circuit is built, laid out by the gate afterwards
+//! (with [`PoseidonBackend::Gate`]; with [`PoseidonBackend::FlexGate`] they are hashed on the
+//! spot by halo2-base's sponge and nothing is recorded).
 //!
 //! [`PoseidonRequests::hash`] takes halo2-base cells, computes the digest natively and returns
 //! it as a fresh halo2-base witness cell, recording (message cells, digest cell). When the
@@ -8,13 +10,16 @@
 //! halo2-base and fixed only by that copy constraint), and every input-row cell that carries no
 //! word to a halo2-base constant zero.
 
+use halo2_base::gates::GateInstructions;
 use halo2_base::halo2_proofs::circuit::{Cell, Region};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use halo2_base::poseidon::hasher::PoseidonSponge;
 use halo2_base::virtual_region::copy_constraints::CopyConstraintManager;
 use halo2_base::{AssignedValue, Context, ContextCell};
 
 use super::gate::{rows_for, PoseidonConfig};
-use super::spec;
+use super::spec::{self, RATE, R_F, R_P, SECURE_MDS, T};
+use super::PoseidonBackend;
 
 /// One requested hash.
 #[derive(Clone, Debug)]
@@ -27,13 +32,35 @@ struct Request {
 /// The hashes of one circuit, in request order.
 #[derive(Clone, Debug, Default)]
 pub struct PoseidonRequests {
+    backend: PoseidonBackend,
     requests: Vec<Request>,
 }
 
 impl PoseidonRequests {
-    /// Requests the sponge over `message` (see [`spec`]); returns the digest as a witness cell of
-    /// `ctx`, constrained to the gate's output when the circuit is synthesized.
-    pub fn hash(&mut self, ctx: &mut Context<Fr>, message: &[AssignedValue<Fr>]) -> AssignedValue<Fr> {
+    /// No requests yet, hashing with `backend`.
+    pub fn new(backend: PoseidonBackend) -> Self {
+        Self { backend, requests: Vec::new() }
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> PoseidonBackend {
+        self.backend
+    }
+
+    /// The sponge over `message` (see [`spec`]). With the gate: the digest is a witness cell of
+    /// `ctx`, constrained to the gate's output when the circuit is synthesized; with the flex
+    /// gate: halo2-base's sponge, laid out in `ctx` now.
+    pub fn hash(
+        &mut self,
+        ctx: &mut Context<Fr>,
+        gate: &impl GateInstructions<Fr>,
+        message: &[AssignedValue<Fr>],
+    ) -> AssignedValue<Fr> {
+        if self.backend == PoseidonBackend::FlexGate {
+            let mut sponge = PoseidonSponge::<Fr, T, RATE>::new::<R_F, R_P, SECURE_MDS>(ctx);
+            sponge.update(message);
+            return sponge.squeeze(ctx, gate);
+        }
         let values: Vec<Fr> = message.iter().map(|a| *a.value()).collect();
         let digest = ctx.load_witness(spec::hash(&values));
         let zero = ctx.load_zero();

@@ -16,3 +16,21 @@ mod tests;
 
 pub use chip::{PoseidonLayoutError, PoseidonRequests};
 pub use gate::PoseidonConfig;
+
+use serde::{Deserialize, Serialize};
+
+/// How an app circuit hashes its commitments (same digests either way).
+///
+/// The gate makes proofs several times cheaper to produce, but its constraints (dense 9 x 9
+/// MDS mixing) are unrolled into a generated Solidity verifier: the direct-mode demo circuit's
+/// verifier grows from ~12 KB to 50.4 KB, over EIP-170's 24,576 bytes. So the flex-gate sponge
+/// stays the default wherever an app circuit's own verifier goes on chain.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PoseidonBackend {
+    /// halo2-base's flex-gate sponge (~935 advice cells per word, no extra columns).
+    #[default]
+    FlexGate,
+    /// The dedicated gate of this module (52.25 advice cells per word, 22 more advice columns).
+    Gate,
+}

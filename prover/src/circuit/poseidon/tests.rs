@@ -13,9 +13,10 @@ use halo2_base::AssignedValue;
 
 use super::gate::{rows_for, PoseidonConfig, ROWS_PER_PERMUTATION};
 use super::spec::{self, permute, T};
-use super::PoseidonRequests;
+use super::{PoseidonBackend, PoseidonRequests};
 use crate::circuit::app_circuit::AppCircuit;
 use crate::circuit::commit::hash_native;
+use halo2_base::gates::GateChip;
 
 const ARITIES: [usize; 7] = [0, 1, 7, 8, 9, 17, 280];
 const K: u32 = 11;
@@ -62,10 +63,10 @@ fn permutation_matches_circomlib_t9() {
 /// A circuit hashing `message` with [`PoseidonRequests`] and exposing the digest.
 fn request_circuit(message: &[Fr]) -> (AppCircuit, Fr) {
     let mut base = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock).use_k(K as usize).use_instance_columns(1);
-    let mut poseidon = PoseidonRequests::default();
+    let mut poseidon = PoseidonRequests::new(PoseidonBackend::Gate);
     let ctx = base.main(0);
     let cells = ctx.assign_witnesses(message.iter().copied());
-    let digest = poseidon.hash(ctx, &cells);
+    let digest = poseidon.hash(ctx, &GateChip::default(), &cells);
     base.assigned_instances = vec![vec![digest]];
     base.calculate_params(Some(20));
     (AppCircuit { base, poseidon }, *digest.value())
@@ -264,4 +265,50 @@ fn rows_per_permutation_are_as_documented() {
     assert_eq!(rows_for(7), 19);
     assert_eq!(rows_for(8), 38);
     assert_eq!(rows_for(280), 36 * 19);
+}
+
+/// A standardized linear model over 12 features, 3 samples.
+fn linear_witness(bump: i64) -> crate::circuit::AppWitness {
+    use crate::quant::{Family, FixedPoint, ModelShape};
+    let n = 12;
+    let shape = ModelShape {
+        family: Family::Linear,
+        n_features: n,
+        standardize: true,
+        layers: vec![],
+        fixed: FixedPoint { scale_bits: 8, value_bits: 40 },
+        trees: None,
+    };
+    let features: Vec<String> = (0..n).map(|i| format!("x{i}")).collect();
+    let mut params: Vec<i64> = (0..shape.param_count() as i64).map(|i| (i * 37) % 401 - 200).collect();
+    for p in &mut params[n..2 * n] {
+        *p = p.abs() + 1;
+    }
+    params[2 * n] += bump;
+    let model = shape.model_from_params("gate-test", &features, &params);
+    let rows: Vec<Vec<i64>> =
+        (0..3).map(|r| (0..n as i64).map(|i| (r * 131 + i * 97) % 2001 - 1000).collect()).collect();
+    crate::circuit::AppWitness::new(model, rows, 3, Fr::from(5u64), Fr::from(9u64)).expect("witness")
+}
+
+#[test]
+fn the_app_circuit_with_the_gate_proves_the_flex_gate_instances_in_fewer_cells() {
+    use crate::circuit::AppCircuitConfig;
+    let witness = linear_witness(0);
+    let flex = AppCircuitConfig::choose_with(&witness.shape(), 4, PoseidonBackend::FlexGate).unwrap();
+    let gate = AppCircuitConfig::choose_with(&witness.shape(), 4, PoseidonBackend::Gate).unwrap();
+    let (flex_circuit, flex_values) = flex.builder(CircuitBuilderStage::Mock, &witness).unwrap();
+    let (gate_circuit, gate_values) = gate.builder(CircuitBuilderStage::Mock, &witness).unwrap();
+    assert_eq!(gate_values, flex_values);
+    assert_eq!(gate_values, witness.expected_instances().unwrap().to_vec());
+    assert_eq!(flex_circuit.poseidon_rows(), 0, "the flex gate records no requests");
+    let cells = |c: &AppCircuit| c.base.statistics().gate.total_advice_per_phase[0];
+    let gate_total = cells(&gate_circuit) + gate_circuit.poseidon_rows() * super::gate::ADVICE_COLUMNS;
+    assert!(gate_total * 3 < cells(&flex_circuit), "gate {gate_total} cells, flex gate {}", cells(&flex_circuit));
+    MockProver::run(gate.k(), &gate_circuit, vec![gate_values.clone()]).unwrap().assert_satisfied();
+
+    // A model whose parameters differ by one cannot claim the original model commitment.
+    let tampered = linear_witness(1);
+    let (circuit, _) = gate.builder(CircuitBuilderStage::Mock, &tampered).unwrap();
+    assert!(MockProver::run(gate.k(), &circuit, vec![gate_values]).unwrap().verify().is_err());
 }
