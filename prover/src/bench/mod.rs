@@ -13,7 +13,6 @@ use std::time::Instant;
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Serialize};
 
-use crate::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS;
 use crate::circuit::poseidon::PoseidonBackend;
 use crate::circuit::{AppCircuitConfig, AppShape, AppWitness};
 use crate::data::load_csv;
@@ -64,7 +63,7 @@ pub struct CaseResult {
 
 /// Runs one case in this process: `model_path` is a float model with its CSV beside it in
 /// `data/` (as the reference models are), proving `batch_size` rows `runs` times, hashing the
-/// commitments with `poseidon`.
+/// commitments with `poseidon`, with at most `max_columns` halo2-base advice columns.
 pub fn run_case(
     root: &Path,
     model_name: &str,
@@ -72,6 +71,7 @@ pub fn run_case(
     runs: usize,
     cache: &Path,
     poseidon: PoseidonBackend,
+    max_columns: usize,
 ) -> anyhow::Result<CaseResult> {
     let model = load_model(&root.join(format!("models/{model_name}.json")))?;
     let data = load_csv(&root.join(format!("data/{model_name}.csv")), &model.features)?;
@@ -80,7 +80,7 @@ pub fn run_case(
         data.rows.iter().take(batch_size).map(|r| quantized.quantize_input(r)).collect::<Result<_, _>>()?;
     let witness = AppWitness::new(quantized.clone(), rows, batch_size, Fr::from(7u64), Fr::from(11u64))?;
     let shape = AppShape { model: quantized.shape(), batch_size };
-    let config = AppCircuitConfig::choose_with(&shape, DEFAULT_MAX_ADVICE_COLUMNS, poseidon)?;
+    let config = AppCircuitConfig::choose_with(&shape, max_columns, poseidon)?;
     let srs = SrsSource::InsecureDev;
     let params = load_params(&srs, config.k(), cache)?;
     let (advice_cells, poseidon_cells) = advice_cells(&config, &witness)?;

@@ -2,7 +2,7 @@
 //! table and writes JSON. Not a test: numbers are recorded, never asserted.
 //!
 //! Usage: `zkguard-bench [--runs N] [--out FILE] [--cases model:batch,...] [--aggregate 1,2,4]
-//! [--poseidon flex-gate|gate]`
+//! [--poseidon flex-gate|gate] [--max-columns C]`
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -11,6 +11,7 @@ use anyhow::Context;
 use clap::Parser;
 use zkguard_prover::bench::aggregation::{aggregation_table, run_aggregation_case, AggregationResult};
 use zkguard_prover::bench::{machine, run_case, table, CaseResult};
+use zkguard_prover::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS;
 use zkguard_prover::circuit::poseidon::PoseidonBackend;
 
 /// `--poseidon` values.
@@ -71,6 +72,9 @@ breast_cancer_xgboost:1,breast_cancer_xgboost:16"
     /// deployable circuits) or `gate` (the dedicated Poseidon gate).
     #[arg(long, value_enum, default_value = "flex-gate")]
     poseidon: PoseidonArg,
+    /// Most halo2-base advice columns an app circuit may use (k is the smallest that fits).
+    #[arg(long, default_value_t = DEFAULT_MAX_ADVICE_COLUMNS)]
+    max_columns: usize,
     /// Cache for the (insecure, benchmark-only) SRS.
     #[arg(long, default_value = "target/zkguard-bench-cache")]
     cache: PathBuf,
@@ -81,7 +85,8 @@ fn main() -> anyhow::Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     if let Some(case) = &args.child {
         let (model, batch) = case.split_once(':').context("case must be model:batch")?;
-        let result = run_case(&root, model, batch.parse()?, args.runs, &args.cache, args.poseidon.into())?;
+        let result =
+            run_case(&root, model, batch.parse()?, args.runs, &args.cache, args.poseidon.into(), args.max_columns)?;
         println!("{}", serde_json::to_string(&result)?);
         return Ok(());
     }
@@ -95,7 +100,8 @@ fn main() -> anyhow::Result<()> {
     for case in args.cases.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         eprintln!("bench: {case} ...");
         let output = Command::new(&exe)
-            .args(["--child", case, "--runs", &args.runs.to_string(), "--poseidon", args.poseidon.name(), "--cache"])
+            .args(["--child", case, "--runs", &args.runs.to_string(), "--poseidon", args.poseidon.name()])
+            .args(["--max-columns", &args.max_columns.to_string(), "--cache"])
             .arg(&args.cache)
             .output()
             .with_context(|| format!("running case {case}"))?;

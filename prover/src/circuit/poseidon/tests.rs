@@ -312,3 +312,21 @@ fn the_app_circuit_with_the_gate_proves_the_flex_gate_instances_in_fewer_cells()
     let (circuit, _) = gate.builder(CircuitBuilderStage::Mock, &tampered).unwrap();
     assert!(MockProver::run(gate.k(), &circuit, vec![gate_values]).unwrap().verify().is_err());
 }
+
+#[test]
+fn the_gate_keeps_halo2_bases_degree_and_adds_its_columns() {
+    use crate::circuit::AppCircuitConfig;
+    let config = AppCircuitConfig::choose_with(&linear_witness(0).shape(), 4, PoseidonBackend::Gate).unwrap();
+    let system = |poseidon| {
+        let mut params = config.circuit_params();
+        params.poseidon = poseidon;
+        let mut cs = ConstraintSystem::<Fr>::default();
+        AppCircuit::configure_with_params(&mut cs, params);
+        cs
+    };
+    let (flex, gate) = (system(PoseidonBackend::FlexGate), system(PoseidonBackend::Gate));
+    assert_eq!(flex.degree(), 4);
+    assert_eq!(gate.degree(), 4, "the S-box squares keep every gate at degree 4");
+    assert_eq!(gate.num_advice_columns() - flex.num_advice_columns(), super::gate::ADVICE_COLUMNS);
+    assert_eq!(gate.num_fixed_columns() - flex.num_fixed_columns(), T + super::gate::PARTIAL_PER_ROW);
+}
