@@ -5,6 +5,7 @@
 //! circuit it verifies (TOOLCHAIN.md: the same circuit cost 2.6M aggregation cells with one
 //! column at k=16 and 6.3M with eleven at k=12), so k is the smallest at which the circuit fits
 //! in [`DEFAULT_MAX_ADVICE_COLUMNS`] advice columns, and the lookup table uses `k - 1` bits.
+//! With the Poseidon gate ([`PoseidonBackend::Gate`]) the gate's region must fit too.
 
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::circuit::{BaseCircuitParams, CircuitBuilderStage};
