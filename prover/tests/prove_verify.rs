@@ -2,7 +2,8 @@
 //! verifications that must fail (wrong public input, tampered proof, wrong transcript).
 
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
-use zkguard_prover::circuit::{AppShape, AppWitness};
+use zkguard_prover::circuit::poseidon::PoseidonBackend;
+use zkguard_prover::circuit::{AppCircuitConfig, AppShape, AppWitness};
 use zkguard_prover::evm::{proof_length, ProofShape};
 use zkguard_prover::keys::{load_params, AppKeys, SrsSource};
 use zkguard_prover::prove::{prove, verify, Transcript};
@@ -18,13 +19,26 @@ fn features(n: usize) -> Vec<String> {
 }
 
 fn roundtrip(shape: ModelShape, params: Vec<i64>, rows: Vec<Vec<i64>>, batch_size: usize) {
+    roundtrip_with(shape, params, rows, batch_size, PoseidonBackend::FlexGate);
+}
+
+fn roundtrip_with(
+    shape: ModelShape,
+    params: Vec<i64>,
+    rows: Vec<Vec<i64>>,
+    batch_size: usize,
+    poseidon: PoseidonBackend,
+) {
     let model = shape.model_from_params("test", &features(shape.n_features), &params);
     let witness = AppWitness::new(model, rows, batch_size, Fr::from(1234u64), Fr::from(777u64)).unwrap();
     let app_shape = AppShape::new(shape, batch_size);
-    let config = AppKeys::choose_config(&app_shape, 4).unwrap();
+    let config = AppCircuitConfig::choose_with(&app_shape, 4, poseidon).unwrap();
     let srs = SrsSource::InsecureDev;
     let kzg = load_params(&srs, config.k(), &cache_dir()).unwrap();
+    // Generated (or loaded) once, then loaded from the cache: both must prove.
+    AppKeys::load_or_generate(config.clone(), &kzg, &srs, &cache_dir()).unwrap();
     let keys = AppKeys::load_or_generate(config, &kzg, &srs, &cache_dir()).unwrap();
+    assert_eq!(keys.config.poseidon, poseidon);
 
     for transcript in [Transcript::Evm, Transcript::Poseidon] {
         let proof = prove(&kzg, &keys, &witness, transcript).unwrap();
@@ -63,6 +77,16 @@ fn linear_filter_proves_and_verifies() {
     // mean (4), inv_scale (4), weights (4), bias, threshold
     let params = vec![10, -20, 30, 0, 1024, 512, 2048, 1024, 700, -300, 50, 1, 20, 0];
     roundtrip(shape, params, vec![vec![1000, 2000, -500, 30], vec![-4000, 100, 0, 5]], 2);
+}
+
+#[test]
+fn linear_filter_proves_and_verifies_with_the_poseidon_gate() {
+    let fixed = FixedPoint { scale_bits: 10, value_bits: 40 };
+    let shape =
+        ModelShape { family: Family::Linear, n_features: 4, standardize: true, layers: vec![], fixed, trees: None };
+    let params = vec![10, -20, 30, 0, 1024, 512, 2048, 1024, 700, -300, 50, 1, 20, 0];
+    let rows = vec![vec![1000, 2000, -500, 30], vec![-4000, 100, 0, 5]];
+    roundtrip_with(shape, params, rows, 2, PoseidonBackend::Gate);
 }
 
 #[test]

@@ -14,8 +14,8 @@ use std::time::Instant;
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Serialize};
 
-use crate::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS;
-use crate::circuit::{AppShape, AppWitness};
+use crate::circuit::poseidon::PoseidonBackend;
+use crate::circuit::{AppCircuitConfig, AppShape, AppWitness};
 use crate::data::load_csv;
 use crate::keys::{load_params, AppKeys, SrsSource};
 use crate::model::load_model;
@@ -31,14 +31,21 @@ pub struct CaseResult {
     pub family: String,
     /// Samples per proof.
     pub batch_size: usize,
+    /// How commitments were hashed.
+    #[serde(default)]
+    pub poseidon: PoseidonBackend,
     /// log2 rows.
     pub k: u32,
     /// Advice columns.
     pub advice_columns: usize,
     /// Lookup advice columns.
     pub lookup_columns: usize,
-    /// Advice cells used (before padding to columns x 2^k).
+    /// Advice cells used (before padding to columns x 2^k): halo2-base's plus the Poseidon
+    /// gate's region (its rows x its advice columns).
     pub advice_cells: usize,
+    /// Of those, the Poseidon gate's.
+    #[serde(default)]
+    pub poseidon_cells: usize,
     /// Keygen seconds (vk + pk, excluding parameter generation).
     pub keygen_s: f64,
     /// Median proving seconds (EVM transcript).
@@ -56,13 +63,16 @@ pub struct CaseResult {
 }
 
 /// Runs one case in this process: `model_path` is a float model with its CSV beside it in
-/// `data/` (as the reference models are), proving `batch_size` rows `runs` times.
+/// `data/` (as the reference models are), proving `batch_size` rows `runs` times, hashing the
+/// commitments with `poseidon`, with at most `max_columns` halo2-base advice columns.
 pub fn run_case(
     root: &Path,
     model_name: &str,
     batch_size: usize,
     runs: usize,
     cache: &Path,
+    poseidon: PoseidonBackend,
+    max_columns: usize,
 ) -> anyhow::Result<CaseResult> {
     let model = load_model(&root.join(format!("models/{model_name}.json")))?;
     let data = load_csv(&root.join(format!("data/{model_name}.csv")), &model.features)?;
@@ -71,10 +81,10 @@ pub fn run_case(
         data.rows.iter().take(batch_size).map(|r| quantized.quantize_input(r)).collect::<Result<_, _>>()?;
     let witness = AppWitness::new(quantized.clone(), rows, batch_size, Fr::from(7u64), Fr::from(11u64))?;
     let shape = AppShape::new(quantized.shape(), batch_size);
-    let config = AppKeys::choose_config(&shape, DEFAULT_MAX_ADVICE_COLUMNS)?;
+    let config = AppCircuitConfig::choose_with(&shape, max_columns, poseidon)?;
     let srs = SrsSource::InsecureDev;
     let params = load_params(&srs, config.k(), cache)?;
-    let advice_cells = advice_cells(&config, &witness)?;
+    let (advice_cells, poseidon_cells) = advice_cells(&config, &witness)?;
     // Fresh keygen, timed (a temporary cache so the timing is a real keygen).
     let tmp = tempfile::tempdir()?;
     let started = Instant::now();
@@ -101,10 +111,12 @@ pub fn run_case(
         model: model_name.to_string(),
         family: model.model.family().to_string(),
         batch_size,
+        poseidon,
         k: keys.config.k(),
         advice_columns: keys.config.params.num_advice_per_phase[0],
         lookup_columns: keys.config.params.num_lookup_advice_per_phase[0],
         advice_cells,
+        poseidon_cells,
         keygen_s,
         prove_s_median: median(&prove_runs),
         prove_s_runs: prove_runs,
@@ -115,9 +127,11 @@ pub fn run_case(
     })
 }
 
-fn advice_cells(config: &crate::circuit::AppCircuitConfig, witness: &AppWitness) -> anyhow::Result<usize> {
-    let (builder, _) = config.builder(halo2_base::gates::circuit::CircuitBuilderStage::Mock, witness)?;
-    Ok(builder.statistics().gate.total_advice_per_phase[0])
+/// Advice cells of the circuit (halo2-base's plus the Poseidon region's) and the Poseidon region's.
+fn advice_cells(config: &crate::circuit::AppCircuitConfig, witness: &AppWitness) -> anyhow::Result<(usize, usize)> {
+    let (circuit, _) = config.builder(halo2_base::gates::circuit::CircuitBuilderStage::Mock, witness)?;
+    let poseidon = circuit.poseidon_rows() * crate::circuit::poseidon::gate::ADVICE_COLUMNS;
+    Ok((circuit.base.statistics().gate.total_advice_per_phase[0] + poseidon, poseidon))
 }
 
 /// Median of a non-empty slice.
@@ -161,13 +175,14 @@ pub fn machine() -> String {
 /// Renders results as a markdown table.
 pub fn table(results: &[CaseResult]) -> String {
     let mut out = String::from(
-        "| model | batch | k | advice cols | advice cells | keygen s | prove s (median) | verify ms | proof B | instances | peak MB |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| model | batch | poseidon | k | advice cols | advice cells | keygen s | prove s (median) | verify ms | proof B | instances | peak MB |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in results {
         out.push_str(&format!(
-            "| {} | {} | {} | {}+{} | {} | {:.2} | {:.2} | {:.1} | {} | {} | {:.0} |\n",
+            "| {} | {} | {:?} | {} | {}+{} | {} | {:.2} | {:.2} | {:.1} | {} | {} | {:.0} |\n",
             r.model,
             r.batch_size,
+            r.poseidon,
             r.k,
             r.advice_columns,
             r.lookup_columns,

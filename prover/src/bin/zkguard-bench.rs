@@ -1,9 +1,10 @@
 //! `zkguard-bench`: runs the prover benchmarks (each case in a child process), prints a markdown
 //! table and writes JSON. Not a test: numbers are recorded, never asserted.
 //!
-//! Usage: `zkguard-bench [--runs N] [--out FILE] [--cases model:batch,...] [--aggregate 1,2,4]`,
-//! or `zkguard-bench --onchain 1,16,256,256:none [--out bench/results/onchain.json]` for the
-//! direct-mode on-chain costs against the batch size (`:none`: without scores).
+//! Usage: `zkguard-bench [--runs N] [--out FILE] [--cases model:batch,...] [--aggregate 1,2,4]
+//! [--poseidon flex-gate|gate] [--max-columns C]`, or `zkguard-bench --onchain 1,16,256,256:none
+//! [--out bench/results/onchain.json]` for the direct-mode on-chain costs against the batch size
+//! (`:none`: without scores).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -15,6 +16,33 @@ use zkguard_prover::bench::aggregation::{
 };
 use zkguard_prover::bench::onchain::{onchain_table, run_onchain_case};
 use zkguard_prover::bench::{machine, run_case, table, CaseResult};
+use zkguard_prover::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS;
+use zkguard_prover::circuit::poseidon::PoseidonBackend;
+
+/// `--poseidon` values.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum PoseidonArg {
+    FlexGate,
+    Gate,
+}
+
+impl PoseidonArg {
+    fn name(self) -> &'static str {
+        match self {
+            Self::FlexGate => "flex-gate",
+            Self::Gate => "gate",
+        }
+    }
+}
+
+impl From<PoseidonArg> for PoseidonBackend {
+    fn from(arg: PoseidonArg) -> Self {
+        match arg {
+            PoseidonArg::FlexGate => Self::FlexGate,
+            PoseidonArg::Gate => Self::Gate,
+        }
+    }
+}
 
 #[derive(Debug, Parser)]
 #[command(about = "Prover benchmarks: k, cells, keygen/prove/verify time, proof size, peak memory")]
@@ -50,6 +78,13 @@ breast_cancer_xgboost:1,breast_cancer_xgboost:16"
     /// with packed scores or, as `B:none`, without.
     #[arg(long)]
     onchain: Option<String>,
+    /// How the app circuits hash their commitments: `flex-gate` (halo2-base's sponge, today's
+    /// deployable circuits) or `gate` (the dedicated Poseidon gate).
+    #[arg(long, value_enum, default_value = "flex-gate")]
+    poseidon: PoseidonArg,
+    /// Most halo2-base advice columns an app circuit may use (k is the smallest that fits).
+    #[arg(long, default_value_t = DEFAULT_MAX_ADVICE_COLUMNS)]
+    max_columns: usize,
     /// Cache for the (insecure, benchmark-only) SRS.
     #[arg(long, default_value = "target/zkguard-bench-cache")]
     cache: PathBuf,
@@ -60,7 +95,8 @@ fn main() -> anyhow::Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     if let Some(case) = &args.child {
         let (model, batch) = case.split_once(':').context("case must be model:batch")?;
-        let result = run_case(&root, model, batch.parse()?, args.runs, &args.cache)?;
+        let result =
+            run_case(&root, model, batch.parse()?, args.runs, &args.cache, args.poseidon.into(), args.max_columns)?;
         println!("{}", serde_json::to_string(&result)?);
         return Ok(());
     }
@@ -78,7 +114,8 @@ fn main() -> anyhow::Result<()> {
     for case in args.cases.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         eprintln!("bench: {case} ...");
         let output = Command::new(&exe)
-            .args(["--child", case, "--runs", &args.runs.to_string(), "--cache"])
+            .args(["--child", case, "--runs", &args.runs.to_string(), "--poseidon", args.poseidon.name()])
+            .args(["--max-columns", &args.max_columns.to_string(), "--cache"])
             .arg(&args.cache)
             .output()
             .with_context(|| format!("running case {case}"))?;

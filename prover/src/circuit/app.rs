@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::commit::{self, hash_assigned, pack_assigned, pack_params_assigned};
 use super::fixed_point::FixedPointChip;
 use super::instances::{AppInstances, InstanceLayout};
+use super::poseidon::PoseidonRequests;
 use super::tree::LoadedTrees;
 use super::CircuitError;
 use crate::quant::{Family, ModelShape, QuantizedModel};
@@ -226,10 +227,14 @@ impl LoadedModel {
     }
 }
 
-/// Lays out the app circuit in `builder` (which must have its lookup bits set), exposes the
-/// public instances through `builder.assigned_instances` and returns their values (decode them
+/// Lays out the app circuit in `builder` (which must have its lookup bits set) and its hashes
+/// in `poseidon` (see [`super::app_circuit`]), exposes the public instances through `builder.assigned_instances` and returns their values (decode them
 /// with [`AppInstances::from_slice`]; a dishonest witness may produce values that do not decode).
-pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, witness: &AppWitness) -> Vec<Fr> {
+pub fn synthesize(
+    builder: &mut BaseCircuitBuilder<Fr>,
+    poseidon: &mut PoseidonRequests,
+    witness: &AppWitness,
+) -> Vec<Fr> {
     let range = builder.range_chip();
     let shape = witness.shape();
     let fixed = witness.model.fixed;
@@ -242,7 +247,7 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, witness: &AppWitness) ->
     let mut model_elements =
         vec![ctx.load_constant(commit::model_domain()), ctx.load_constant(commit::shape_tag(&shape.model))];
     model_elements.extend(pack_params_assigned(ctx, gate, &shape.model, &params));
-    let model_commitment = hash_assigned(ctx, gate, &model_elements);
+    let model_commitment = hash_assigned(ctx, gate, poseidon, &model_elements);
 
     // Inputs: loaded, range-checked, committed with the salt.
     let rows: Vec<Vec<_>> =
@@ -251,7 +256,7 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, witness: &AppWitness) ->
     let mut input_elements = vec![ctx.load_constant(commit::input_domain()), salt];
     let flat: Vec<_> = rows.iter().flatten().copied().collect();
     input_elements.extend(pack_assigned(ctx, gate, &flat, fixed.value_bits));
-    let input_commitment = hash_assigned(ctx, gate, &input_elements);
+    let input_commitment = hash_assigned(ctx, gate, poseidon, &input_elements);
 
     let context = ctx.load_witness(witness.context);
 

@@ -4,15 +4,15 @@
 //! `u = v + 2^(value_bits-1)` (in `[0, 2^value_bits)`, so packing is injective once the value is
 //! range-checked) and `floor(248 / value_bits)` of them fill one field element, least
 //! significant first. The sponge is Poseidon over BN254 with T = 9, RATE = 8, R_F = 8, R_P = 63
-//! (halo2-base's optimized sponge in the circuit, snark-verifier's natively; a test checks they
-//! agree), one `update` of all elements and one `squeeze`.
+//! (snark-verifier's natively; in the circuit halo2-base's flex-gate sponge or the dedicated gate
+//! of [`super::poseidon`], whose tests check all three agree), one `update` of all elements and
+//! one `squeeze`.
 //!
 //! * model commitment = H(MODEL_DOMAIN, shape tag, packed parameters...)
 //! * input commitment = H(INPUT_DOMAIN, salt, packed inputs of all batch rows...)
 
 use halo2_base::gates::GateInstructions;
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
-use halo2_base::poseidon::hasher::PoseidonSponge;
 use halo2_base::utils::ScalarField;
 use halo2_base::AssignedValue;
 use halo2_base::Context;
@@ -24,18 +24,8 @@ use snark_verifier::util::hash::Poseidon;
 use super::field::{fr_from_i128, pow2};
 use crate::quant::ModelShape;
 
-/// Sponge width. A wide sponge absorbs 8 packed words per permutation: the commitments hash
-/// hundreds of words (a 30-16-8-16-30 model has ~230, a 50-tree ensemble of depth 4 ~280). With
-/// halo2-base's flex-gate sponge T = 9 costs ~7,500 cells per permutation, ~935 cells per word
-/// (measured on 80 and 280 words), a little below T = 3's ~1,000 per word: the bulk of every
-/// small-batch circuit either way. A dedicated Poseidon gate is the lever.
-const T: usize = 9;
-const RATE: usize = 8;
-/// Full rounds.
-const R_F: usize = 8;
-/// Partial rounds for t = 9 over BN254 with x^5 at 128-bit security (the Poseidon paper's
-/// parameter table, as used by circomlib).
-const R_P: usize = 63;
+use super::poseidon::spec::{RATE, R_F, R_P, SECURE_MDS, T};
+use super::poseidon::PoseidonRequests;
 
 /// Bits of a packed word that carry values.
 pub const PACK_BITS: u32 = 248;
@@ -98,20 +88,20 @@ pub fn pack_assigned(
 
 /// Poseidon over `elements`, natively.
 pub fn hash_native(elements: &[Fr]) -> Fr {
-    let mut sponge = Poseidon::<Fr, Fr, T, RATE>::new::<R_F, R_P, 0>(&NativeLoader);
+    let mut sponge = Poseidon::<Fr, Fr, T, RATE>::new::<R_F, R_P, SECURE_MDS>(&NativeLoader);
     sponge.update(elements);
     sponge.squeeze()
 }
 
-/// Poseidon over `elements`, in the circuit.
+/// Poseidon over `elements`, in the circuit, with `poseidon`'s backend (the gate lays it out
+/// and constrains the returned digest cell when the circuit is synthesized).
 pub fn hash_assigned(
     ctx: &mut Context<Fr>,
     gate: &impl GateInstructions<Fr>,
+    poseidon: &mut PoseidonRequests,
     elements: &[AssignedValue<Fr>],
 ) -> AssignedValue<Fr> {
-    let mut sponge = PoseidonSponge::<Fr, T, RATE>::new::<R_F, R_P, 0>(ctx);
-    sponge.update(elements);
-    sponge.squeeze(ctx, gate)
+    poseidon.hash(ctx, gate, elements)
 }
 
 /// The model commitment, natively.
@@ -159,19 +149,6 @@ mod tests {
     use super::*;
     use halo2_base::gates::RangeInstructions;
     use halo2_base::utils::testing::base_test;
-
-    #[test]
-    fn native_and_circuit_hashes_agree() {
-        for len in [0usize, 1, 2, 3, 7, 30] {
-            let elements: Vec<Fr> = (0..len as u64).map(|i| Fr::from(i * 7919 + 3)).collect();
-            let native = hash_native(&elements);
-            let in_circuit = base_test().k(10).lookup_bits(8).run(|ctx, range| {
-                let assigned = ctx.assign_witnesses(elements.clone());
-                *hash_assigned(ctx, range.gate(), &assigned).value()
-            });
-            assert_eq!(native, in_circuit, "length {len}");
-        }
-    }
 
     #[test]
     fn native_and_circuit_packing_agree() {

@@ -5,6 +5,7 @@
 //! circuit it verifies (measured: the same circuit cost 2.6M aggregation cells with one
 //! column at k=16 and 6.3M with eleven at k=12), so k is the smallest at which the circuit fits
 //! in [`DEFAULT_MAX_ADVICE_COLUMNS`] advice columns, and the lookup table uses `k - 1` bits.
+//! With the Poseidon gate ([`PoseidonBackend::Gate`]) the gate's region must fit too.
 
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::circuit::{BaseCircuitParams, CircuitBuilderStage};
@@ -13,6 +14,8 @@ use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Serialize};
 
 use super::app::{self, AppShape, AppWitness};
+use super::app_circuit::{AppCircuit, AppCircuitParams};
+use super::poseidon::{PoseidonBackend, PoseidonRequests};
 use super::CircuitError;
 
 /// Advice-column budget of an app circuit.
@@ -33,27 +36,40 @@ pub struct AppCircuitConfig {
     pub params: BaseCircuitParams,
     /// Break points from keygen (filled after keygen; empty before).
     pub break_points: MultiPhaseThreadBreakPoints,
+    /// How commitments are hashed (configs cached before the gate existed: the flex gate).
+    #[serde(default)]
+    pub poseidon: PoseidonBackend,
 }
 
 impl AppCircuitConfig {
-    /// Picks the smallest k at which `shape` fits in `max_columns` advice columns.
+    /// Picks the smallest k at which `shape` fits in `max_columns` advice columns, hashing with
+    /// halo2-base's flex gate (the circuit whose verifier fits on chain; see [`PoseidonBackend`]).
     pub fn choose(shape: &AppShape, max_columns: usize) -> Result<Self, CircuitError> {
+        Self::choose_with(shape, max_columns, PoseidonBackend::FlexGate)
+    }
+
+    /// [`AppCircuitConfig::choose`] with a Poseidon backend. `max_columns` bounds halo2-base's
+    /// advice columns; the gate adds its own.
+    pub fn choose_with(shape: &AppShape, max_columns: usize, poseidon: PoseidonBackend) -> Result<Self, CircuitError> {
         let dummy = AppWitness::dummy(shape);
         let mut k = MIN_K;
         while k <= MAX_K {
             let mut builder = keygen_builder(k);
-            app::synthesize(&mut builder, &dummy);
+            let mut requests = PoseidonRequests::new(poseidon);
+            app::synthesize(&mut builder, &mut requests, &dummy);
             let params = builder.calculate_params(Some(MINIMUM_ROWS));
             let cells = builder.statistics().gate.total_advice_per_phase[0];
             // The builder is only measured, never assigned: cleared, it drops without
             // halo2-base's "LookupAnyManager was not assigned" / "advice_equalities not empty".
             builder.clear();
-            if params.num_advice_per_phase[0] <= max_columns {
-                return Ok(Self { shape: shape.clone(), params, break_points: vec![] });
+            // The Poseidon region must fit the same usable rows as halo2-base's.
+            let poseidon_rows = requests.rows() + MINIMUM_ROWS;
+            if params.num_advice_per_phase[0] <= max_columns && poseidon_rows <= 1 << k {
+                return Ok(Self { shape: shape.clone(), params, break_points: vec![], poseidon });
             }
             // Jump to the k the cell count asks for (cells change little with k: only the
             // number of lookup limbs does), then step up if that is still too small.
-            let rows_needed = cells.div_ceil(max_columns) + MINIMUM_ROWS;
+            let rows_needed = (cells.div_ceil(max_columns) + MINIMUM_ROWS).max(poseidon_rows);
             let k_needed = usize::BITS - (rows_needed - 1).leading_zeros();
             k = k_needed.max(k + 1);
         }
@@ -65,13 +81,18 @@ impl AppCircuitConfig {
         self.params.k as u32
     }
 
-    /// A builder laid out for `stage` with `witness` (keygen uses the dummy witness), and the
+    /// The parameters halo2 builds the constraint system from (to read keys).
+    pub fn circuit_params(&self) -> AppCircuitParams {
+        AppCircuitParams { base: self.params.clone(), poseidon: self.poseidon }
+    }
+
+    /// The circuit laid out for `stage` with `witness` (keygen uses the dummy witness), and the
     /// public instance values it exposes.
     pub fn builder(
         &self,
         stage: CircuitBuilderStage,
         witness: &AppWitness,
-    ) -> Result<(BaseCircuitBuilder<Fr>, Vec<Fr>), CircuitError> {
+    ) -> Result<(AppCircuit, Vec<Fr>), CircuitError> {
         if witness.shape() != self.shape {
             return Err(CircuitError::ShapeMismatch {
                 expected: serde_json::to_string(&self.shape).unwrap_or_default(),
@@ -82,8 +103,9 @@ impl AppCircuitConfig {
         if stage == CircuitBuilderStage::Prover {
             builder.set_break_points(self.break_points.clone());
         }
-        let instances = app::synthesize(&mut builder, witness);
-        Ok((builder, instances))
+        let mut poseidon = PoseidonRequests::new(self.poseidon);
+        let instances = app::synthesize(&mut builder, &mut poseidon, witness);
+        Ok((AppCircuit { base: builder, poseidon }, instances))
     }
 }
 

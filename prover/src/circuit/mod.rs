@@ -3,12 +3,14 @@
 //! plus the halo2 configuration (k, columns, lookup bits) chosen for each shape.
 
 pub mod app;
+pub mod app_circuit;
 pub mod commit;
 pub mod config;
 pub mod field;
 pub mod fixed_point;
 pub mod instances;
 pub mod outputs;
+pub mod poseidon;
 pub mod tree;
 
 #[cfg(test)]
@@ -17,6 +19,7 @@ mod tests;
 mod tree_tests;
 
 pub use app::{AppShape, AppWitness};
+pub use app_circuit::AppCircuit;
 pub use config::AppCircuitConfig;
 pub use instances::{AppInstances, InstanceLayout};
 

@@ -2,16 +2,15 @@
 //! (`vk.json`: the standalone verifying-key artifact of [`super::vk_file`]).
 //!
 //! The circuit digest is sha256 over a version tag, the app shape and the halo2 configuration
-//! (k, columns, lookup bits); it is what registries and generated verifiers pin. Files are
+//! (k, columns, lookup bits; a tag when commitments use the Poseidon gate); it is what registries and generated verifiers pin. Files are
 //! written to a temporary name and renamed, so a crash never leaves a half-written key.
 
 use std::fs;
 use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 
-use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::circuit::CircuitBuilderStage;
-use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
 use halo2_base::halo2_proofs::plonk::{keygen_pk, keygen_vk, ProvingKey, VerifyingKey};
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_base::halo2_proofs::SerdeFormat;
@@ -19,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::srs::SrsSource;
 use crate::circuit::config::AppCircuitConfig;
-use crate::circuit::{AppShape, AppWitness, CircuitError};
+use crate::circuit::{AppCircuit, AppShape, AppWitness, CircuitError};
 use crate::progress::Stage;
 
 /// Version tag hashed into every circuit digest; bump when the circuit's constraints change.
@@ -60,6 +59,10 @@ pub fn circuit_digest(config: &AppCircuitConfig) -> String {
     hasher.update(CIRCUIT_VERSION.as_bytes());
     hasher.update(serde_json::to_vec(&config.shape).expect("shape serializes"));
     hasher.update(serde_json::to_vec(&config.params).expect("params serialize"));
+    // The flex-gate circuit is today's (digests unchanged); the gate is a different circuit.
+    if config.poseidon == crate::circuit::poseidon::PoseidonBackend::Gate {
+        hasher.update(b"poseidon-gate/v1");
+    }
     hex::encode(hasher.finalize())
 }
 
@@ -99,10 +102,10 @@ impl AppKeys {
             let cached: AppCircuitConfig =
                 serde_json::from_slice(&json).map_err(|source| KeyError::Json { path: config_path.clone(), source })?;
             let file = fs::File::open(&pk_path).map_err(|source| KeyError::Io { path: pk_path.clone(), source })?;
-            let pk = ProvingKey::<G1Affine>::read::<_, BaseCircuitBuilder<Fr>>(
+            let pk = ProvingKey::<G1Affine>::read::<_, AppCircuit>(
                 &mut BufReader::new(file),
                 SerdeFormat::RawBytesUnchecked,
-                cached.params.clone(),
+                cached.circuit_params(),
             )
             .map_err(|source| KeyError::Io { path: pk_path.clone(), source })?;
             stage.finish();
@@ -115,7 +118,7 @@ impl AppKeys {
         let (builder, _) = config.builder(CircuitBuilderStage::Keygen, &AppWitness::dummy(&config.shape))?;
         let vk = keygen_vk(params, &builder).map_err(|e| KeyError::Keygen(format!("{e:?}")))?;
         let pk = keygen_pk(params, vk, &builder).map_err(|e| KeyError::Keygen(format!("{e:?}")))?;
-        let config = AppCircuitConfig { break_points: builder.break_points(), ..config };
+        let config = AppCircuitConfig { break_points: builder.base.break_points(), ..config };
         stage.finish();
 
         fs::create_dir_all(&dir).map_err(|source| KeyError::Io { path: dir.clone(), source })?;

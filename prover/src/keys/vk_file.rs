@@ -14,8 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
-use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
-use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine, G2Affine};
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, G1Affine, G2Affine};
 use halo2_base::halo2_proofs::halo2curves::group::GroupEncoding;
 use halo2_base::halo2_proofs::plonk::VerifyingKey;
 use halo2_base::halo2_proofs::poly::commitment::ParamsProver;
@@ -164,10 +163,10 @@ impl VkFile {
             ));
         }
         let vk_bytes = decode_hex(&file.vk).ok_or_else(|| bad("vk", "not hex".into()))?;
-        let vk = VerifyingKey::<G1Affine>::read::<_, BaseCircuitBuilder<Fr>>(
+        let vk = VerifyingKey::<G1Affine>::read::<_, crate::circuit::AppCircuit>(
             &mut vk_bytes.as_slice(),
             SerdeFormat::RawBytes,
-            file.config.params.clone(),
+            file.config.circuit_params(),
         )
         .map_err(|e| bad("vk", format!("not a verifying key of this configuration: {e}")))?;
         let k = vk.get_domain().k();
