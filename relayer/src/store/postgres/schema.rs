@@ -146,6 +146,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         until_ms  BIGINT  NOT NULL,
         token     BIGINT  NOT NULL
     );
+    CREATE TABLE worker_proofs (
+        worker    TEXT    PRIMARY KEY,
+        proofs    BIGINT  NOT NULL
+    );
     "#,
     ),
 ];
