@@ -150,9 +150,8 @@ pub const MIGRATIONS: &[&str] = &[
     "#,
     // 5: the fleet's leases. A prover claims a batch (`lease_owner` until `lease_until_ms`) with a
     // fencing token (`lease_token`, +1 per claim) its result must still hold; `proved_by` names
-    // the worker whose proof was stored, and `worker_proofs` counts proofs per worker (a counter
-    // that pruning never lowers, read by `/metrics` without a scan). One active submitter per
-    // signing account holds a row of `submitter_leases`.
+    // the worker whose proof was stored. One active submitter per signing account holds a row of
+    // `submitter_leases`.
     r#"
     ALTER TABLE batches ADD COLUMN lease_owner TEXT;
     ALTER TABLE batches ADD COLUMN lease_until_ms INTEGER;
@@ -164,10 +163,16 @@ pub const MIGRATIONS: &[&str] = &[
         until_ms  INTEGER NOT NULL,
         token     INTEGER NOT NULL
     );
+    "#,
+    // 6: proofs per worker, a counter kept as claims finish (pruning never lowers it), so
+    // `/metrics` reads it without a scan.
+    r#"
     CREATE TABLE worker_proofs (
         worker    TEXT    PRIMARY KEY,
         proofs    INTEGER NOT NULL
     );
+    INSERT INTO worker_proofs (worker, proofs)
+        SELECT proved_by, COUNT(*) FROM batches WHERE proved_by IS NOT NULL GROUP BY proved_by;
     "#,
 ];
 
