@@ -94,16 +94,7 @@ pub fn main() -> ExitCode {
         Command::Demo(_) => "warn,zkguard_prover=error",
         _ => "info,halo2_base=error",
     };
-    let filter = tracing_subscriber::EnvFilter::try_new(cli.log.as_deref().unwrap_or(default_log))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Colour codes only on a terminal: a redirected log stays plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(ansi)
-        .init();
+    zkguard_prover::logging::init(cli.log.as_deref(), default_log);
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

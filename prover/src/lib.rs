@@ -17,6 +17,7 @@ pub mod fsutil;
 pub mod inputs;
 pub mod keys;
 pub mod load;
+pub mod logging;
 pub mod model;
 pub mod progress;
 pub mod prove;

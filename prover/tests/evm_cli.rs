@@ -48,6 +48,8 @@ fn argument_definitions_are_consistent() {
     assert!(Cli::try_parse_from(["zkguard", "verifier", "generate"]).is_err(), "--circuit or --proof is required");
     assert!(Cli::try_parse_from(["zkguard", "aggregate", "-o", "x.json"]).is_err(), "--proof is required");
     assert!(Cli::try_parse_from(["zkguard", "fixture", "--model", "m.json"]).is_err(), "--model requires --data");
+    let err = Cli::try_parse_from(["zkguard", "context", "--chain-id", "1"]).unwrap_err().to_string();
+    assert!(err.contains("--guard") && err.contains("--nonce"), "context requires what it binds: {err}");
 }
 
 #[test]

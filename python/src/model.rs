@@ -21,7 +21,7 @@ use crate::errors::{model_error, to_py, InputError};
 /// Where a model given as JSON text came from, for error messages.
 const ORIGIN: &str = "<model>";
 
-/// The Rust validator's limits and names, as `(key, value)` pairs (see [`limits`]).
+/// The Rust validator's limits and names, as `(key, value)` pairs (see `limits`).
 pub fn limit_values() -> Vec<(&'static str, serde_json::Value)> {
     use serde_json::json;
     vec![

@@ -436,22 +436,21 @@ impl Config {
         if self.chain.fee_bump_percent < 10 {
             return bad("chain.fee_bump_percent must be >= 10 (nodes refuse smaller replacements)".into());
         }
-        if !self.proving.insecure_dev_srs && (self.proving.srs.is_none() || self.proving.srs_sha256.is_none()) {
-            return bad(
-                "set proving.srs and proving.srs_sha256, or proving.insecure_dev_srs = true (development only)".into(),
-            );
-        }
+        self.srs()?;
         Ok(())
     }
 
-    /// The KZG parameter source.
-    pub fn srs(&self) -> zkguard_prover::keys::SrsSource {
-        match (&self.proving.srs, &self.proving.srs_sha256) {
-            (Some(path), Some(sha256)) if !self.proving.insecure_dev_srs => {
-                zkguard_prover::keys::SrsSource::Ceremony { path: path.clone(), sha256: sha256.clone() }
-            }
-            _ => zkguard_prover::keys::SrsSource::InsecureDev,
-        }
+    /// The KZG parameter source (`SrsSource::choose`, shared with the CLI's flags): a ceremony
+    /// file with its pinned sha256, or the insecure setup only when asked for.
+    pub fn srs(&self) -> Result<zkguard_prover::keys::SrsSource, ConfigError> {
+        let p = &self.proving;
+        zkguard_prover::keys::SrsSource::choose(p.srs.as_deref(), p.srs_sha256.as_deref(), p.insecure_dev_srs).map_err(
+            |e| {
+                ConfigError::Invalid(format!(
+                    "{e}: set proving.srs and proving.srs_sha256, or proving.insecure_dev_srs = true (development only)"
+                ))
+            },
+        )
     }
 }
 

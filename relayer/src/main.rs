@@ -4,12 +4,7 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,zkguard_prover=warn".into()),
-        )
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .init();
+    // The log filter: `$ZKGUARD_LOG` (as for `zkguard`), else this default.
+    zkguard_prover::logging::init(None, "info,zkguard_prover=warn");
     zkguard_relayer::cli::run(zkguard_relayer::cli::Cli::parse()).await
 }

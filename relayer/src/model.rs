@@ -191,7 +191,7 @@ pub fn load_model(config: &Config, m: &ModelConfig) -> Result<ServedModel, Model
     let keys_err = |message: String| ModelLoadError::Keys { id: m.id.clone(), message };
     let model = load_quantized(&m.path, m.calibration.as_deref()).map_err(err)?;
     let shape = AppShape { model: model.shape(), batch_size: m.batch_size };
-    let srs = config.srs();
+    let srs = config.srs().map_err(|e| keys_err(e.to_string()))?;
     let circuit = AppKeys::choose_config(&shape, config.proving.max_columns).map_err(|e| keys_err(e.to_string()))?;
     let params = load_params(&srs, circuit.k(), &config.proving.cache_dir).map_err(|e| keys_err(e.to_string()))?;
     let keys = AppKeys::load_or_generate(circuit, &params, &srs, &config.proving.cache_dir)
@@ -232,7 +232,7 @@ fn load_aggregation(
     k: u32,
 ) -> Result<Aggregation, ModelLoadError> {
     let keys_err = |message: String| ModelLoadError::Keys { id: m.id.clone(), message };
-    let srs = config.srs();
+    let srs = config.srs().map_err(|e| keys_err(e.to_string()))?;
     let cache = &config.proving.cache_dir;
     let agg_shape = AggregationShape::new(&app_keys.digest, shape.layout().len(), proofs, k);
     AggregationKeys::check_shape(&agg_shape).map_err(|e| keys_err(format!("aggregation: {e}")))?;

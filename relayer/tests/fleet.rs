@@ -14,8 +14,8 @@ use support::eventually;
 use support::relayer::{Relayer, Setup};
 use zkguard_relayer::client::Client;
 use zkguard_relayer::intake::{JobResponse, SubmitRequest};
-use zkguard_relayer::store::pg_harness::TestPostgres;
 use zkguard_relayer::store::{BatchState, JobStore, PgStore};
+use zkguard_test_utils::postgres::TestPostgres;
 
 const FINAL: Duration = Duration::from_secs(300);
 /// Leases short enough for takeovers within seconds.
@@ -270,7 +270,7 @@ async fn every_role_reconnects_after_the_database_restarts() {
 async fn bad_database_configuration_is_refused_before_anything_is_written() {
     let f = Fleet::start().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let wrong_password = f.url.replace(zkguard_relayer::store::pg_harness::PASSWORD, "not-the-password");
+    let wrong_password = f.url.replace(zkguard_test_utils::postgres::PASSWORD, "not-the-password");
     let cases = [
         (format!("postgres://postgres:x@127.0.0.1:{port}/fleet"), "intake", "is unavailable"),
         (wrong_password, "prover", "password authentication failed"),

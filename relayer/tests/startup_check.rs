@@ -49,7 +49,7 @@ calibration = "{data}"
         .env("ZKGUARD_RELAYER_TOKEN", TOKEN)
         // Anvil's PUBLIC dev key #1: local anvil only.
         .env("ZKGUARD_RELAYER_KEY", &d.relayer_key)
-        .env("RUST_LOG", "info,zkguard_prover=warn")
+        .env(zkguard_prover::logging::LOG_ENV, "info,zkguard_prover=warn")
         .stdout(std::process::Stdio::null());
     let run = tokio::task::spawn_blocking(move || cmd.output().unwrap());
     let output = tokio::time::timeout(Duration::from_secs(120), run)

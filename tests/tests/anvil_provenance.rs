@@ -17,8 +17,8 @@ use zkguard_contracts::deploy::{deploy_stack, register_model, ContractArtifacts}
 use zkguard_contracts::registration::{Action, InputPolicyArgs, ModelRegistration, PolicyArgs};
 use zkguard_contracts::revert::decode_revert;
 use zkguard_contracts::rpc::Guard;
-use zkguard_e2e::{repo_root, TestCtx};
 use zkguard_prover::evm::fixture::Fixture;
+use zkguard_test_utils::{repo_root, TestCtx};
 
 fn fixture(name: &str) -> Fixture {
     Fixture::read(&repo_root().join(Path::new("contracts/fixtures")).join(name)).expect("committed fixture")

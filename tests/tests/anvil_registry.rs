@@ -4,7 +4,7 @@
 use alloy::primitives::{Address, FixedBytes, U256};
 use alloy::sol_types::{SolCall, SolValue};
 use zkguard_contracts::rpc::ModelRegistry;
-use zkguard_e2e::TestCtx;
+use zkguard_test_utils::TestCtx;
 
 #[tokio::test]
 async fn registry_ownership_on_anvil() -> anyhow::Result<()> {

@@ -12,8 +12,8 @@ use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolValue;
 use zkguard_contracts::rpc::ZkGuardVerifier as IWrapper;
-use zkguard_e2e::{repo_root, TestCtx};
 use zkguard_prover::evm::fixture::Fixture;
+use zkguard_test_utils::{repo_root, TestCtx};
 
 struct Deployed {
     raw: Address,

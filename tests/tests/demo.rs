@@ -7,7 +7,7 @@
 //! report and summary written.
 
 use zkguard_cli::demo::{run, DemoArgs};
-use zkguard_e2e::repo_root;
+use zkguard_test_utils::repo_root;
 
 #[test]
 fn demo_flow_trips_the_breaker_and_filters_subjects() {

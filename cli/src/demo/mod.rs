@@ -7,7 +7,7 @@
 //!
 //! - [`feed`]: the feed CSV; [`onchain`]: the demo's contract calls and their evidence;
 //! - [`results`]: batches from the relayer's store, the report and the summary JSON;
-//! - [`stage`]: numbered stage lines with timings.
+//! - `stage`: numbered stage lines with timings.
 
 pub mod attacks;
 pub mod feed;

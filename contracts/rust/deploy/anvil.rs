@@ -17,15 +17,15 @@ pub fn anvil_binary(root: &Path) -> PathBuf {
 /// Starts anvil (killed when the instance drops) on a free loopback port.
 pub fn spawn(binary: &Path) -> Result<AnvilInstance, DeployError> {
     if !binary.exists() {
-        return Err(DeployError::Rpc {
-            what: "anvil".into(),
-            message: format!("{} not found (run scripts/setup or set ZKGUARD_ANVIL)", binary.display()),
+        return Err(DeployError::Anvil {
+            binary: binary.display().to_string(),
+            message: "not found (run scripts/setup or set ZKGUARD_ANVIL)".into(),
+            source: None,
         });
     }
-    Anvil::new()
-        .path(binary)
-        .arg("--host")
-        .arg("127.0.0.1")
-        .try_spawn()
-        .map_err(|e| DeployError::Rpc { what: "starting anvil".into(), message: e.to_string() })
+    Anvil::new().path(binary).arg("--host").arg("127.0.0.1").try_spawn().map_err(|e| DeployError::Anvil {
+        binary: binary.display().to_string(),
+        message: "would not start".into(),
+        source: Some(Box::new(e)),
+    })
 }

@@ -42,21 +42,33 @@ pub enum DeployError {
         message: String,
     },
     /// The node refused or failed a call.
-    #[error("{what}: {message}")]
+    #[error("{what}: {source}")]
     Rpc {
         /// The step.
         what: String,
         /// The error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The anvil binary is missing or would not start.
+    #[error("anvil {binary}: {message}")]
+    Anvil {
+        /// The binary.
+        binary: String,
+        /// What is wrong.
         message: String,
+        /// The error, when it would not start.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// A transaction was mined but reverted.
     #[error("{0}: the transaction reverted")]
     Reverted(String),
 }
 
-fn rpc<E: std::fmt::Display>(what: impl Into<String>) -> impl FnOnce(E) -> DeployError {
+fn rpc<E: std::error::Error + Send + Sync + 'static>(what: impl Into<String>) -> impl FnOnce(E) -> DeployError {
     let what = what.into();
-    move |e| DeployError::Rpc { what, message: e.to_string() }
+    move |e| DeployError::Rpc { what, source: Box::new(e) }
 }
 
 /// The deployed contracts.
@@ -113,7 +125,7 @@ pub async fn deploy_code(
     let receipt = send(p, TransactionRequest::default().with_deploy_code(Bytes::from(code)), what).await?;
     let address = receipt
         .contract_address
-        .ok_or_else(|| DeployError::Rpc { what: what.into(), message: "no contract address in the receipt".into() })?;
+        .ok_or_else(|| DeployError::Rpc { what: what.into(), source: "no contract address in the receipt".into() })?;
     Ok((address, receipt.gas_used))
 }
 

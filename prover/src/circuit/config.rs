@@ -2,7 +2,7 @@
 //! once per shape and cached with the keys.
 //!
 //! Layout policy: few, tall advice columns. An aggregation circuit pays per column of the app
-//! circuit it verifies (TOOLCHAIN.md: the same circuit cost 2.6M aggregation cells with one
+//! circuit it verifies (measured: the same circuit cost 2.6M aggregation cells with one
 //! column at k=16 and 6.3M with eleven at k=12), so k is the smallest at which the circuit fits
 //! in [`DEFAULT_MAX_ADVICE_COLUMNS`] advice columns, and the lookup table uses `k - 1` bits.
 

@@ -27,14 +27,12 @@ pub struct SrsArgs {
 impl SrsArgs {
     /// The source, or an error asking for an explicit choice.
     pub fn source(&self) -> anyhow::Result<SrsSource> {
-        match (&self.srs, &self.srs_sha256, self.insecure_dev_srs) {
-            (Some(path), Some(sha256), false) => Ok(SrsSource::Ceremony { path: path.clone(), sha256: sha256.clone() }),
-            (None, _, true) => {
-                banner_insecure();
-                Ok(SrsSource::InsecureDev)
-            }
-            _ => bail!("choose the KZG parameters: --srs FILE --srs-sha256 HEX (a ceremony file), or --insecure-dev-srs (development only)"),
+        let source = SrsSource::choose(self.srs.as_deref(), self.srs_sha256.as_deref(), self.insecure_dev_srs)
+            .context("choose the KZG parameters: --srs FILE --srs-sha256 HEX (a ceremony file), or --insecure-dev-srs (development only)")?;
+        if source == SrsSource::InsecureDev {
+            banner_insecure();
         }
+        Ok(source)
     }
 }
 
@@ -76,13 +74,8 @@ pub struct ModelArgs {
 impl ModelArgs {
     /// Loads (and if needed calibrates) the quantized model.
     pub fn load(&self) -> anyhow::Result<QuantizedModel> {
-        load_quantized(&self.model, self.calibration.as_deref())
+        Ok(crate::load::load_quantized(&self.model, self.calibration.as_deref())?)
     }
-}
-
-/// Loads a quantized model from a quantized file, or quantizes a float model with calibration data.
-pub fn load_quantized(path: &Path, calibration: Option<&Path>) -> anyhow::Result<QuantizedModel> {
-    Ok(crate::load::load_quantized(path, calibration)?)
 }
 
 /// sha256 (hex) of a file.

@@ -13,14 +13,11 @@ use clap::{Parser, Subcommand};
 
 use crate::evm::cli_args as onchain;
 
-/// zkguard: verifiable ML guards for Ethereum. Turns small fraud/anomaly models into Halo2 KZG
-/// circuits, proves their outputs on private inputs, and prepares the proofs for on-chain guards.
+/// The prover's command tree alone, as the `zkguard` binary parses it (`zkguard_cli::Cli`
+/// flattens [`Command`] and adds the chain commands and `--log`). Tests parse with it.
 #[derive(Debug, Parser)]
-#[command(name = "zkguard", version, about, long_about = None)]
+#[command(name = "zkguard", version, about = "The prover's subcommands of zkguard", long_about = None)]
 pub struct Cli {
-    /// Log filter (tracing env-filter syntax), e.g. `info` or `zkguard_prover=debug`.
-    #[arg(long, global = true, env = "ZKGUARD_LOG", default_value = "info,halo2_base=error")]
-    pub log: String,
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
@@ -47,7 +44,7 @@ pub enum Command {
     Verifier(onchain::VerifierCommand),
     /// Aggregate N Poseidon-transcript proofs of one circuit into one proof (batch mode).
     Aggregate(onchain::AggregateArgs),
-    /// Run direct or batch mode end to end and write contracts/fixtures/<mode>.json.
+    /// Run direct or batch mode end to end and write `contracts/fixtures/<mode>.json`.
     Fixture(Box<onchain::FixtureArgs>),
     /// Print the context field element a proof must carry (for `prove --context`).
     Context(onchain::ContextArgs),

@@ -93,7 +93,7 @@ pub struct SolidityArgs {
     /// from the current directory, else in the checkout this binary was built from).
     #[arg(long, value_name = "PATH", env = "ZKGUARD_SOLC", default_value = DEFAULT_SOLC)]
     pub solc: PathBuf,
-    /// Sub-directory name of the verifier (default: app-<digest> / batch<N>-<digest>).
+    /// Sub-directory name of the verifier (default: `app-<digest>` / `batch<N>-<digest>`).
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
 }
@@ -317,23 +317,25 @@ pub fn run_aggregate(args: AggregateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What the proof is bound to (the Solidity `SubmissionContext` plus chain and Guard).
+/// What the proof is bound to (the Solidity `SubmissionContext` plus chain and Guard). Every
+/// field the Guard checks is required: a default would silently bind a proof to a context no
+/// Guard accepts.
 #[derive(Debug, Clone, Args)]
 pub struct ContextArgs {
     /// Chain id.
-    #[arg(long, default_value_t = demo::DEMO_CHAIN_ID)]
+    #[arg(long)]
     pub chain_id: u64,
     /// The Guard contract's address.
-    #[arg(long, value_name = "ADDRESS", default_value_t = demo::DEMO_GUARD)]
+    #[arg(long, value_name = "ADDRESS")]
     pub guard: Address,
     /// Registry model id.
-    #[arg(long, default_value_t = U256::from(demo::DEMO_MODEL_ID))]
+    #[arg(long)]
     pub model_id: U256,
     /// Submission nonce (single use per model).
-    #[arg(long, default_value_t = demo::DEMO_NONCE)]
+    #[arg(long)]
     pub nonce: u64,
-    /// Issue time, unix seconds.
-    #[arg(long, default_value_t = demo::DEMO_ISSUED_AT)]
+    /// Issue time, unix seconds (the Guard refuses a stale or future one).
+    #[arg(long)]
     pub issued_at: u64,
     /// One subject per real sample, in sample order (repeat the flag); none by default.
     #[arg(long = "subject", value_name = "ADDRESS")]
@@ -403,14 +405,13 @@ pub struct FixtureArgs {
     /// Input-commitment salt (hex field element; random if absent).
     #[arg(long, value_name = "HEX")]
     pub salt: Option<String>,
-    /// Bind no subjects (by default one deterministic demo subject per real sample).
+    /// Bind no subjects (by default one deterministic demo subject per real sample). The rest of
+    /// the context is always the demo's (chain 31337, the Guard at `evm::demo::DEMO_GUARD`, model
+    /// 1, nonce 7), where the forge tests deploy the Guard.
     #[arg(long)]
     pub no_subjects: bool,
-    /// What the proofs are bound to (subjects default to demo subjects, see --no-subjects).
-    #[command(flatten)]
-    pub context: ContextArgs,
-    /// Output fixture (default .zkguard/fixtures/<mode>.json; the committed fixtures are
-    /// contracts/fixtures/<mode>.json).
+    /// Output fixture (default `.zkguard/fixtures/<mode>.json`; the committed fixtures are
+    /// `contracts/fixtures/<mode>.json`).
     #[arg(long, short, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Output and compiler of the verifier.
@@ -432,7 +433,7 @@ pub fn run_fixture(args: FixtureArgs) -> anyhow::Result<()> {
     }
     let (model, batches) = match (&args.model, &args.data) {
         (Some(model_path), Some(data_path)) => {
-            let model = crate::cli::common::load_quantized(model_path, Some(data_path))?;
+            let model = crate::load::load_quantized(model_path, Some(data_path))?;
             let dataset = crate::data::load_csv(data_path, &model.features)?;
             let mut batches = vec![];
             for p in 0..proofs {
@@ -464,10 +465,8 @@ pub fn run_fixture(args: FixtureArgs) -> anyhow::Result<()> {
             (demo::demo_model(n), batches)
         }
     };
-    let mut ctx = args.context.context();
-    if ctx.subjects.is_empty() && !args.no_subjects {
-        ctx.subjects = demo::demo_subjects(proofs * samples);
-    }
+    let subjects = if args.no_subjects { 0 } else { proofs * samples };
+    let ctx = demo::demo_context(subjects);
     let salt = match &args.salt {
         Some(h) => fr_from_hex(h).with_context(|| format!("--salt {h:?} is not a field element"))?,
         None => Fr::random(OsRng),

@@ -8,7 +8,7 @@
 //!
 //! [`compile`] compiles the source through `scripts/solc` (our solcjs shim) with the standard-JSON
 //! interface and the optimizer OFF (solcjs runs out of memory optimizing these verifiers, and the
-//! legacy optimizer costs gas; see TOOLCHAIN.md). [`generate_verifier`] does both, refuses a
+//! legacy optimizer costs gas; docs/ONCHAIN.md). [`generate_verifier`] does both, refuses a
 //! verifier whose runtime exceeds EIP-170's 24,576 bytes (it could not deploy on a default chain),
 //! and [`write_verifier`] writes the source and a forge-style artifact under
 //! `contracts/src/generated/<name>/` with a header naming the command that produced it.
@@ -88,7 +88,8 @@ pub enum CodegenError {
     /// The runtime bytecode is over EIP-170's limit: the verifier could not be deployed.
     #[error(
         "the verifier's runtime bytecode is {size} bytes, over the EIP-170 limit of {limit} bytes: it cannot be deployed \
-         on a default chain. Choose a circuit configuration with fewer columns / larger k (see TOOLCHAIN.md)"
+         on a default chain. Choose a circuit configuration with fewer columns / larger k, or fewer public instances \
+         (docs/ONCHAIN.md, \"Choosing configurations\")"
     )]
     RuntimeTooLarge {
         /// Runtime size in bytes.

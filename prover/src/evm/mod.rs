@@ -8,7 +8,7 @@
 //! - [`calldata`]: the verifier's raw calldata and the wrapper / Guard calls (`alloy-sol-types`).
 //! - [`fixture`]: the JSON fixtures the forge tests read (`contracts/fixtures/*.json`).
 //! - [`direct`]: direct mode end to end (EVM-transcript proof, verifier, revm check, fixture).
-//! - [`proof_length`]: the exact byte length of a circuit's proofs, from its verifying key.
+//! - [`mod@proof_length`]: the exact byte length of a circuit's proofs, from its verifying key.
 //! - [`demo`]: a built-in demo model, rows and context (fixtures, tests, demos without files).
 //! - [`cli_args`]: the `zkguard verifier generate`, `aggregate`, `fixture` and `context` commands.
 //!

@@ -7,5 +7,5 @@ pub mod srs;
 pub mod vk_file;
 
 pub use cache::{circuit_digest, AppKeys, KeyError};
-pub use srs::{load_params, SrsError, SrsSource};
+pub use srs::{load_params, SrsChoiceError, SrsError, SrsSource};
 pub use vk_file::{LoadedVk, VkFile, VkFileError};

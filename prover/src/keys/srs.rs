@@ -6,7 +6,7 @@
 //! zeros), so anyone can forge proofs against it. It exists so that tests and the local demo run
 //! offline; every artifact made with it says so. It computes the powers with windowed fixed-base
 //! multiplication, which gives parameters identical to `ParamsKZG::setup` (tested) many times
-//! faster (TOOLCHAIN.md: `setup` takes ~57 s at k = 16).
+//! faster (`ParamsKZG::setup` takes ~57 s at k = 16 on 2 cores).
 
 use std::fs;
 use std::io::BufReader;
@@ -39,7 +39,41 @@ pub enum SrsSource {
     InsecureDev,
 }
 
+/// Why the given options choose no SRS (the one resolution the CLI flags and the relayer's
+/// config share; the caller names its own options).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SrsChoiceError {
+    /// Neither a ceremony file nor the insecure setup was chosen.
+    #[error("no KZG parameters chosen: give a ceremony file with its pinned sha256, or choose the INSECURE development setup")]
+    Missing,
+    /// A ceremony file without its sha256, or a sha256 without a file.
+    #[error("a ceremony file and its pinned sha256 go together (got only the {given})")]
+    Incomplete {
+        /// Which half was given ("file" or "sha256").
+        given: &'static str,
+    },
+    /// Both a ceremony file and the insecure setup were chosen.
+    #[error("choose either a ceremony file or the INSECURE development setup, not both")]
+    Both,
+}
+
 impl SrsSource {
+    /// The one resolution of the SRS options: a ceremony file with its pinned sha256, or the
+    /// insecure development setup when explicitly asked for. Never falls back to the insecure
+    /// setup.
+    pub fn choose(file: Option<&Path>, sha256: Option<&str>, insecure_dev: bool) -> Result<Self, SrsChoiceError> {
+        match (file, sha256, insecure_dev) {
+            (Some(path), Some(sha256), false) => {
+                Ok(SrsSource::Ceremony { path: path.to_path_buf(), sha256: sha256.to_string() })
+            }
+            (None, None, true) => Ok(SrsSource::InsecureDev),
+            (Some(_), Some(_), true) | (Some(_), None, true) | (None, Some(_), true) => Err(SrsChoiceError::Both),
+            (Some(_), None, false) => Err(SrsChoiceError::Incomplete { given: "file" }),
+            (None, Some(_), false) => Err(SrsChoiceError::Incomplete { given: "sha256" }),
+            (None, None, false) => Err(SrsChoiceError::Missing),
+        }
+    }
+
     /// A short identity for key-cache paths and artifacts.
     pub fn id(&self) -> String {
         match self {
@@ -252,6 +286,20 @@ impl FixedBaseTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_srs_is_chosen_explicitly_and_never_falls_back_to_the_insecure_setup() {
+        let file = Path::new("ptau.bin");
+        assert_eq!(
+            SrsSource::choose(Some(file), Some("ab"), false),
+            Ok(SrsSource::Ceremony { path: file.into(), sha256: "ab".into() })
+        );
+        assert_eq!(SrsSource::choose(None, None, true), Ok(SrsSource::InsecureDev));
+        assert_eq!(SrsSource::choose(None, None, false), Err(SrsChoiceError::Missing));
+        assert_eq!(SrsSource::choose(Some(file), None, false), Err(SrsChoiceError::Incomplete { given: "file" }));
+        assert_eq!(SrsSource::choose(None, Some("ab"), false), Err(SrsChoiceError::Incomplete { given: "sha256" }));
+        assert_eq!(SrsSource::choose(Some(file), Some("ab"), true), Err(SrsChoiceError::Both));
+    }
 
     fn bytes(params: &ParamsKZG<Bn256>) -> Vec<u8> {
         let mut out = Vec::new();

@@ -5,7 +5,7 @@
 //! - the verifying key (halo2's serialization, checked point encodings);
 //! - the three KZG points the SHPLONK verifier reads from the parameters (`g[0]`, `g2`, `s·g2`),
 //!   with the SRS identity and whether it is the insecure development setup;
-//! - the exact proof length in each transcript ([`crate::evm::proof_length`]).
+//! - the exact proof length in each transcript ([`crate::evm::proof_length()`]).
 //!
 //! `zkguard keygen` writes one next to the cached keys, `zkguard vk export` copies it out, and
 //! `zkguard verify --vk FILE` verifies with it on a machine that has neither the model nor the

@@ -1,4 +1,4 @@
-//! Model files: the schema ([`format`]), loading with precise errors, validation, and float
+//! Model files: the schema ([`mod@format`]), loading with precise errors, validation, and float
 //! inference (the reference the quantized model is measured against).
 
 pub mod error;

@@ -1,5 +1,5 @@
 //! Quantization: fixed-point format ([`fixed`]), the quantized model ([`model`]), the integer
-//! reference inference ([`reference`]) and scale calibration ([`calibrate`]).
+//! reference inference ([`mod@reference`]) and scale calibration ([`mod@calibrate`]).
 
 pub mod calibrate;
 pub mod fixed;

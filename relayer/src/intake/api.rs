@@ -2,7 +2,7 @@
 //! [`super::proofs`]), `GET /v1/jobs/{id}` (all three need the bearer token), `GET /health` and
 //! `GET /metrics`.
 //!
-//! Every store call runs on tokio's blocking pool ([`on_store`]): the store is synchronous (one
+//! Every store call runs on tokio's blocking pool (`on_store`): the store is synchronous (one
 //! SQLite connection behind a lock), and a slow query must never stall the async runtime that
 //! also serves the other requests. `/health` and `/metrics` read counters the store keeps
 //! incrementally (no scan of the jobs).

@@ -446,7 +446,7 @@ pub fn verify(model: &ServedModel, instances: &[Fr], proof: &[u8]) -> Result<(),
     }
 }
 
-/// `Guard.isNonceUsed(modelId, nonce)`, bounded by [`CHAIN_CHECK_TIMEOUT`].
+/// `Guard.isNonceUsed(modelId, nonce)`, bounded by `CHAIN_CHECK_TIMEOUT`.
 pub async fn nonce_used_on_chain(intake: &ProofIntake, model_id: U256, nonce: u64) -> Result<bool, ProofRefusal> {
     let call = IGuard::isNonceUsedCall { modelId: model_id, nonce };
     let tx = TransactionRequest::default().with_to(intake.guard).with_input(call.abi_encode());

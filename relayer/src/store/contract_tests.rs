@@ -1,11 +1,11 @@
 //! The store's contract: one body per test, run against both backends (the `contract!` macro
 //! makes a `sqlite::` and a `postgres::` test of each), the PostgreSQL ones on a throwaway server
-//! ([`super::pg_harness`]) with a fresh database per test.
+//! (`zkguard_test_utils::postgres`) with a fresh database per test.
 
 use std::path::PathBuf;
 
-use super::pg_harness::TestPostgres;
 use super::*;
+use zkguard_test_utils::postgres::TestPostgres;
 
 /// A store under test, with raw SQL beside it (to age rows, to count by scanning) and reopening.
 pub(crate) trait Fixture {

@@ -19,7 +19,6 @@
 //! and every notable event in a state (retries, fee bumps), is appended to the transitions table.
 
 pub mod lease;
-pub mod pg_harness;
 pub mod postgres;
 pub mod schema;
 pub mod sqlite;

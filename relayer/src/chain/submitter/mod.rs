@@ -20,7 +20,7 @@
 //!
 //! Transient RPC errors are retried with back-off for as long as the node is away.
 //!
-//! This file owns the loop and sending (`proved` / `signed` -> `sent`); [`follow`] owns what
+//! This file owns the loop and sending (`proved` / `signed` -> `sent`); `follow` owns what
 //! happens after (`sent` -> `confirmed` / `failed`).
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -7,22 +7,19 @@
 //! to confirmed, gas per decision.
 //!
 //! With `--provers N` it runs a fleet instead of one process: a throwaway PostgreSQL under
-//! `target/` (see `zkguard_relayer::store::pg_harness`), one intake, N prover processes and one
-//! submitter, all on this machine (so the provers share its cores).
+//! `target/` ([`zkguard_test_utils::postgres`]), one intake, N prover processes and one submitter,
+//! all on this machine (so the provers share its cores).
 //!
-//! `cargo build --release -p zkguard-relayer && target/release/relayer-bench --batch-size 16`
-
-#[path = "../../tests/support/mod.rs"]
-mod support;
+//! `cargo build --release -p zkguard-relayer -p zkguard-test-utils --bins && target/release/relayer-bench --batch-size 16`
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
-use support::chain::{rows, Deployment};
-use support::relayer::{Relayer, Setup};
 use zkguard_relayer::intake::SubmitRequest;
+use zkguard_test_utils::chain::{rows, Deployment};
+use zkguard_test_utils::relayer::{Relayer, Setup};
 
 /// Options.
 #[derive(Debug, Parser)]
@@ -75,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
     // A fleet: the database first, then the intake (served below as `relayer`), provers, submitter.
     let mut fleet = vec![];
     let pg = match args.provers {
-        Some(_) => Some(zkguard_relayer::store::pg_harness::TestPostgres::start()?),
+        Some(_) => Some(zkguard_test_utils::postgres::TestPostgres::start()?),
         None => None,
     };
     let relayer = match (&pg, args.provers) {

@@ -8,8 +8,8 @@ use std::time::Duration;
 use zkguard_relayer::client::Client;
 use zkguard_relayer::secret::Secret;
 
-use super::chain::{Deployment, MODEL_ID};
-use super::{cache_dir, data_path, eventually, model_path};
+use crate::chain::{Deployment, MODEL_ID};
+use crate::{cache_dir, data_path, eventually, model_path};
 
 /// The API token the tests use.
 pub const TOKEN: &str = "test-token-0123456789abcdef";
@@ -132,13 +132,20 @@ batch_size = {batch}
     }
 }
 
-/// The relayer binary: cargo's path for integration tests, else next to the running executable
-/// (the benchmark binary).
+/// The relayer binary: `$ZKGUARD_RELAYER_BIN`, else `zkguard-relayer` in the cargo target
+/// directory of the running executable (an integration test runs from `target/<profile>/deps/`,
+/// the benchmark binary from `target/<profile>/`; cargo builds the relayer's binary before its
+/// integration tests run).
 pub fn relayer_binary() -> PathBuf {
-    match option_env!("CARGO_BIN_EXE_zkguard-relayer") {
-        Some(path) => PathBuf::from(path),
-        None => std::env::current_exe().expect("current exe").with_file_name("zkguard-relayer"),
+    if let Some(path) = std::env::var_os("ZKGUARD_RELAYER_BIN") {
+        return PathBuf::from(path);
     }
+    let exe = std::env::current_exe().expect("current exe");
+    let mut dir = exe.parent().expect("the executable has a directory").to_path_buf();
+    if dir.file_name().is_some_and(|name| name == "deps") {
+        dir.pop();
+    }
+    dir.join("zkguard-relayer")
 }
 
 /// The relayer's command for `setup` (config written, token and signer key in its environment,
@@ -154,7 +161,7 @@ fn command(setup: &Setup, d: &Deployment, log: &std::path::Path, crash_at: Optio
         .env("ZKGUARD_RELAYER_TOKEN", TOKEN)
         // Anvil's PUBLIC dev key #1: local anvil only.
         .env("ZKGUARD_RELAYER_KEY", &d.relayer_key)
-        .env("RUST_LOG", "info,zkguard_prover=warn")
+        .env(zkguard_prover::logging::LOG_ENV, "info,zkguard_prover=warn")
         .env_remove(zkguard_relayer::crash::CRASH_ENV)
         .env_remove(zkguard_relayer::crash::STALL_ENV)
         .stdout(Stdio::null())

@@ -20,7 +20,7 @@ use zkguard_prover::deployable::{prepare, DeployableCircuit, DeployableRequest};
 use zkguard_prover::keys::{load_params, AppKeys, SrsSource};
 use zkguard_prover::quant::QuantizedModel;
 
-use super::{cache_dir, data_path, model_path, repo_root};
+use crate::{cache_dir, data_path, model_path, repo_root};
 
 /// The served model id.
 pub const MODEL_ID: u64 = 1;

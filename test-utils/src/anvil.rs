@@ -1,7 +1,7 @@
-//! Test harness for zkguard's end-to-end tests: a real anvil, an alloy provider with anvil's
-//! (public, dev-only) keys, and deployment of forge-built contracts from `contracts/out`.
+//! A real anvil on a free loopback port, alloy providers with anvil's (PUBLIC, dev-only) keys,
+//! and deployment of forge-built contracts from `contracts/out`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use alloy::network::EthereumWallet;
 use alloy::node_bindings::AnvilInstance;
@@ -9,10 +9,7 @@ use alloy::primitives::Address;
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 
-/// The repository root.
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use crate::repo_root;
 
 /// The native anvil binary (installed by `scripts/setup`), or `$ZKGUARD_ANVIL`.
 pub fn anvil_path() -> PathBuf {
