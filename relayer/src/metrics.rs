@@ -139,7 +139,7 @@ impl Metrics {
         let account = self.account.get().map(String::as_str);
         let _ = writeln!(
             out,
-            "# HELP zkguard_relayer_proofs_by_worker Proofs stored per worker (batches still stored).\n\
+            "# HELP zkguard_relayer_proofs_by_worker Proofs stored per worker (all time).\n\
              # TYPE zkguard_relayer_proofs_by_worker gauge"
         );
         for (worker, n) in store.proofs_by_worker()? {

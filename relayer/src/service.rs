@@ -483,7 +483,14 @@ async fn run(
             .with_unchecked_registrations(unchecked.clone())
             .with_attester(attester.clone())
         };
-        tasks.push(tokio::spawn(run_elected(store.clone(), election, metrics.clone(), make, stop_rx.clone())));
+        if role == Role::All && !config.database.is_shared() {
+            // One process on the embedded database is the only submitter there can be: no
+            // election (a restart after a crash resumes at once, not after the old lease).
+            metrics.set_submitter_active(true);
+            tasks.push(tokio::spawn(make().run(stop_rx.clone())));
+        } else {
+            tasks.push(tokio::spawn(run_elected(store.clone(), election, metrics.clone(), make, stop_rx.clone())));
+        }
     }
 
     let listener = tokio::net::TcpListener::bind(config.listen).await?;

@@ -223,7 +223,7 @@ pub trait JobStore: Send + Sync + 'static {
         update: &BatchUpdate,
         detail: &str,
     ) -> Result<BatchRecord, StoreError>;
-    /// Proofs stored per worker (of the batches still stored), for metrics.
+    /// Proofs stored per worker (a counter kept as claims finish, never lowered by pruning).
     fn proofs_by_worker(&self) -> Result<Vec<(String, u64)>, StoreError>;
     /// Takes or renews the submitter lease of `account` for `holder` until `now + lease_ms`: held
     /// when free, expired, or already `holder`'s. `None`: another submitter holds it.

@@ -164,6 +164,16 @@ pub const MIGRATIONS: &[&str] = &[
         token     INTEGER NOT NULL
     );
     "#,
+    // 6: proofs per worker, a counter kept as claims finish (pruning never lowers it), so
+    // `/metrics` reads it without a scan.
+    r#"
+    CREATE TABLE worker_proofs (
+        worker    TEXT    PRIMARY KEY,
+        proofs    INTEGER NOT NULL
+    );
+    INSERT INTO worker_proofs (worker, proofs)
+        SELECT proved_by, COUNT(*) FROM batches WHERE proved_by IS NOT NULL GROUP BY proved_by;
+    "#,
 ];
 
 /// The newest schema version this binary knows (both backends).

@@ -6,6 +6,10 @@
 //! confirmed, prints a table and writes JSON: decisions per minute, p50/p95 latency from request
 //! to confirmed, gas per decision.
 //!
+//! With `--provers N` it runs a fleet instead of one process: a throwaway PostgreSQL under
+//! `target/` ([`zkguard_test_utils::postgres`]), one intake, N prover processes and one submitter,
+//! all on this machine (so the provers share its cores).
+//!
 //! `cargo build --release -p zkguard-relayer -p zkguard-test-utils --bins && target/release/relayer-bench --batch-size 16`
 
 use std::path::PathBuf;
@@ -39,6 +43,10 @@ struct Args {
     /// are generated on the first run (minutes) and cached.
     #[arg(long)]
     aggregate: Option<usize>,
+    /// Run a fleet on a throwaway PostgreSQL with this many prover processes (absent: one process
+    /// in the `all` role on SQLite).
+    #[arg(long)]
+    provers: Option<usize>,
     /// JSON output.
     #[arg(long, default_value = "bench/results/relayer.json")]
     out: PathBuf,
@@ -61,7 +69,31 @@ async fn main() -> anyhow::Result<()> {
     let mut setup = Setup::new(dir.path(), &d);
     setup.workers = args.workers;
     setup.max_wait_ms = args.max_wait_ms;
-    let relayer = Relayer::start(&setup, &d, None).await;
+    // A fleet: the database first, then the intake (served below as `relayer`), provers, submitter.
+    let mut fleet = vec![];
+    let pg = match args.provers {
+        Some(_) => Some(zkguard_test_utils::postgres::TestPostgres::start()?),
+        None => None,
+    };
+    let relayer = match (&pg, args.provers) {
+        (Some(pg), Some(n)) => {
+            let url = pg.create_database("bench")?;
+            let role = |role: &str, name: &str| {
+                let dir = dir.path().join(name);
+                std::fs::create_dir_all(&dir).expect("bench dir");
+                let mut s = Setup::fleet(&dir, &d, &url, role, name, 30_000);
+                s.workers = args.workers;
+                s.max_wait_ms = args.max_wait_ms;
+                s
+            };
+            for i in 1..=n {
+                fleet.push(Relayer::start(&role("prover", &format!("prover-{i}")), &d, None).await);
+            }
+            fleet.push(Relayer::start(&role("submitter", "submitter"), &d, None).await);
+            Relayer::start(&role("intake", "intake"), &d, None).await
+        }
+        _ => Relayer::start(&setup, &d, None).await,
+    };
     let all = rows(args.requests);
     let started = Instant::now();
     let mut tasks = vec![];
@@ -104,11 +136,24 @@ async fn main() -> anyhow::Result<()> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let per_min = args.requests as f64 / wall * 60.0;
+    let by_worker: Vec<(String, u64)> = metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("zkguard_relayer_proofs_by_worker{worker=\""))
+        .filter_map(|l| l.split_once("\"} "))
+        .map(|(w, n)| (w.to_string(), n.parse().unwrap_or(0)))
+        .collect();
+    let layout = match args.provers {
+        Some(n) => format!("fleet: {n} prover(s)"),
+        None => "one process".into(),
+    };
     let (p50, p95) = (percentile(&latencies, 50.0), percentile(&latencies, 95.0));
-    println!("| mode | B | requests | clients | proofs | wall s | decisions/min | p50 s | p95 s | gas/decision |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| {} | {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
+        "| layout | mode | B | requests | clients | proofs | wall s | decisions/min | p50 s | p95 s | gas/decision |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| {} | {} | {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
+        layout,
         mode,
         args.batch_size,
         args.requests,
@@ -121,6 +166,9 @@ async fn main() -> anyhow::Result<()> {
         gas / args.requests as u64
     );
     let json = serde_json::json!({
+        "layout": layout,
+        "provers": args.provers,
+        "proofs_by_worker": by_worker,
         "mode": mode,
         "batch_size": args.batch_size,
         "requests": args.requests,
@@ -139,6 +187,10 @@ async fn main() -> anyhow::Result<()> {
         std::fs::create_dir_all(parent)?;
     }
     std::fs::write(&args.out, serde_json::to_string_pretty(&json)?)?;
+    if !by_worker.is_empty() {
+        println!("proofs by worker: {by_worker:?}");
+    }
     println!("wrote {}", args.out.display());
+    drop(fleet);
     Ok(())
 }

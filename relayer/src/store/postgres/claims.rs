@@ -92,6 +92,12 @@ pub(super) fn finish(
     )
     .map_err(pg)?;
     if proved {
+        tx.execute(
+            "INSERT INTO worker_proofs (worker, proofs) VALUES ($1, 1) \
+             ON CONFLICT (worker) DO UPDATE SET proofs = worker_proofs.proofs + 1",
+            &[&worker],
+        )
+        .map_err(pg)?;
         rec.proved_by = Some(worker);
     }
     tx.commit().map_err(pg)?;
@@ -99,15 +105,12 @@ pub(super) fn finish(
 }
 
 pub(super) fn proofs_by_worker(c: &mut Client) -> Result<Vec<(String, u64)>, StoreError> {
-    c.query(
-        "SELECT proved_by, COUNT(*) FROM batches WHERE proved_by IS NOT NULL GROUP BY proved_by ORDER BY proved_by",
-        &[],
-    )
-    .map_err(pg)?
-    .iter()
-    .map(|r| Ok((r.try_get(0)?, r.try_get::<_, i64>(1)? as u64)))
-    .collect::<Result<_, postgres::Error>>()
-    .map_err(pg)
+    c.query("SELECT worker, proofs FROM worker_proofs ORDER BY worker", &[])
+        .map_err(pg)?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get::<_, i64>(1)? as u64)))
+        .collect::<Result<_, postgres::Error>>()
+        .map_err(pg)
 }
 
 pub(super) fn acquire_submitter(

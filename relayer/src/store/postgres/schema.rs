@@ -148,6 +148,18 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     );
     "#,
     ),
+    // 6: proofs per worker (see the SQLite migration 6).
+    (
+        6,
+        r#"
+    CREATE TABLE worker_proofs (
+        worker    TEXT    PRIMARY KEY,
+        proofs    BIGINT  NOT NULL
+    );
+    INSERT INTO worker_proofs (worker, proofs)
+        SELECT proved_by, COUNT(*) FROM batches WHERE proved_by IS NOT NULL GROUP BY proved_by;
+    "#,
+    ),
 ];
 
 #[cfg(test)]

@@ -74,9 +74,7 @@ pub(super) fn check_claim(tx: &Connection, batch_id: i64, token: LeaseToken) -> 
 }
 
 pub(super) fn proofs_by_worker(conn: &mut Connection) -> Result<Vec<(String, u64)>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT proved_by, COUNT(*) FROM batches WHERE proved_by IS NOT NULL GROUP BY proved_by ORDER BY proved_by",
-    )?;
+    let mut stmt = conn.prepare_cached("SELECT worker, proofs FROM worker_proofs ORDER BY worker")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }

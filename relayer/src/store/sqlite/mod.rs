@@ -629,6 +629,11 @@ impl JobStore for SqliteStore {
                 params![to == BatchState::Proved, worker, batch_id],
             )?;
             if to == BatchState::Proved {
+                tx.execute(
+                    "INSERT INTO worker_proofs (worker, proofs) VALUES (?1, 1) \
+                     ON CONFLICT(worker) DO UPDATE SET proofs = proofs + 1",
+                    [&worker],
+                )?;
                 rec.proved_by = Some(worker);
             }
             tx.commit()?;

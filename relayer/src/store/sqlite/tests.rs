@@ -80,3 +80,28 @@ fn a_version_4_database_gains_the_lease_columns() {
     let c = s.claim_batch("w", &["1".to_string()], 1_000).unwrap().expect("the old batch is claimable");
     assert_eq!(c.token, LeaseToken(1));
 }
+
+#[test]
+fn a_version_5_database_counts_its_proofs_per_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.db");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        for (i, sql) in MIGRATIONS.iter().take(5).enumerate() {
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(sql).unwrap();
+            tx.pragma_update(None, "user_version", (i + 1) as i64).unwrap();
+            tx.commit().unwrap();
+        }
+        for nonce in 1..=3 {
+            conn.execute(
+                "INSERT INTO batches (model_id, state, nonce, issued_at, salt, subjects, sample_count, created_ms, \
+                 updated_ms, proved_by) VALUES ('1', 'confirmed', ?1, 0, '', '[]', 1, 0, 0, ?2)",
+                params![nonce, if nonce == 3 { "w2" } else { "w1" }],
+            )
+            .unwrap();
+        }
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.proofs_by_worker().unwrap(), vec![("w1".to_string(), 2), ("w2".to_string(), 1)]);
+}
