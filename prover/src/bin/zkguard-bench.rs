@@ -1,7 +1,7 @@
 //! `zkguard-bench`: runs the prover benchmarks (each case in a child process), prints a markdown
 //! table and writes JSON. Not a test: numbers are recorded, never asserted.
 //!
-//! Usage: `zkguard-bench [--runs N] [--out FILE] [--cases model:batch,...] [--aggregate 1,2,4]`
+//! Usage: `zkguard-bench [--runs N] [--out FILE] [--cases model:batch[:committed|fixed],...] [--aggregate 1,2,4]`
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -10,14 +10,17 @@ use anyhow::Context;
 use clap::Parser;
 use zkguard_prover::bench::aggregation::{aggregation_table, run_aggregation_case, AggregationResult};
 use zkguard_prover::bench::{machine, run_case, table, CaseResult};
+use zkguard_prover::circuit::Visibility;
 
 #[derive(Debug, Parser)]
 #[command(about = "Prover benchmarks: k, cells, keygen/prove/verify time, proof size, peak memory")]
 struct Args {
-    /// Proving runs per case (the median is reported).
+    /// Proving runs per case (the median is reported); 0: the circuits' size only (k, cells), no
+    /// keys or proofs.
     #[arg(long, default_value_t = 3)]
     runs: usize,
-    /// Cases as `model:batch`, comma separated (models from models/).
+    /// Cases as `model:batch` or `model:batch:visibility` (`committed`, the default, or
+    /// `fixed`), comma separated (models from models/).
     #[arg(
         long,
         default_value = "breast_cancer_logistic:1,breast_cancer_logistic:16,breast_cancer_logistic:64,\
@@ -49,8 +52,16 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     if let Some(case) = &args.child {
-        let (model, batch) = case.split_once(':').context("case must be model:batch")?;
-        let result = run_case(&root, model, batch.parse()?, args.runs, &args.cache)?;
+        let mut parts = case.split(':');
+        let (Some(model), Some(batch), visibility, None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            anyhow::bail!("case {case:?} must be model:batch or model:batch:visibility");
+        };
+        let batch = batch.parse().with_context(|| format!("case {case:?}: batch {batch:?} is not a number"))?;
+        let visibility = visibility
+            .map_or(Ok(Visibility::Committed), str::parse)
+            .map_err(|e| anyhow::anyhow!("case {case:?}: {e}"))?;
+        let result = run_case(&root, model, batch, visibility, args.runs, &args.cache)?;
         println!("{}", serde_json::to_string(&result)?);
         return Ok(());
     }

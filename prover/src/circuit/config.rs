@@ -37,12 +37,14 @@ pub struct AppCircuitConfig {
 
 impl AppCircuitConfig {
     /// Picks the smallest k at which `shape` fits in `max_columns` advice columns.
+    /// A fixed model is validated first ([`AppShape::validate`]).
     pub fn choose(shape: &AppShape, max_columns: usize) -> Result<Self, CircuitError> {
+        shape.validate()?;
         let dummy = AppWitness::dummy(shape);
         let mut k = MIN_K;
         while k <= MAX_K {
             let mut builder = keygen_builder(k);
-            app::synthesize(&mut builder, &dummy);
+            app::synthesize(&mut builder, shape, &dummy);
             let params = builder.calculate_params(Some(MINIMUM_ROWS));
             let cells = builder.statistics().gate.total_advice_per_phase[0];
             // The builder is only measured, never assigned: cleared, it drops without
@@ -66,23 +68,20 @@ impl AppCircuitConfig {
     }
 
     /// A builder laid out for `stage` with `witness` (keygen uses the dummy witness), and the
-    /// public instance values it exposes.
+    /// public instance values it exposes. A witness that does not fit the circuit (another shape,
+    /// or another model than a fixed one) is refused before any layout.
     pub fn builder(
         &self,
         stage: CircuitBuilderStage,
         witness: &AppWitness,
     ) -> Result<(BaseCircuitBuilder<Fr>, Vec<Fr>), CircuitError> {
-        if witness.shape() != self.shape {
-            return Err(CircuitError::ShapeMismatch {
-                expected: serde_json::to_string(&self.shape).unwrap_or_default(),
-                found: serde_json::to_string(&witness.shape()).unwrap_or_default(),
-            });
-        }
+        self.shape.validate()?;
+        self.shape.check_witness(witness)?;
         let mut builder = BaseCircuitBuilder::from_stage(stage).use_params(self.params.clone());
         if stage == CircuitBuilderStage::Prover {
             builder.set_break_points(self.break_points.clone());
         }
-        let instances = app::synthesize(&mut builder, witness);
+        let instances = app::synthesize(&mut builder, &self.shape, witness);
         Ok((builder, instances))
     }
 }

@@ -1,5 +1,6 @@
-//! Circuits: the fixed-point chip, commitments, the public-instance layout and the app circuit,
-//! plus the halo2 configuration (k, columns, lookup bits) chosen for each shape.
+//! Circuits: the fixed-point chip, commitments, the public-instance layout, the app circuit in
+//! both model visibilities ([`visibility`]), tree ensembles ([`tree`], [`tree_fixed`]), plus
+//! the halo2 configuration (k, columns, lookup bits) chosen for each shape.
 
 pub mod app;
 pub mod commit;
@@ -8,6 +9,8 @@ pub mod field;
 pub mod fixed_point;
 pub mod instances;
 pub mod tree;
+pub mod tree_fixed;
+pub mod visibility;
 
 #[cfg(test)]
 mod tests;
@@ -17,6 +20,7 @@ mod tree_tests;
 pub use app::{AppShape, AppWitness};
 pub use config::AppCircuitConfig;
 pub use instances::{AppInstances, InstanceLayout};
+pub use visibility::Visibility;
 
 use crate::quant::QuantError;
 
@@ -47,6 +51,22 @@ pub enum CircuitError {
         expected: String,
         /// Witness shape (JSON).
         found: String,
+    },
+    /// The circuit has the model fixed and the witness carries another model.
+    #[error("this circuit has a fixed model (commitment {expected}); the witness's model has commitment {found}: prove with the model the keys were made for, or make keys for this model (visibility fixed)")]
+    ModelMismatch {
+        /// The fixed model's commitment (hex).
+        expected: String,
+        /// The witness model's commitment (hex).
+        found: String,
+    },
+    /// A parameter cannot be a constant of a fixed-model circuit.
+    #[error("fixed model parameter {index}: {reason}")]
+    FixedParameter {
+        /// Canonical index of the parameter (`QuantizedModel::params` order).
+        index: usize,
+        /// Why it is refused.
+        reason: String,
     },
     /// No k up to the maximum fits the circuit.
     #[error("the circuit needs more than 2^{max_k} rows with {max_columns} advice columns")]

@@ -29,9 +29,12 @@
 
 use halo2_base::gates::{GateInstructions, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use halo2_base::AssignedValue;
-use halo2_base::Context;
-use halo2_base::QuantumCell::{Constant, Existing, Witness};
+use halo2_base::QuantumCell::{self, Constant, Existing, Witness};
+use halo2_base::{Context, ContextCell};
 
 use super::field::{fr_to_i128, pow2};
 use super::fixed_point::FixedPointChip;
@@ -59,6 +62,8 @@ pub struct LoadedTrees {
     pub base: AssignedValue<Fr>,
     /// Bits per feature index.
     pub index_bits: usize,
+    /// Differences shared by the selects of every sample (see [`Differences`]).
+    diffs: RefCell<Differences>,
 }
 
 impl LoadedTrees {
@@ -99,7 +104,7 @@ impl LoadedTrees {
                 }
             })
             .collect();
-        Self { trees, base: values[values.len() - 1], index_bits }
+        Self { trees, base: values[values.len() - 1], index_bits, diffs: RefCell::default() }
     }
 
     /// The ensemble's score on one sample of range-checked inputs `x`: `base + sum of the
@@ -116,6 +121,7 @@ impl LoadedTrees {
         let mut padded = x.to_vec();
         padded.resize(1 << self.index_bits, zero);
         let mut terms = vec![self.base];
+        let mut diffs = self.diffs.borrow_mut();
         for (t, tree) in self.trees.iter().enumerate() {
             let depth = tree.leaves.len().trailing_zeros() as usize;
             // Path bits, first decision first (the most significant bit of the node index).
@@ -126,17 +132,18 @@ impl LoadedTrees {
                 let feature_bits = if level == 0 {
                     tree.root_feature_bits.clone()
                 } else {
-                    let feature = mux(ctx, &tree.features[nodes.clone()], &lsb_first, None);
+                    let feature = mux(ctx, &tree.features[nodes.clone()], &lsb_first, None, &mut diffs);
                     gate.num_to_bits(ctx, feature, self.index_bits)
                 };
-                let threshold = mux(ctx, &tree.thresholds[nodes], &lsb_first, None);
-                let value = mux(ctx, &padded, &feature_bits, None);
+                let threshold = mux(ctx, &tree.thresholds[nodes], &lsb_first, None, &mut diffs);
+                let forced = adversary::forced_feature(sample, t, level).map(|f| *padded[f].value());
+                let value = mux(ctx, &padded, &feature_bits, forced, &mut diffs);
                 let flip = adversary::flips(sample, t, level);
                 path.push(goes_right(ctx, chip, value, threshold, flip));
             }
             let lsb_first: Vec<_> = path.iter().rev().copied().collect();
             let forced = adversary::forced_leaf(sample, t).map(|leaf| *tree.leaves[leaf].value());
-            terms.push(mux(ctx, &tree.leaves, &lsb_first, forced));
+            terms.push(mux(ctx, &tree.leaves, &lsb_first, forced, &mut diffs));
         }
         let score = gate.sum(ctx, terms);
         chip.check_value(ctx, score);
@@ -147,26 +154,69 @@ impl LoadedTrees {
 /// Selects `values[index]` where `index = sum_i bits[i] 2^i` (bits boolean, least significant
 /// first; `values.len() == 2^bits.len()`), with one `b + sel (a - b)` gate per pair and stage.
 /// `forced` replaces the final output's witness (test adversaries only; the gate still applies).
+/// First-stage differences are shared through `diffs` (see [`Differences`]).
 fn mux(
     ctx: &mut Context<Fr>,
     values: &[AssignedValue<Fr>],
     bits: &[AssignedValue<Fr>],
     forced: Option<Fr>,
+    diffs: &mut Differences,
 ) -> AssignedValue<Fr> {
     assert_eq!(values.len(), 1 << bits.len(), "multiplexer width");
     let mut layer = values.to_vec();
     for (stage, &bit) in bits.iter().enumerate() {
         let last = stage + 1 == bits.len();
-        layer = layer.chunks(2).map(|pair| select(ctx, pair[1], pair[0], bit, forced.filter(|_| last))).collect();
+        let forced = forced.filter(|_| last);
+        layer = layer
+            .chunks(2)
+            .map(|pair| match stage {
+                0 => diffs.select(ctx, pair[1], pair[0], bit, forced),
+                _ => select(ctx, Existing(pair[1]), Existing(pair[0]), bit, forced),
+            })
+            .collect();
     }
     layer[0]
 }
 
-/// `sel ? a : b` as the gate `b + sel * (a - b) = out` (`sel` must be a constrained bit).
-fn select(
+/// Differences `a - b` of cell pairs, each constrained once and reused by every select over the
+/// same pair: a select whose difference is known is one `b + sel * diff = out` gate (4 cells,
+/// against 8 with its own difference). The first stage of a multiplexer over one sample's inputs
+/// selects among the same pairs for every tree and level, so this halves that stage's cost.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Differences {
+    known: HashMap<(ContextCell, ContextCell), AssignedValue<Fr>>,
+}
+
+impl Differences {
+    /// `sel ? a : b` with the difference `a - b` shared (see [`select`] for `forced`).
+    pub(super) fn select(
+        &mut self,
+        ctx: &mut Context<Fr>,
+        a: AssignedValue<Fr>,
+        b: AssignedValue<Fr>,
+        sel: AssignedValue<Fr>,
+        forced: Option<Fr>,
+    ) -> AssignedValue<Fr> {
+        let (Some(ka), Some(kb)) = (a.cell, b.cell) else {
+            return select(ctx, Existing(a), Existing(b), sel, forced);
+        };
+        let diff = *self.known.entry((ka, kb)).or_insert_with(|| {
+            // | diff | 1 | b | a |   diff + 1 * b = a
+            ctx.assign_region([Witness(*a.value() - b.value()), Constant(Fr::one()), Existing(b), Existing(a)], [0]);
+            ctx.get(-4)
+        });
+        let out = forced.unwrap_or(*b.value() + *sel.value() * diff.value());
+        // | b | sel | diff | out |   b + sel * diff = out
+        ctx.assign_region_last([Existing(b), Existing(sel), Existing(diff), Witness(out)], [0])
+    }
+}
+
+/// `sel ? a : b` as the gate `b + sel * (a - b) = out` (`sel` must be a constrained bit; `a`
+/// and `b` cells or constants). `forced` replaces the output's witness (test adversaries only).
+pub(super) fn select(
     ctx: &mut Context<Fr>,
-    a: AssignedValue<Fr>,
-    b: AssignedValue<Fr>,
+    a: QuantumCell<Fr>,
+    b: QuantumCell<Fr>,
     sel: AssignedValue<Fr>,
     forced: Option<Fr>,
 ) -> AssignedValue<Fr> {
@@ -174,23 +224,12 @@ fn select(
     let out = forced.unwrap_or(*b.value() + *sel.value() * diff);
     // | diff | 1 | b | a |      diff + 1 * b = a
     // | b | sel | diff | out |   b + sel * diff = out   (the layout of halo2-base's `select`)
-    let cells = [
-        Witness(diff),
-        Constant(Fr::one()),
-        Existing(b),
-        Existing(a),
-        Existing(b),
-        Existing(sel),
-        Witness(diff),
-        Witness(out),
-    ];
+    let cells = [Witness(diff), Constant(Fr::one()), b, a, b, Existing(sel), Witness(diff), Witness(out)];
     ctx.assign_region_smart(cells, [0, 4], [(0, 6)], []);
     ctx.last().expect("just assigned")
 }
 
-/// 1 if `x > threshold` (both range-checked values), else 0: the fixed-point chip's comparison
-/// with the decomposition witnessed here, so a test adversary can `flip` it (the constraints
-/// are the same and reject the flipped decomposition).
+/// 1 if `x > threshold` (both range-checked values), else 0.
 fn goes_right(
     ctx: &mut Context<Fr>,
     chip: &FixedPointChip<'_>,
@@ -199,10 +238,24 @@ fn goes_right(
     flip: bool,
 ) -> AssignedValue<Fr> {
     let gate = chip.range().gate();
-    let bits = chip.fixed().value_bits + 1;
-    let half = pow2((bits - 1) as u64);
     let diff = gate.sub(ctx, x, threshold);
     let diff_minus_one = gate.sub(ctx, diff, Constant(Fr::one()));
+    is_positive_difference(ctx, chip, diff_minus_one, flip)
+}
+
+/// 1 if `diff_minus_one = x - threshold - 1 >= 0` (a signed integer of `value_bits + 1` bits,
+/// as for two values), else 0: the fixed-point chip's comparison with the decomposition
+/// witnessed here, so a test adversary can `flip` it (the constraints are the same and reject
+/// the flipped decomposition).
+pub(super) fn is_positive_difference(
+    ctx: &mut Context<Fr>,
+    chip: &FixedPointChip<'_>,
+    diff_minus_one: AssignedValue<Fr>,
+    flip: bool,
+) -> AssignedValue<Fr> {
+    let gate = chip.range().gate();
+    let bits = chip.fixed().value_bits + 1;
+    let half = pow2((bits - 1) as u64);
     let u = fr_to_i128(diff_minus_one.value()).expect("a difference of values") + (1i128 << (bits - 1));
     let honest_hi = u >= (1i128 << (bits - 1));
     let hi = honest_hi ^ flip;
@@ -225,6 +278,8 @@ pub(crate) mod adversary {
         FlipComparison { sample: usize, tree: usize, level: usize },
         /// Output leaf `leaf`'s value instead of the reached leaf's.
         ForceLeaf { sample: usize, tree: usize, leaf: usize },
+        /// Compare input `feature` instead of the node's feature at `level`.
+        ForceFeature { sample: usize, tree: usize, level: usize, feature: usize },
     }
 
     #[cfg(test)]
@@ -241,7 +296,7 @@ pub(crate) mod adversary {
         out
     }
 
-    pub(super) fn flips(sample: usize, tree: usize, level: usize) -> bool {
+    pub(in crate::circuit) fn flips(sample: usize, tree: usize, level: usize) -> bool {
         #[cfg(test)]
         if let Some(Tamper::FlipComparison { sample: s, tree: t, level: l }) = TAMPER.with(Cell::get) {
             return (s, t, l) == (sample, tree, level);
@@ -250,7 +305,16 @@ pub(crate) mod adversary {
         false
     }
 
-    pub(super) fn forced_leaf(sample: usize, tree: usize) -> Option<usize> {
+    pub(in crate::circuit) fn forced_feature(sample: usize, tree: usize, level: usize) -> Option<usize> {
+        #[cfg(test)]
+        if let Some(Tamper::ForceFeature { sample: s, tree: t, level: l, feature }) = TAMPER.with(Cell::get) {
+            return ((s, t, l) == (sample, tree, level)).then_some(feature);
+        }
+        let _ = (sample, tree, level);
+        None
+    }
+
+    pub(in crate::circuit) fn forced_leaf(sample: usize, tree: usize) -> Option<usize> {
         #[cfg(test)]
         if let Some(Tamper::ForceLeaf { sample: s, tree: t, leaf }) = TAMPER.with(Cell::get) {
             return ((s, t) == (sample, tree)).then_some(leaf);

@@ -56,6 +56,7 @@ pub fn circuit_in_mode(batch_size: usize, aggregate: Option<usize>) -> Arc<Circu
         prepare(&DeployableRequest {
             model,
             batch_size,
+            visibility: zkguard_prover::circuit::Visibility::Committed,
             aggregate,
             max_columns: zkguard_prover::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS,
             srs: SrsSource::InsecureDev,
@@ -233,7 +234,7 @@ impl Deployment {
         AppKeys,
         halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG<halo2_base::halo2_proofs::halo2curves::bn256::Bn256>,
     ) {
-        let shape = AppShape { model: self.circuit.model.shape(), batch_size: self.circuit.batch_size };
+        let shape = AppShape::committed(self.circuit.model.shape(), self.circuit.batch_size);
         let config =
             AppKeys::choose_config(&shape, zkguard_prover::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS).unwrap();
         let srs = SrsSource::InsecureDev;
