@@ -239,29 +239,41 @@ fn goes_right(
 ) -> AssignedValue<Fr> {
     let gate = chip.range().gate();
     let diff = gate.sub(ctx, x, threshold);
-    let diff_minus_one = gate.sub(ctx, diff, Constant(Fr::one()));
-    is_positive_difference(ctx, chip, diff_minus_one, flip)
+    let shifted = gate.add(ctx, diff, Constant(comparison_offset(chip)));
+    path_bit(ctx, chip, shifted, flip)
 }
 
-/// 1 if `diff_minus_one = x - threshold - 1 >= 0` (a signed integer of `value_bits + 1` bits,
-/// as for two values), else 0: the fixed-point chip's comparison with the decomposition
-/// witnessed here, so a test adversary can `flip` it (the constraints are the same and reject
-/// the flipped decomposition).
-pub(super) fn is_positive_difference(
+/// The constant `2^value_bits - 1` that shifts `x - threshold` (two values) into
+/// `[0, 2^(value_bits + 1))` so that `x > threshold` is the shifted difference's top bit.
+pub(super) fn comparison_offset(chip: &FixedPointChip<'_>) -> Fr {
+    pow2(chip.fixed().value_bits as u64) - Fr::one()
+}
+
+/// The path bit `x > threshold` from `shifted = x - threshold + 2^value_bits - 1` (see
+/// [`comparison_offset`]; in `[0, 2^(value_bits + 1))` for two values): its top bit `hi`, with
+/// `shifted = hi * 2^value_bits + lo`, `hi` boolean and `lo` range-checked to `value_bits` bits,
+/// so the decomposition is unique and `hi = 1` exactly when `x - threshold - 1 >= 0`. The
+/// decomposition is witnessed here so a test adversary can `flip` it (the constraints are the
+/// same and reject the flipped one).
+pub(super) fn path_bit(
     ctx: &mut Context<Fr>,
     chip: &FixedPointChip<'_>,
-    diff_minus_one: AssignedValue<Fr>,
+    shifted: AssignedValue<Fr>,
     flip: bool,
 ) -> AssignedValue<Fr> {
     let gate = chip.range().gate();
-    let bits = chip.fixed().value_bits + 1;
-    let half = pow2((bits - 1) as u64);
-    let u = fr_to_i128(diff_minus_one.value()).expect("a difference of values") + (1i128 << (bits - 1));
-    let honest_hi = u >= (1i128 << (bits - 1));
-    let hi = honest_hi ^ flip;
-    let lo = *diff_minus_one.value() + half - if hi { half } else { Fr::zero() };
-    let negative = chip.is_negative_witnessed(ctx, diff_minus_one, bits, lo, Fr::from(hi as u64));
-    gate.not(ctx, negative)
+    let low_bits = chip.fixed().value_bits;
+    let half = pow2(low_bits as u64);
+    let u = fr_to_i128(shifted.value()).expect("a shifted difference of values");
+    let hi = (u >= 1i128 << low_bits) ^ flip;
+    let hi = ctx.load_witness(Fr::from(hi as u64));
+    gate.assert_bit(ctx, hi);
+    // | lo | hi | 2^value_bits | shifted |   lo + hi * 2^value_bits = shifted
+    let lo = *shifted.value() - *hi.value() * half;
+    ctx.assign_region([Witness(lo), Existing(hi), Constant(half), Existing(shifted)], [0]);
+    let lo = ctx.get(-4);
+    chip.range().range_check(ctx, lo, low_bits as usize);
+    hi
 }
 
 /// Test-only adversaries: a dishonest prover's witness choices, injected at one point of the

@@ -25,7 +25,7 @@ use halo2_base::QuantumCell::{self, Constant, Existing, Witness};
 
 use super::field::fr_from_i64;
 use super::fixed_point::FixedPointChip;
-use super::tree::{adversary, is_positive_difference, select, Differences};
+use super::tree::{adversary, comparison_offset, path_bit, select, Differences};
 use crate::quant::QTree;
 
 /// A fixed tree ensemble: the parameters as constants.
@@ -77,6 +77,7 @@ impl FixedTrees {
     ) -> AssignedValue<Fr> {
         let gate = chip.range().gate();
         let mut diffs = self.diffs.borrow_mut();
+        let offset = comparison_offset(chip);
         let mut constant = fr_from_i64(self.base);
         let mut cells = Vec::new();
         for (t, tree) in self.trees.iter().enumerate() {
@@ -86,14 +87,14 @@ impl FixedTrees {
                 let nodes = (1 << level) - 1..(1 << (level + 1)) - 1;
                 let lsb_first: Vec<_> = path.iter().rev().copied().collect();
                 let inputs: Vec<_> = nodes.clone().map(|j| Slot::Cell(x[tree.features[j] as usize])).collect();
-                // x > t  <=>  x - (t + 1) >= 0
-                let bounds: Vec<_> = nodes.map(|j| Slot::Const(fr_from_i64(tree.thresholds[j] + 1))).collect();
+                // x > t  <=>  the top bit of x - t + offset (see `path_bit`)
+                let shifts: Vec<_> = nodes.map(|j| Slot::Const(offset - fr_from_i64(tree.thresholds[j]))).collect();
                 let forced = adversary::forced_feature(sample, t, level).map(|f| *x[f].value());
                 let value = mux(ctx, &inputs, &lsb_first, forced, &mut diffs);
-                let bound = mux(ctx, &bounds, &lsb_first, None, &mut diffs);
-                let diff_minus_one = gate.sub(ctx, value.quantum(), bound.quantum());
+                let shift = mux(ctx, &shifts, &lsb_first, None, &mut diffs);
+                let shifted = gate.add(ctx, value.quantum(), shift.quantum());
                 let flip = adversary::flips(sample, t, level);
-                path.push(is_positive_difference(ctx, chip, diff_minus_one, flip));
+                path.push(path_bit(ctx, chip, shifted, flip));
             }
             let lsb_first: Vec<_> = path.iter().rev().copied().collect();
             let leaves: Vec<_> = tree.leaves.iter().map(|&v| Slot::Const(fr_from_i64(v))).collect();
