@@ -154,7 +154,7 @@ impl DeployableCircuit {
             digest: self.digest,
             commitment: self.commitment,
             batch_size,
-            has_scores: AppShape::committed(self.model.shape(), self.batch_size).layout().has_scores,
+            has_scores: AppShape::new(self.model.shape(), self.batch_size).layout().has_scores,
             app_instances: self.app_instances,
             proof_count: self.proof_count(),
             accumulator_limbs: self.accumulator_limbs(),
@@ -182,7 +182,7 @@ pub fn prepare(req: &DeployableRequest) -> Result<DeployableCircuit, DeployableE
     if req.aggregate == Some(0) {
         return Err(DeployableError::Invalid("batch mode aggregates at least 1 proof".into()));
     }
-    let shape = AppShape::new(&req.model, req.batch_size, req.visibility);
+    let shape = AppShape::for_model(&req.model, req.batch_size, req.visibility);
     let config = AppKeys::choose_config(&shape, req.max_columns).map_err(step("circuit layout"))?;
     // The digests need no keys: with the verifier cached, nothing is loaded here (the relayer
     // loads the proving keys it needs once, itself).
@@ -304,7 +304,7 @@ pub fn circuit_identity(
     app_digest: &str,
     aggregate: Option<(usize, u32)>,
 ) -> Result<CircuitIdentity, DeployableError> {
-    let layout = AppShape::committed(model.shape(), batch_size).layout();
+    let layout = AppShape::new(model.shape(), batch_size).layout();
     let (digest, proof_count, accumulator_limbs) = match aggregate {
         None => (app_digest.to_string(), 1, 0),
         Some((proofs, k)) => {

@@ -132,7 +132,7 @@ fn batch_mode_end_to_end() {
     let err = app_snark(&run.app_params, &run.app_keys, &tampered, 1).unwrap_err();
     assert!(matches!(err, AggregateError::InvalidAppProof { index: 1, .. }), "{err}");
     let other_model = demo::demo_model(FEATURES + 1);
-    let other_shape = AppShape::committed(other_model.shape(), BATCH);
+    let other_shape = AppShape::new(other_model.shape(), BATCH);
     let other_config = AppKeys::choose_config(&other_shape, MAX_COLUMNS).unwrap();
     let other_params = load_params(&SrsSource::InsecureDev, other_config.k(), &cache_dir()).unwrap();
     let other_keys =
@@ -156,7 +156,7 @@ fn committed_batch_fixture_is_current() {
     let Ok(fixture) = Fixture::read(&path) else {
         panic!("{} is missing or unreadable: run {FIXTURE_COMMAND}", path.display());
     };
-    let shape = AppShape::committed(demo::demo_shape(FEATURES), BATCH);
+    let shape = AppShape::new(demo::demo_shape(FEATURES), BATCH);
     let config = AppKeys::choose_config(&shape, MAX_COLUMNS).unwrap();
     let app_digest = circuit_digest(&config);
     assert_eq!(fixture.app_circuit_digest, format!("0x{app_digest}"), "the app circuit changed: run {FIXTURE_COMMAND}");

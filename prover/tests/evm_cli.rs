@@ -83,7 +83,7 @@ fn verifier_generate_and_fixture_commands_run() {
     let solc = root().join("scripts/solc");
 
     // A cached circuit (the demo shape) for `verifier generate --circuit`.
-    let shape = AppShape::committed(demo::demo_shape(4), 4);
+    let shape = AppShape::new(demo::demo_shape(4), 4);
     let config = AppKeys::choose_config(&shape, 1).unwrap();
     let params = load_params(&SrsSource::InsecureDev, config.k(), &cache).unwrap();
     let keys = AppKeys::load_or_generate(config, &params, &SrsSource::InsecureDev, &cache).unwrap();

@@ -94,7 +94,7 @@ fn generated_verifier_accepts_valid_and_rejects_tampered_proofs() {
     calls.push(("trailing word after the proof (ignored by the raw verifier)".into(), extended));
 
     // A Poseidon-transcript proof of the same circuit and witness.
-    let shape = AppShape::committed(demo::demo_shape(FEATURES), BATCH);
+    let shape = AppShape::new(demo::demo_shape(FEATURES), BATCH);
     let req = request(FEATURES, 3, "unused");
     let witness = AppWitness::new(req.model.clone(), req.rows.clone(), BATCH, req.salt, req.ctx.context()).unwrap();
     assert_eq!(a.keys.config.shape, shape);
@@ -139,7 +139,7 @@ fn committed_direct_fixture_is_current() {
     let Ok(fixture) = Fixture::read(&path) else {
         panic!("{} is missing or unreadable: run {FIXTURE_COMMAND}", path.display());
     };
-    let shape = AppShape::committed(demo::demo_shape(FEATURES), BATCH);
+    let shape = AppShape::new(demo::demo_shape(FEATURES), BATCH);
     let config = AppKeys::choose_config(&shape, MAX_COLUMNS).unwrap();
     assert_eq!(
         fixture.app_circuit_digest,

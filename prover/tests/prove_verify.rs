@@ -25,7 +25,7 @@ fn roundtrip(shape: ModelShape, params: Vec<i64>, rows: Vec<Vec<i64>>, batch_siz
     let srs = SrsSource::InsecureDev;
     let mut proofs = Vec::new();
     for visibility in [Visibility::Committed, Visibility::Fixed] {
-        let app_shape = AppShape::new(&model, batch_size, visibility);
+        let app_shape = AppShape::for_model(&model, batch_size, visibility);
         let config = AppKeys::choose_config(&app_shape, 4).unwrap();
         let kzg = load_params(&srs, config.k(), &cache_dir()).unwrap();
         let keys = AppKeys::load_or_generate(config, &kzg, &srs, &cache_dir()).unwrap();

@@ -45,7 +45,7 @@ fn circuit_equals_reference(model: QuantizedModel, rows: Vec<Vec<i64>>) {
 
 /// [`circuit_equals_reference`] with `batch` samples per proof, on the first `batches` batches.
 fn circuit_equals_reference_on(model: QuantizedModel, rows: Vec<Vec<i64>>, batch: usize, batches: usize) {
-    let shape = AppShape::committed(model.shape(), batch);
+    let shape = AppShape::new(model.shape(), batch);
     let config = AppCircuitConfig::choose(&shape, DEFAULT_MAX_ADVICE_COLUMNS).unwrap();
     for (b, chunk) in rows.chunks(batch).take(batches).enumerate() {
         let witness =

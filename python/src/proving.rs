@@ -132,7 +132,7 @@ fn keygen(
     if max_columns == 0 {
         return Err(InputError::new_err("max_columns must be at least 1"));
     }
-    let shape = AppShape::new(&model.model, batch_size, visibility);
+    let shape = AppShape::for_model(&model.model, batch_size, visibility);
     let config = AppKeys::choose_config(&shape, max_columns).map_err(|e| to_py::<KeysError>(&e))?;
     let (keys, params) = py
         .detach(|| -> Result<_, String> {

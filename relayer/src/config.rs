@@ -234,7 +234,7 @@ pub struct ModelConfig {
 impl ModelConfig {
     /// The app circuit of `model` (this model's file, loaded) as configured.
     pub fn app_shape(&self, model: &zkguard_prover::quant::QuantizedModel) -> zkguard_prover::circuit::AppShape {
-        zkguard_prover::circuit::AppShape::new(model, self.batch_size, self.visibility)
+        zkguard_prover::circuit::AppShape::for_model(model, self.batch_size, self.visibility)
     }
 }
 

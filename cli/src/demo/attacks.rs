@@ -112,7 +112,7 @@ pub(crate) async fn model_holder_direct_submission(
     let (model, batch_size, visibility, ctx_for_proof) =
         (circuit.model.clone(), circuit.batch_size, circuit.visibility, ctx.clone());
     let proof = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let shape = AppShape::new(&model, batch_size, visibility);
+        let shape = AppShape::for_model(&model, batch_size, visibility);
         let config = AppKeys::choose_config(&shape, zkguard_prover::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS)?;
         let srs = SrsSource::InsecureDev;
         let params = load_params(&srs, config.k(), &cache_dir)?;

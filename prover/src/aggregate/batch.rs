@@ -141,7 +141,7 @@ pub fn aggregation_verifier(
 /// App keys, N app proofs, aggregation keys and proof, verifier, revm check and fixture.
 pub fn run(req: &BatchRequest) -> Result<BatchRun, OnchainError> {
     let n = req.batches.len();
-    let shape = AppShape::committed(req.model.shape(), req.batch_size);
+    let shape = AppShape::new(req.model.shape(), req.batch_size);
     let started = Instant::now();
     let app_config = AppKeys::choose_config(&shape, req.max_columns)?;
     let app_params = load_params(&req.srs, app_config.k(), &req.cache_dir)?;

@@ -74,7 +74,7 @@ pub fn run_case(
     let rows: Vec<Vec<i64>> =
         data.rows.iter().take(batch_size).map(|r| quantized.quantize_input(r)).collect::<Result<_, _>>()?;
     let witness = AppWitness::new(quantized.clone(), rows, batch_size, Fr::from(7u64), Fr::from(11u64))?;
-    let shape = AppShape::new(&quantized, batch_size, visibility);
+    let shape = AppShape::for_model(&quantized, batch_size, visibility);
     let config = AppKeys::choose_config(&shape, DEFAULT_MAX_ADVICE_COLUMNS)?;
     let advice_cells = advice_cells(&config, &witness)?;
     if runs == 0 {

@@ -47,13 +47,13 @@ pub struct AppShape {
 
 impl AppShape {
     /// The circuit for `model` at `batch_size` with the model held as `visibility` says.
-    pub fn new(model: &QuantizedModel, batch_size: usize, visibility: Visibility) -> Self {
+    pub fn for_model(model: &QuantizedModel, batch_size: usize, visibility: Visibility) -> Self {
         let fixed_params = (visibility == Visibility::Fixed).then(|| model.params());
         Self { model: model.shape(), batch_size, fixed_params }
     }
 
     /// The committed-model circuit of `model` shape at `batch_size`.
-    pub fn committed(model: ModelShape, batch_size: usize) -> Self {
+    pub fn new(model: ModelShape, batch_size: usize) -> Self {
         Self { model, batch_size, fixed_params: None }
     }
 
@@ -81,7 +81,7 @@ impl AppShape {
         let found = witness.shape();
         if found.model != self.model || found.batch_size != self.batch_size {
             return Err(CircuitError::ShapeMismatch {
-                expected: serde_json::to_string(&AppShape::committed(self.model.clone(), self.batch_size))
+                expected: serde_json::to_string(&AppShape::new(self.model.clone(), self.batch_size))
                     .unwrap_or_default(),
                 found: serde_json::to_string(&found).unwrap_or_default(),
             });
@@ -155,9 +155,9 @@ impl AppWitness {
         }
     }
 
-    /// The committed-model circuit this witness fits (see [`AppShape::new`] for the fixed one).
+    /// The committed-model circuit this witness fits (see [`AppShape::for_model`] for the fixed one).
     pub fn shape(&self) -> AppShape {
-        AppShape::committed(self.model.shape(), self.rows.len())
+        AppShape::new(self.model.shape(), self.rows.len())
     }
 
     /// The public instances, computed natively from the integer reference.

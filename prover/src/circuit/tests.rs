@@ -77,7 +77,7 @@ pub(super) fn circuit_instances_in(shape: &AppShape, witness: &AppWitness) -> Ap
 
 /// The fixed-model circuit of `witness`'s model.
 pub(super) fn fixed_shape(witness: &AppWitness) -> AppShape {
-    AppShape::new(&witness.model, witness.rows.len(), Visibility::Fixed)
+    AppShape::for_model(&witness.model, witness.rows.len(), Visibility::Fixed)
 }
 
 /// Every public instance changed by one is rejected in the circuit `shape`.

@@ -1,4 +1,5 @@
-//! Tree-ensemble evaluation in the circuit, sound whatever the witness.
+//! Tree-ensemble evaluation in the circuit with a committed model, sound whatever the witness
+//! (the fixed-model evaluation is [`super::tree_fixed`]).
 //!
 //! Layout (chosen for cost, see below): every tree is a *complete* binary tree of the
 //! ensemble's depth `D` in heap order (`quant::trees` pads shallower leaves), with private
@@ -10,31 +11,33 @@
 //!    `2^l` nodes by a multiplexer over the path bits so far (`2^l - 1` constrained selects each);
 //! 2. the feature index is decomposed into `m = ceil(log2 n_features)` constrained bits, which
 //!    select `x[feature]` through a multiplexer over the (zero-padded) inputs;
-//! 3. the path bit is `x[feature] > threshold`, a range-checked comparison (the same gadget as
-//!    every other threshold);
+//! 3. the path bit is `x[feature] > threshold`: the top bit of the range-checked shifted
+//!    difference ([`path_bit`]);
 //! 4. after `D` levels the leaf is selected from the `2^D` leaves by the `D` path bits.
 //!
 //! Soundness: path bits are outputs of constrained comparisons, feature-index bits are boolean
 //! and recompose to the selected index, and each multiplexer stage is a `b + sel (a - b)` gate
-//! with a boolean selector, so the selected leaf is exactly the one the comparisons lead to:
-//! the prover cannot choose a leaf, flip a comparison or substitute a value (the mock-prover
-//! tests try each). Feature indices are checked `< n_features` once per model, so padding
-//! inputs are never selected.
+//! with a boolean selector and a constrained difference, so the selected leaf is exactly the one
+//! the comparisons lead to: the prover cannot choose a leaf, flip a comparison or substitute a
+//! value (the mock-prover tests try each). Feature indices are checked `< n_features` once per
+//! model, so padding inputs are never selected.
 //!
 //! Cost: evaluating all `2^D - 1` comparisons per tree would need a feature selection for each
 //! node; following the path needs `D` of them plus the node multiplexers, about 3x fewer cells
 //! at `D = 4` and exponentially fewer as `D` grows. The feature multiplexer dominates
-//! (`2^m - 1` selects per level); a dynamic lookup table of `(index, x[index])` would make it
-//! constant, at the price of a custom halo2 configuration.
+//! (`2^m - 1` selects per level). Its first stage always selects between the same input pairs,
+//! so their differences are constrained once per sample and shared ([`pair_differences`]: 4
+//! cells per select instead of 8); node-parameter pairs likewise once per proof. (Sharing is by
+//! position, never by cell identity: halo2-base drops cell positions when it only generates
+//! witnesses, and the layout must not depend on the stage.) A dynamic lookup
+//! table of `(index, x[index])` would make the selection constant, at the price of a custom
+//! halo2 configuration (see `docs/PROVER_SPEED.md`).
 
 use halo2_base::gates::{GateInstructions, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
-use std::cell::RefCell;
-use std::collections::HashMap;
-
 use halo2_base::AssignedValue;
+use halo2_base::Context;
 use halo2_base::QuantumCell::{self, Constant, Existing, Witness};
-use halo2_base::{Context, ContextCell};
 
 use super::field::{fr_to_i128, pow2};
 use super::fixed_point::FixedPointChip;
@@ -51,6 +54,17 @@ pub struct LoadedTree {
     pub thresholds: Vec<AssignedValue<Fr>>,
     /// Leaf values (range-checked values).
     pub leaves: Vec<AssignedValue<Fr>>,
+    /// Per level, the first-stage differences of its feature indices ([`pair_differences`];
+    /// empty at the root), of its thresholds, and of the leaves: constrained once per proof.
+    diffs: NodeDifferences,
+}
+
+/// The first-stage differences of one tree's multiplexers.
+#[derive(Clone, Debug)]
+struct NodeDifferences {
+    features: Vec<Vec<AssignedValue<Fr>>>,
+    thresholds: Vec<Vec<AssignedValue<Fr>>>,
+    leaves: Vec<AssignedValue<Fr>>,
 }
 
 /// A tree ensemble's parameters as assigned cells.
@@ -62,8 +76,6 @@ pub struct LoadedTrees {
     pub base: AssignedValue<Fr>,
     /// Bits per feature index.
     pub index_bits: usize,
-    /// Differences shared by the selects of every sample (see [`Differences`]).
-    diffs: RefCell<Differences>,
 }
 
 impl LoadedTrees {
@@ -96,15 +108,22 @@ impl LoadedTrees {
                     Some(&root) => range.gate().num_to_bits(ctx, root, index_bits),
                     None => vec![],
                 };
-                LoadedTree {
-                    features,
-                    root_feature_bits,
-                    thresholds: thresholds[t * inner..(t + 1) * inner].to_vec(),
-                    leaves: leaf_values[t * leaves..(t + 1) * leaves].to_vec(),
-                }
+                let thresholds = thresholds[t * inner..(t + 1) * inner].to_vec();
+                let leaves = leaf_values[t * leaves..(t + 1) * leaves].to_vec();
+                let per_level = |ctx: &mut Context<Fr>, cells: &[AssignedValue<Fr>]| {
+                    (0..shape.depth)
+                        .map(|level| pair_differences(ctx, &cells[(1 << level) - 1..(1 << (level + 1)) - 1]))
+                        .collect()
+                };
+                let diffs = NodeDifferences {
+                    features: per_level(ctx, &features),
+                    thresholds: per_level(ctx, &thresholds),
+                    leaves: pair_differences(ctx, &leaves),
+                };
+                LoadedTree { features, root_feature_bits, thresholds, leaves, diffs }
             })
             .collect();
-        Self { trees, base: values[values.len() - 1], index_bits, diffs: RefCell::default() }
+        Self { trees, base: values[values.len() - 1], index_bits }
     }
 
     /// The ensemble's score on one sample of range-checked inputs `x`: `base + sum of the
@@ -121,7 +140,8 @@ impl LoadedTrees {
         let mut padded = x.to_vec();
         padded.resize(1 << self.index_bits, zero);
         let mut terms = vec![self.base];
-        let mut diffs = self.diffs.borrow_mut();
+        // The inputs' first-stage differences: the same pairs for every tree and level.
+        let x_diffs = pair_differences(ctx, &padded);
         for (t, tree) in self.trees.iter().enumerate() {
             let depth = tree.leaves.len().trailing_zeros() as usize;
             // Path bits, first decision first (the most significant bit of the node index).
@@ -132,18 +152,19 @@ impl LoadedTrees {
                 let feature_bits = if level == 0 {
                     tree.root_feature_bits.clone()
                 } else {
-                    let feature = mux(ctx, &tree.features[nodes.clone()], &lsb_first, None, &mut diffs);
+                    let features = &tree.features[nodes.clone()];
+                    let feature = mux(ctx, features, &tree.diffs.features[level], &lsb_first, None);
                     gate.num_to_bits(ctx, feature, self.index_bits)
                 };
-                let threshold = mux(ctx, &tree.thresholds[nodes], &lsb_first, None, &mut diffs);
+                let threshold = mux(ctx, &tree.thresholds[nodes], &tree.diffs.thresholds[level], &lsb_first, None);
                 let forced = adversary::forced_feature(sample, t, level).map(|f| *padded[f].value());
-                let value = mux(ctx, &padded, &feature_bits, forced, &mut diffs);
+                let value = mux(ctx, &padded, &x_diffs, &feature_bits, forced);
                 let flip = adversary::flips(sample, t, level);
                 path.push(goes_right(ctx, chip, value, threshold, flip));
             }
             let lsb_first: Vec<_> = path.iter().rev().copied().collect();
             let forced = adversary::forced_leaf(sample, t).map(|leaf| *tree.leaves[leaf].value());
-            terms.push(mux(ctx, &tree.leaves, &lsb_first, forced, &mut diffs));
+            terms.push(mux(ctx, &tree.leaves, &tree.diffs.leaves, &lsb_first, forced));
         }
         let score = gate.sum(ctx, terms);
         chip.check_value(ctx, score);
@@ -152,15 +173,15 @@ impl LoadedTrees {
 }
 
 /// Selects `values[index]` where `index = sum_i bits[i] 2^i` (bits boolean, least significant
-/// first; `values.len() == 2^bits.len()`), with one `b + sel (a - b)` gate per pair and stage.
+/// first; `values.len() == 2^bits.len()`), with one `b + sel (a - b)` gate per pair and stage;
+/// the first stage uses the pairs' precomputed differences `first` ([`pair_differences`]).
 /// `forced` replaces the final output's witness (test adversaries only; the gate still applies).
-/// First-stage differences are shared through `diffs` (see [`Differences`]).
 fn mux(
     ctx: &mut Context<Fr>,
     values: &[AssignedValue<Fr>],
+    first: &[AssignedValue<Fr>],
     bits: &[AssignedValue<Fr>],
     forced: Option<Fr>,
-    diffs: &mut Differences,
 ) -> AssignedValue<Fr> {
     assert_eq!(values.len(), 1 << bits.len(), "multiplexer width");
     let mut layer = values.to_vec();
@@ -169,8 +190,9 @@ fn mux(
         let forced = forced.filter(|_| last);
         layer = layer
             .chunks(2)
-            .map(|pair| match stage {
-                0 => diffs.select(ctx, pair[1], pair[0], bit, forced),
+            .enumerate()
+            .map(|(i, pair)| match stage {
+                0 => select_known(ctx, pair[0], first[i], bit, forced),
                 _ => select(ctx, Existing(pair[1]), Existing(pair[0]), bit, forced),
             })
             .collect();
@@ -178,37 +200,32 @@ fn mux(
     layer[0]
 }
 
-/// Differences `a - b` of cell pairs, each constrained once and reused by every select over the
-/// same pair: a select whose difference is known is one `b + sel * diff = out` gate (4 cells,
-/// against 8 with its own difference). The first stage of a multiplexer over one sample's inputs
-/// selects among the same pairs for every tree and level, so this halves that stage's cost.
-#[derive(Clone, Debug, Default)]
-pub(super) struct Differences {
-    known: HashMap<(ContextCell, ContextCell), AssignedValue<Fr>>,
+/// The differences `values[2i+1] - values[2i]` of consecutive pairs, each constrained by one
+/// gate. A multiplexer's first stage always selects within these pairs, so with them known each
+/// of its selects is one gate ([`select_known`]: 4 cells, against 8 with its own difference):
+/// the inputs' differences serve every tree and level of a sample, the nodes' every sample.
+pub(super) fn pair_differences(ctx: &mut Context<Fr>, values: &[AssignedValue<Fr>]) -> Vec<AssignedValue<Fr>> {
+    values.chunks(2).filter(|pair| pair.len() == 2).map(|pair| difference(ctx, pair[1], pair[0])).collect()
 }
 
-impl Differences {
-    /// `sel ? a : b` with the difference `a - b` shared (see [`select`] for `forced`).
-    pub(super) fn select(
-        &mut self,
-        ctx: &mut Context<Fr>,
-        a: AssignedValue<Fr>,
-        b: AssignedValue<Fr>,
-        sel: AssignedValue<Fr>,
-        forced: Option<Fr>,
-    ) -> AssignedValue<Fr> {
-        let (Some(ka), Some(kb)) = (a.cell, b.cell) else {
-            return select(ctx, Existing(a), Existing(b), sel, forced);
-        };
-        let diff = *self.known.entry((ka, kb)).or_insert_with(|| {
-            // | diff | 1 | b | a |   diff + 1 * b = a
-            ctx.assign_region([Witness(*a.value() - b.value()), Constant(Fr::one()), Existing(b), Existing(a)], [0]);
-            ctx.get(-4)
-        });
-        let out = forced.unwrap_or(*b.value() + *sel.value() * diff.value());
-        // | b | sel | diff | out |   b + sel * diff = out
-        ctx.assign_region_last([Existing(b), Existing(sel), Existing(diff), Witness(out)], [0])
-    }
+/// `a - b`, constrained: | diff | 1 | b | a |   diff + 1 * b = a
+pub(super) fn difference(ctx: &mut Context<Fr>, a: AssignedValue<Fr>, b: AssignedValue<Fr>) -> AssignedValue<Fr> {
+    ctx.assign_region([Witness(*a.value() - b.value()), Constant(Fr::one()), Existing(b), Existing(a)], [0]);
+    ctx.get(-4)
+}
+
+/// `sel ? b + diff : b` as one gate `b + sel * diff = out`, for a `diff` constrained to `a - b`
+/// (`sel` a constrained bit). `forced` replaces the output's witness (test adversaries only).
+pub(super) fn select_known(
+    ctx: &mut Context<Fr>,
+    b: AssignedValue<Fr>,
+    diff: AssignedValue<Fr>,
+    sel: AssignedValue<Fr>,
+    forced: Option<Fr>,
+) -> AssignedValue<Fr> {
+    let out = forced.unwrap_or(*b.value() + *sel.value() * diff.value());
+    // | b | sel | diff | out |   b + sel * diff = out
+    ctx.assign_region_last([Existing(b), Existing(sel), Existing(diff), Witness(out)], [0])
 }
 
 /// `sel ? a : b` as the gate `b + sel * (a - b) = out` (`sel` must be a constrained bit; `a`

@@ -7,7 +7,7 @@
 //! multiplexers over *slots* (a constant or a cell), which cost nothing where a pair is equal
 //! (padded subtrees repeat the same leaf, nodes often share a feature), 4 cells where both are
 //! constants, 4 cells where both are inputs whose difference is already known (one
-//! difference per input pair and sample, see [`super::tree::Differences`]) and 8 otherwise. The
+//! difference per input pair and sample, see [`super::tree::pair_differences`]) and 8 otherwise. The
 //! root needs no selection at all: its input cell and threshold are known.
 //!
 //! Soundness: the constants are in the verifying key, path bits are outputs of constrained
@@ -15,7 +15,7 @@
 //! `b + sel (a - b)` gate with a boolean selector, so the prover chooses nothing (the
 //! mock-prover tests flip a comparison, force a leaf and force another feature).
 
-use std::cell::RefCell;
+use std::collections::HashMap;
 
 use halo2_base::gates::{GateInstructions, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
@@ -25,7 +25,7 @@ use halo2_base::QuantumCell::{self, Constant, Existing, Witness};
 
 use super::field::fr_from_i64;
 use super::fixed_point::FixedPointChip;
-use super::tree::{adversary, comparison_offset, path_bit, select, Differences};
+use super::tree::{adversary, comparison_offset, difference, path_bit, select, select_known};
 use crate::quant::QTree;
 
 /// A fixed tree ensemble: the parameters as constants.
@@ -33,13 +33,18 @@ use crate::quant::QTree;
 pub struct FixedTrees {
     trees: Vec<QTree>,
     base: i64,
-    diffs: RefCell<Differences>,
 }
 
-/// A multiplexer input: a constant or an assigned cell.
+/// Differences `x[a] - x[b]` of one sample's inputs, by feature pair `(a, b)`, constrained once.
+type InputDifferences = HashMap<(usize, usize), AssignedValue<Fr>>;
+
+/// A multiplexer input: a constant, input `x[f]` (identified by `f`), or a select's output.
+/// Identities are by value or position, never by cell (halo2-base drops cell positions when it
+/// only generates witnesses, and the layout must not depend on the stage).
 #[derive(Clone, Copy, Debug)]
 enum Slot {
     Const(Fr),
+    Input(usize, AssignedValue<Fr>),
     Cell(AssignedValue<Fr>),
 }
 
@@ -47,14 +52,15 @@ impl Slot {
     fn quantum(self) -> QuantumCell<Fr> {
         match self {
             Slot::Const(c) => Constant(c),
-            Slot::Cell(a) => Existing(a),
+            Slot::Input(_, a) | Slot::Cell(a) => Existing(a),
         }
     }
 
+    /// Whether both are the same constant or the same input (a select's output is unique).
     fn same(&self, other: &Slot) -> bool {
         match (self, other) {
             (Slot::Const(a), Slot::Const(b)) => a == b,
-            (Slot::Cell(a), Slot::Cell(b)) => a.cell.is_some() && a.cell == b.cell,
+            (Slot::Input(a, _), Slot::Input(b, _)) => a == b,
             _ => false,
         }
     }
@@ -63,7 +69,7 @@ impl Slot {
 impl FixedTrees {
     /// The ensemble `trees` (padded, validated natively) with base score `base`.
     pub fn new(trees: &[QTree], base: i64) -> Self {
-        Self { trees: trees.to_vec(), base, diffs: RefCell::default() }
+        Self { trees: trees.to_vec(), base }
     }
 
     /// The ensemble's score on one sample of range-checked inputs `x`: `base + sum of the
@@ -76,7 +82,7 @@ impl FixedTrees {
         sample: usize,
     ) -> AssignedValue<Fr> {
         let gate = chip.range().gate();
-        let mut diffs = self.diffs.borrow_mut();
+        let mut diffs = InputDifferences::new();
         let offset = comparison_offset(chip);
         let mut constant = fr_from_i64(self.base);
         let mut cells = Vec::new();
@@ -86,7 +92,8 @@ impl FixedTrees {
             for level in 0..tree.depth() {
                 let nodes = (1 << level) - 1..(1 << (level + 1)) - 1;
                 let lsb_first: Vec<_> = path.iter().rev().copied().collect();
-                let inputs: Vec<_> = nodes.clone().map(|j| Slot::Cell(x[tree.features[j] as usize])).collect();
+                let inputs: Vec<_> =
+                    nodes.clone().map(|j| tree.features[j] as usize).map(|f| Slot::Input(f, x[f])).collect();
                 // x > t  <=>  the top bit of x - t + offset (see `path_bit`)
                 let shifts: Vec<_> = nodes.map(|j| Slot::Const(offset - fr_from_i64(tree.thresholds[j]))).collect();
                 let forced = adversary::forced_feature(sample, t, level).map(|f| *x[f].value());
@@ -101,7 +108,7 @@ impl FixedTrees {
             let forced = adversary::forced_leaf(sample, t).map(|leaf| fr_from_i64(tree.leaves[leaf]));
             match mux(ctx, &leaves, &lsb_first, forced, &mut diffs) {
                 Slot::Const(c) => constant += c,
-                Slot::Cell(a) => cells.push(a),
+                Slot::Input(_, a) | Slot::Cell(a) => cells.push(a),
             }
         }
         let score = gate.sum(ctx, cells.into_iter().map(Existing).chain([Constant(constant)]));
@@ -118,7 +125,7 @@ fn mux(
     values: &[Slot],
     bits: &[AssignedValue<Fr>],
     forced: Option<Fr>,
-    diffs: &mut Differences,
+    diffs: &mut InputDifferences,
 ) -> Slot {
     assert_eq!(values.len(), 1 << bits.len(), "multiplexer width");
     let mut layer = values.to_vec();
@@ -136,7 +143,7 @@ fn select_slot(
     b: Slot,
     sel: AssignedValue<Fr>,
     forced: Option<Fr>,
-    diffs: &mut Differences,
+    diffs: &mut InputDifferences,
 ) -> Slot {
     if forced.is_none() && a.same(&b) {
         return a;
@@ -147,7 +154,10 @@ fn select_slot(
             // | b | sel | a - b | out |   b + sel * (a - b) = out
             ctx.assign_region_last([Constant(b), Existing(sel), Constant(a - b), Witness(out)], [0])
         }
-        (Slot::Cell(a), Slot::Cell(b)) => diffs.select(ctx, a, b, sel, forced),
+        (Slot::Input(fa, a), Slot::Input(fb, b)) => {
+            let diff = *diffs.entry((fa, fb)).or_insert_with(|| difference(ctx, a, b));
+            select_known(ctx, b, diff, sel, forced)
+        }
         (a, b) => select(ctx, a.quantum(), b.quantum(), sel, forced),
     };
     Slot::Cell(out)

@@ -41,7 +41,7 @@ pub fn run(args: KeygenArgs) -> anyhow::Result<()> {
     }
     let model = args.model.load()?;
     let srs = args.srs.source()?;
-    let shape = AppShape::new(&model, args.batch_size, args.model.visibility);
+    let shape = AppShape::for_model(&model, args.batch_size, args.model.visibility);
     let config = AppKeys::choose_config(&shape, args.max_columns)?;
     let params = load_params(&srs, config.k(), &args.cache.cache_dir)?;
     let keys = AppKeys::load_or_generate(config, &params, &srs, &args.cache.cache_dir)?;

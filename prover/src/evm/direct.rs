@@ -119,7 +119,7 @@ pub struct DirectRun {
 
 /// Keys, proof, verifier, revm verification and fixture for one batch.
 pub fn run(req: &DirectRequest) -> Result<DirectRun, OnchainError> {
-    let shape = AppShape::committed(req.model.shape(), req.batch_size);
+    let shape = AppShape::new(req.model.shape(), req.batch_size);
     let witness = AppWitness::new(req.model.clone(), req.rows.clone(), req.batch_size, req.salt, req.ctx.context())?;
     let config = AppKeys::choose_config(&shape, req.max_columns)?;
     let params = load_params(&req.srs, config.k(), &req.cache_dir)?;

@@ -234,7 +234,7 @@ impl Deployment {
         AppKeys,
         halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG<halo2_base::halo2_proofs::halo2curves::bn256::Bn256>,
     ) {
-        let shape = AppShape::committed(self.circuit.model.shape(), self.circuit.batch_size);
+        let shape = AppShape::new(self.circuit.model.shape(), self.circuit.batch_size);
         let config =
             AppKeys::choose_config(&shape, zkguard_prover::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS).unwrap();
         let srs = SrsSource::InsecureDev;
