@@ -2,7 +2,7 @@
 """Merge zkguard's benchmark results into one file and one markdown table.
 
 Reads the JSON files that ``scripts/bench`` writes under a results directory (``prover.json``,
-``trees.json``, ``trees-large.json`` from ``zkguard-bench``; ``relayer-*.json`` from the relayer
+``trees.json``, ``trees-large.json``, ``fixed.json`` from ``zkguard-bench``; ``relayer-*.json`` from the relayer
 bench, one per configuration) and writes ``summary.json`` (all results, keyed by source file) and
 ``SUMMARY.md`` (one table per kind); ``aggregation.json`` (an aggregation-only run) is read too. Standard library only, so it runs without the exporters'
 virtual environment. Usage: ``python3 scripts/bench_summary.py bench/results``.
@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-PROVER_FILES = ("prover.json", "trees.json", "trees-large.json")
+PROVER_FILES = ("prover.json", "trees.json", "trees-large.json", "fixed.json")
 # An aggregation-only run (`zkguard-bench --aggregate ...` with its own --out); its app-circuit
 # case rows, if any, are only the aggregated circuit's and are not repeated in the prover table.
 AGGREGATION_FILE = "aggregation.json"
@@ -36,12 +36,12 @@ def _num(value, digits: int = 2) -> str:
 
 def prover_table(results: list[dict]) -> str:
     lines = [
-        "| model | batch | k | advice cols | advice cells | keygen s | prove s (median) | verify ms | proof B | instances | peak MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| model | batch | visibility | k | advice cols | advice cells | keygen s | prove s (median) | verify ms | proof B | instances | peak MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
-            f"| {r['model']} | {r['batch_size']} | {r['k']} | {r['advice_columns']}+{r['lookup_columns']} | "
+            f"| {r['model']} | {r['batch_size']} | {r.get('visibility', 'committed')} | {r['k']} | {r['advice_columns']}+{r['lookup_columns']} | "
             f"{_num(r['advice_cells'])} | {_num(r['keygen_s'])} | {_num(r['prove_s_median'])} | "
             f"{_num(r['verify_s_median'] * 1000, 1)} | {r['proof_bytes']} | {r['instances']} | {_num(r['peak_rss_mb'], 0)} |"
         )

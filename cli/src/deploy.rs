@@ -14,6 +14,7 @@ use clap::Args;
 use serde::Serialize;
 use zkguard_contracts::deploy::{deploy_stack, register_model, ContractArtifacts, RegisteredModel, Stack};
 use zkguard_contracts::registration::{Action, InputPolicyArgs, PolicyArgs};
+use zkguard_prover::circuit::Visibility;
 use zkguard_prover::cli::common::{CacheArgs, SrsArgs};
 use zkguard_prover::deployable::{prepare, DeployableRequest};
 
@@ -59,6 +60,10 @@ pub struct ModelRegistrationArgs {
     /// Batch mode: register the aggregation verifier of N app proofs (absent: direct mode).
     #[arg(long, value_name = "N")]
     pub aggregate: Option<usize>,
+    /// How the circuit holds the model: `committed` (one circuit per shape) or `fixed` (the
+    /// verifying key pins this model; the relayer's model config must say `visibility = "fixed"`).
+    #[arg(long, value_enum, default_value_t = Visibility::Committed)]
+    pub visibility: Visibility,
     /// Registry model id.
     #[arg(long, default_value_t = 1)]
     pub model_id: u64,
@@ -217,6 +222,7 @@ pub fn run(args: DeployArgs) -> anyhow::Result<()> {
             let circuit = prepare(&DeployableRequest {
                 model,
                 batch_size: m.batch_size,
+                visibility: m.visibility,
                 aggregate: m.aggregate,
                 max_columns: zkguard_prover::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS,
                 srs,

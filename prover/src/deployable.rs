@@ -20,7 +20,7 @@ use crate::aggregate::config::default_k;
 use crate::aggregate::{AggregationKeys, AggregationShape};
 use crate::circuit::commit::model_commitment;
 use crate::circuit::instances::ACCUMULATOR_LIMBS;
-use crate::circuit::{AppShape, InstanceLayout};
+use crate::circuit::{AppShape, InstanceLayout, Visibility};
 use crate::evm::codegen::{write_verifier, GeneratedVerifier};
 use crate::evm::context::fr_to_u256;
 use crate::evm::direct::{app_verifier, app_verifier_spec, default_app_name};
@@ -66,6 +66,8 @@ pub struct DeployableRequest {
     pub model: QuantizedModel,
     /// Samples per app proof (B).
     pub batch_size: usize,
+    /// How the app circuit holds the model.
+    pub visibility: Visibility,
     /// Batch mode: app proofs per aggregation (N); `None`: direct mode.
     pub aggregate: Option<usize>,
     /// Advice-column budget of the app circuit.
@@ -89,6 +91,8 @@ pub struct DeployableCircuit {
     pub model: QuantizedModel,
     /// Samples per app proof.
     pub batch_size: usize,
+    /// How the app circuit holds the model.
+    pub visibility: Visibility,
     /// Batch mode's N (`None`: direct).
     pub aggregate: Option<usize>,
     /// The model's Poseidon commitment.
@@ -183,7 +187,7 @@ pub fn prepare(req: &DeployableRequest) -> Result<DeployableCircuit, DeployableE
     if req.aggregate == Some(0) {
         return Err(DeployableError::Invalid("batch mode aggregates at least 1 proof".into()));
     }
-    let shape = AppShape::new(req.model.shape(), req.batch_size);
+    let shape = AppShape::for_model(&req.model, req.batch_size, req.visibility);
     let config = AppKeys::choose_config(&shape, req.max_columns).map_err(step("circuit layout"))?;
     // The digests need no keys: with the verifier cached, nothing is loaded here (the relayer
     // loads the proving keys it needs once, itself).
@@ -221,6 +225,7 @@ pub fn prepare(req: &DeployableRequest) -> Result<DeployableCircuit, DeployableE
     Ok(DeployableCircuit {
         model: req.model.clone(),
         batch_size: req.batch_size,
+        visibility: req.visibility,
         aggregate: req.aggregate,
         commitment: identity.commitment,
         app_digest,

@@ -13,7 +13,7 @@ use rand::rngs::OsRng;
 use zkguard_prover::artifact::{fr_from_hex, fr_to_hex, ProofArtifact, Provenance, ARTIFACT_VERSION, PROOF_FORMAT};
 use zkguard_prover::circuit::commit::input_commitment;
 use zkguard_prover::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS;
-use zkguard_prover::circuit::{AppInstances, AppShape, AppWitness};
+use zkguard_prover::circuit::{AppInstances, AppShape, AppWitness, Visibility};
 use zkguard_prover::keys::{load_params, AppKeys, SrsSource};
 use zkguard_prover::prove::{self as prover, AppProof, Transcript};
 
@@ -73,6 +73,11 @@ impl PyKeys {
     fn batch_size(&self) -> usize {
         self.keys.config.shape.batch_size
     }
+    /// `committed` (one circuit per shape) or `fixed` (the keys pin one model).
+    #[getter]
+    fn visibility(&self) -> String {
+        self.keys.config.shape.visibility().to_string()
+    }
     /// Public instances per proof.
     #[getter]
     fn num_instance(&self) -> usize {
@@ -106,7 +111,7 @@ impl PyKeys {
 
 /// Generates the keys of `model`'s circuit at `batch_size` (or loads them from `cache_dir`).
 #[pyfunction]
-#[pyo3(signature = (model, batch_size, *, cache_dir, srs=None, srs_sha256=None, insecure_dev_srs=false, max_columns=DEFAULT_MAX_ADVICE_COLUMNS))]
+#[pyo3(signature = (model, batch_size, *, cache_dir, srs=None, srs_sha256=None, insecure_dev_srs=false, max_columns=DEFAULT_MAX_ADVICE_COLUMNS, visibility="committed"))]
 #[allow(clippy::too_many_arguments)]
 fn keygen(
     py: Python<'_>,
@@ -117,7 +122,9 @@ fn keygen(
     srs_sha256: Option<String>,
     insecure_dev_srs: bool,
     max_columns: usize,
+    visibility: &str,
 ) -> PyResult<PyKeys> {
+    let visibility: Visibility = visibility.parse().map_err(InputError::new_err)?;
     let source = srs_source(srs, srs_sha256, insecure_dev_srs)?;
     if batch_size == 0 {
         return Err(InputError::new_err("batch_size must be at least 1"));
@@ -125,7 +132,7 @@ fn keygen(
     if max_columns == 0 {
         return Err(InputError::new_err("max_columns must be at least 1"));
     }
-    let shape = AppShape::new(model.model.shape(), batch_size);
+    let shape = AppShape::for_model(&model.model, batch_size, visibility);
     let config = AppKeys::choose_config(&shape, max_columns).map_err(|e| to_py::<KeysError>(&e))?;
     let (keys, params) = py
         .detach(|| -> Result<_, String> {

@@ -189,14 +189,18 @@ def keygen(
     srs_sha256: str | None = None,
     insecure_dev_srs: bool = False,
     max_columns: int = DEFAULT_MAX_COLUMNS,
+    visibility: str = "committed",
 ) -> Keys:
     """Generates (or loads from ``cache_dir``) the proving and verifying keys of ``model``'s
     circuit at ``batch_size`` samples per proof. Choose the KZG parameters explicitly: a ceremony
     file (``srs=``, ``srs_sha256=``) or ``insecure_dev_srs=True`` (INSECURE: anyone can forge
-    proofs; a warning says so)."""
+    proofs; a warning says so). ``visibility="committed"`` (the default) keeps the parameters
+    private behind the model commitment, one circuit per shape; ``"fixed"`` makes them constants
+    of the circuit (one circuit per model: the verifying key pins it, proofs are cheaper, and the
+    proving key holds the weights); proving with another model than a fixed key's is refused."""
     return _zkguard.keygen(
         model, int(batch_size), cache_dir=os.fspath(cache_dir), max_columns=int(max_columns),
-        **_srs_args(srs, srs_sha256, insecure_dev_srs),
+        visibility=str(visibility), **_srs_args(srs, srs_sha256, insecure_dev_srs),
     )
 
 

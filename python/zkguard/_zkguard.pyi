@@ -61,6 +61,8 @@ class Keys:
     @property
     def batch_size(self) -> int: ...
     @property
+    def visibility(self) -> str: ...
+    @property
     def num_instance(self) -> int: ...
     @property
     def advice_columns(self) -> list[int]: ...
@@ -135,6 +137,7 @@ def keygen(
     srs_sha256: str | None = None,
     insecure_dev_srs: bool = False,
     max_columns: int = 4,
+    visibility: str = "committed",
 ) -> Keys: ...
 def load_keys(
     circuit_digest: str, *, cache_dir: str, srs: str | None = None, srs_sha256: str | None = None, insecure_dev_srs: bool = False

@@ -260,6 +260,19 @@ pub struct ModelConfig {
     /// relayer's account) or `Open`.
     #[serde(default)]
     pub attestation: Option<AttestationSource>,
+    /// How the circuit holds the model (`committed`, the default: one circuit per shape, the
+    /// parameters private behind the commitment; `fixed`: the parameters are constants of the
+    /// circuit, so the keys and the registered circuit digest pin this model). Must match the
+    /// registered verifier.
+    #[serde(default)]
+    pub visibility: zkguard_prover::circuit::Visibility,
+}
+
+impl ModelConfig {
+    /// The app circuit of `model` (this model's file, loaded) as configured.
+    pub fn app_shape(&self, model: &zkguard_prover::quant::QuantizedModel) -> zkguard_prover::circuit::AppShape {
+        zkguard_prover::circuit::AppShape::for_model(model, self.batch_size, self.visibility)
+    }
 }
 
 /// Who provides a served model's input attestations.
@@ -496,6 +509,17 @@ mod tests {
         assert!(toml::from_str::<Config>(&format!("{MINIMAL}\nbogus = 1")).is_err());
         let zero: Config = toml::from_str(&MINIMAL.replace("batch_size = 4", "batch_size = 0")).unwrap();
         assert!(zero.validate().is_err());
+    }
+
+    #[test]
+    fn model_visibility_defaults_to_committed_and_parses() {
+        use zkguard_prover::circuit::Visibility;
+        let with = |extra: &str| toml::from_str::<Config>(&format!("{MINIMAL}{extra}"));
+        assert_eq!(with("").unwrap().models[0].visibility, Visibility::Committed);
+        assert_eq!(with("visibility = \"fixed\"\n").unwrap().models[0].visibility, Visibility::Fixed);
+        assert_eq!(with("visibility = \"committed\"\n").unwrap().models[0].visibility, Visibility::Committed);
+        let err = with("visibility = \"public\"\n").unwrap_err().to_string();
+        assert!(err.contains("public") && err.contains("fixed"), "{err}");
     }
 
     #[test]

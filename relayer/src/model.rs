@@ -190,7 +190,7 @@ pub fn load_model(config: &Config, m: &ModelConfig) -> Result<ServedModel, Model
     let err = |message: String| ModelLoadError::Model { id: m.id.clone(), message };
     let keys_err = |message: String| ModelLoadError::Keys { id: m.id.clone(), message };
     let model = load_quantized(&m.path, m.calibration.as_deref()).map_err(err)?;
-    let shape = AppShape::new(model.shape(), m.batch_size);
+    let shape = m.app_shape(&model);
     let srs = config.srs().map_err(|e| keys_err(e.to_string()))?;
     let circuit = AppKeys::choose_config(&shape, config.proving.max_columns).map_err(|e| keys_err(e.to_string()))?;
     let params = load_params(&srs, circuit.k(), &config.proving.cache_dir).map_err(|e| keys_err(e.to_string()))?;

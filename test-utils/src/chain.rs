@@ -56,6 +56,7 @@ pub fn circuit_in_mode(batch_size: usize, aggregate: Option<usize>) -> Arc<Circu
         prepare(&DeployableRequest {
             model,
             batch_size,
+            visibility: zkguard_prover::circuit::Visibility::Committed,
             aggregate,
             max_columns: zkguard_prover::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS,
             srs: SrsSource::InsecureDev,

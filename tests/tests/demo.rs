@@ -27,6 +27,7 @@ fn demo_flow_trips_the_breaker_and_filters_subjects() {
         // drain transactions of one account and two normal ones.
         min_flagged: 10,
         filter_batch: 4,
+        visibility: zkguard_prover::circuit::Visibility::Committed,
         aggregate: 1,
         cache_dir: root.join("target/zkguard-test-cache"),
         solc: root.join("scripts/solc"),

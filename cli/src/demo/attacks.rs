@@ -109,9 +109,10 @@ pub(crate) async fn model_holder_direct_submission(
         issued_at: super::provider::now_s() - 15,
         subjects: vec![],
     };
-    let (model, batch_size, ctx_for_proof) = (circuit.model.clone(), circuit.batch_size, ctx.clone());
+    let (model, batch_size, visibility, ctx_for_proof) =
+        (circuit.model.clone(), circuit.batch_size, circuit.visibility, ctx.clone());
     let proof = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let shape = AppShape::new(model.shape(), batch_size);
+        let shape = AppShape::for_model(&model, batch_size, visibility);
         let config = AppKeys::choose_config(&shape, zkguard_prover::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS)?;
         let srs = SrsSource::InsecureDev;
         let params = load_params(&srs, config.k(), &cache_dir)?;

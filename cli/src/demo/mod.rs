@@ -24,6 +24,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use serde::Serialize;
 use zkguard_prover::check::{check_model, CheckReport};
+use zkguard_prover::circuit::Visibility;
 use zkguard_prover::deployable::{prepare, DeployableCircuit, DeployableRequest};
 use zkguard_prover::keys::SrsSource;
 use zkguard_prover::model::ModelFile;
@@ -74,6 +75,10 @@ pub struct DemoArgs {
     /// App proofs aggregated into one on-chain proof for the screening model (N).
     #[arg(long, default_value_t = 1)]
     pub aggregate: usize,
+    /// How both circuits hold their model: `committed` (private parameters behind the
+    /// commitment) or `fixed` (constants: the verifying keys pin the models, faster proofs).
+    #[arg(long, value_enum, default_value_t = Visibility::Committed)]
+    pub visibility: Visibility,
     /// Key, parameter and verifier cache (reused across runs).
     #[arg(long, value_name = "DIR", env = "ZKGUARD_CACHE", default_value = ".zkguard")]
     pub cache_dir: PathBuf,
@@ -231,6 +236,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
         let circuit = prepare(&DeployableRequest {
             model: quantized,
             batch_size,
+            visibility: args.visibility,
             aggregate,
             max_columns: zkguard_prover::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS,
             srs: SrsSource::InsecureDev,

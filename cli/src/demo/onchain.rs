@@ -97,6 +97,7 @@ path = {bm}
 calibration = {bd}
 batch_size = {window}
 attestation = "client"
+visibility = "{visibility}"
 
 [[models]]
 id = "{FILTER_MODEL_ID}"
@@ -105,6 +106,7 @@ calibration = {fd}
 batch_size = {fb}
 aggregate = {n}
 attestation = "client"
+visibility = "{visibility}"
 "#,
         db = q(db)?,
         addr = q(address_file)?,
@@ -116,6 +118,7 @@ attestation = "client"
         window = args.window,
         fb = args.filter_batch,
         n = args.aggregate,
+        visibility = args.visibility,
     ))
 }
 

@@ -15,7 +15,7 @@ use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Serialize};
 
 use crate::circuit::poseidon::PoseidonBackend;
-use crate::circuit::{AppCircuitConfig, AppShape, AppWitness};
+use crate::circuit::{AppCircuitConfig, AppShape, AppWitness, Visibility};
 use crate::data::load_csv;
 use crate::keys::{load_params, AppKeys, SrsSource};
 use crate::model::load_model;
@@ -34,6 +34,9 @@ pub struct CaseResult {
     /// How commitments were hashed.
     #[serde(default)]
     pub poseidon: PoseidonBackend,
+    /// How the circuit holds the model (absent in results written before it existed).
+    #[serde(default)]
+    pub visibility: Visibility,
     /// log2 rows.
     pub k: u32,
     /// Advice columns.
@@ -62,29 +65,62 @@ pub struct CaseResult {
     pub peak_rss_mb: f64,
 }
 
+/// How a case's circuit is built.
+#[derive(Clone, Copy, Debug)]
+pub struct CircuitChoice {
+    /// How the circuit holds the model.
+    pub visibility: Visibility,
+    /// How commitments are hashed.
+    pub poseidon: PoseidonBackend,
+    /// Most halo2-base advice columns (k is the smallest that fits).
+    pub max_columns: usize,
+}
+
 /// Runs one case in this process: `model_path` is a float model with its CSV beside it in
-/// `data/` (as the reference models are), proving `batch_size` rows `runs` times, hashing the
-/// commitments with `poseidon`, with at most `max_columns` halo2-base advice columns.
+/// `data/` (as the reference models are), proving `batch_size` rows `runs` times in the circuit
+/// `choice` describes (`runs = 0`: the circuit's size only, no keys or proofs).
 pub fn run_case(
     root: &Path,
     model_name: &str,
     batch_size: usize,
+    choice: CircuitChoice,
     runs: usize,
     cache: &Path,
-    poseidon: PoseidonBackend,
-    max_columns: usize,
 ) -> anyhow::Result<CaseResult> {
+    let CircuitChoice { visibility, poseidon, max_columns } = choice;
     let model = load_model(&root.join(format!("models/{model_name}.json")))?;
     let data = load_csv(&root.join(format!("data/{model_name}.csv")), &model.features)?;
     let quantized = calibrate(&model, &data.rows, DEFAULT_HEADROOM_BITS)?;
     let rows: Vec<Vec<i64>> =
         data.rows.iter().take(batch_size).map(|r| quantized.quantize_input(r)).collect::<Result<_, _>>()?;
     let witness = AppWitness::new(quantized.clone(), rows, batch_size, Fr::from(7u64), Fr::from(11u64))?;
-    let shape = AppShape::new(quantized.shape(), batch_size);
+    let shape = AppShape::for_model(&quantized, batch_size, visibility);
     let config = AppCircuitConfig::choose_with(&shape, max_columns, poseidon)?;
+    let (advice_cells, poseidon_cells) = advice_cells(&config, &witness)?;
+    if runs == 0 {
+        // The circuit's size only: no parameters, keys or proofs.
+        return Ok(CaseResult {
+            model: model_name.to_string(),
+            family: model.model.family().to_string(),
+            batch_size,
+            visibility,
+            poseidon,
+            poseidon_cells,
+            k: config.k(),
+            advice_columns: config.params.num_advice_per_phase[0],
+            lookup_columns: config.params.num_lookup_advice_per_phase[0],
+            advice_cells,
+            keygen_s: 0.0,
+            prove_s_median: 0.0,
+            prove_s_runs: vec![],
+            verify_s_median: 0.0,
+            proof_bytes: 0,
+            instances: shape.layout().len(),
+            peak_rss_mb: peak_rss_mb(),
+        });
+    }
     let srs = SrsSource::InsecureDev;
     let params = load_params(&srs, config.k(), cache)?;
-    let (advice_cells, poseidon_cells) = advice_cells(&config, &witness)?;
     // Fresh keygen, timed (a temporary cache so the timing is a real keygen).
     let tmp = tempfile::tempdir()?;
     let started = Instant::now();
@@ -94,7 +130,7 @@ pub fn run_case(
     let mut prove_runs = Vec::new();
     let mut verify_runs = Vec::new();
     let mut last = None;
-    for _ in 0..runs.max(1) {
+    for _ in 0..runs {
         let started = Instant::now();
         let proof = prove(&params, &keys, &witness, Transcript::Evm)?;
         prove_runs.push(started.elapsed().as_secs_f64());
@@ -112,6 +148,7 @@ pub fn run_case(
         family: model.model.family().to_string(),
         batch_size,
         poseidon,
+        visibility,
         k: keys.config.k(),
         advice_columns: keys.config.params.num_advice_per_phase[0],
         lookup_columns: keys.config.params.num_lookup_advice_per_phase[0],
@@ -175,13 +212,14 @@ pub fn machine() -> String {
 /// Renders results as a markdown table.
 pub fn table(results: &[CaseResult]) -> String {
     let mut out = String::from(
-        "| model | batch | poseidon | k | advice cols | advice cells | keygen s | prove s (median) | verify ms | proof B | instances | peak MB |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| model | batch | model visibility | poseidon | k | advice cols | advice cells | keygen s | prove s (median) | verify ms | proof B | instances | peak MB |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in results {
         out.push_str(&format!(
-            "| {} | {} | {:?} | {} | {}+{} | {} | {:.2} | {:.2} | {:.1} | {} | {} | {:.0} |\n",
+            "| {} | {} | {} | {:?} | {} | {}+{} | {} | {:.2} | {:.2} | {:.1} | {} | {} | {:.0} |\n",
             r.model,
             r.batch_size,
+            r.visibility,
             r.poseidon,
             r.k,
             r.advice_columns,

@@ -1,10 +1,10 @@
 //! `zkguard-bench`: runs the prover benchmarks (each case in a child process), prints a markdown
 //! table and writes JSON. Not a test: numbers are recorded, never asserted.
 //!
-//! Usage: `zkguard-bench [--runs N] [--out FILE] [--cases model:batch,...] [--aggregate 1,2,4]
-//! [--poseidon flex-gate|gate] [--max-columns C]`, or `zkguard-bench --onchain 1,16,256,256:none
-//! [--out bench/results/onchain.json]` for the direct-mode on-chain costs against the batch size
-//! (`:none`: without scores).
+//! Usage: `zkguard-bench [--runs N] [--out FILE] [--cases model:batch[:committed|fixed],...]
+//! [--aggregate 1,2,4] [--poseidon flex-gate|gate] [--max-columns C]`, or `zkguard-bench --onchain
+//! 1,16,256,256:none [--out bench/results/onchain.json]` for the direct-mode on-chain costs against
+//! the batch size (`:none`: without scores).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -15,7 +15,7 @@ use zkguard_prover::bench::aggregation::{
     aggregation_table, parse_aggregation_case, run_aggregation_case_sized, AggregationResult,
 };
 use zkguard_prover::bench::onchain::{onchain_table, run_onchain_case};
-use zkguard_prover::bench::{machine, run_case, table, CaseResult};
+use zkguard_prover::bench::{machine, run_case, table, CaseResult, CircuitChoice};
 use zkguard_prover::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS;
 use zkguard_prover::circuit::poseidon::PoseidonBackend;
 
@@ -43,14 +43,17 @@ impl From<PoseidonArg> for PoseidonBackend {
         }
     }
 }
+use zkguard_prover::circuit::Visibility;
 
 #[derive(Debug, Parser)]
 #[command(about = "Prover benchmarks: k, cells, keygen/prove/verify time, proof size, peak memory")]
 struct Args {
-    /// Proving runs per case (the median is reported).
+    /// Proving runs per case (the median is reported); 0: the circuits' size only (k, cells), no
+    /// keys or proofs.
     #[arg(long, default_value_t = 3)]
     runs: usize,
-    /// Cases as `model:batch`, comma separated (models from models/).
+    /// Cases as `model:batch` or `model:batch:visibility` (`committed`, the default, or
+    /// `fixed`), comma separated (models from models/).
     #[arg(
         long,
         default_value = "breast_cancer_logistic:1,breast_cancer_logistic:16,breast_cancer_logistic:64,\
@@ -94,9 +97,23 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     if let Some(case) = &args.child {
-        let (model, batch) = case.split_once(':').context("case must be model:batch")?;
-        let result =
-            run_case(&root, model, batch.parse()?, args.runs, &args.cache, args.poseidon.into(), args.max_columns)?;
+        let mut parts = case.split(':');
+        let (Some(model), Some(batch), visibility, None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            anyhow::bail!("case {case:?} must be model:batch or model:batch:visibility");
+        };
+        let batch = batch.parse().with_context(|| format!("case {case:?}: batch {batch:?} is not a number"))?;
+        let visibility = visibility
+            .map_or(Ok(Visibility::Committed), str::parse)
+            .map_err(|e| anyhow::anyhow!("case {case:?}: {e}"))?;
+        let result = run_case(
+            &root,
+            model,
+            batch,
+            CircuitChoice { visibility, poseidon: args.poseidon.into(), max_columns: args.max_columns },
+            args.runs,
+            &args.cache,
+        )?;
         println!("{}", serde_json::to_string(&result)?);
         return Ok(());
     }

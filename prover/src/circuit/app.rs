@@ -2,9 +2,11 @@
 //! autoencoder or a tree ensemble ([`super::tree`]), exposing the public-instance layout of
 //! [`super::instances`].
 //!
-//! Everything the model needs is a private witness: parameters are loaded, range-checked and
-//! hashed to the model commitment; inputs likewise to the input commitment. The shape (family,
-//! widths, fixed-point format, batch size) is fixed by the circuit.
+//! Inputs are private witnesses, range-checked and hashed to the input commitment. The model's
+//! parameters are either private witnesses, range-checked and hashed to the model commitment
+//! ([`Visibility::Committed`]), or constants of the circuit with the commitment a constant too
+//! ([`Visibility::Fixed`]). The shape (family, widths, fixed-point format, batch size, and in
+//! fixed mode the parameters) is fixed by the circuit.
 
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::{GateInstructions, RangeInstructions};
@@ -15,12 +17,15 @@ use halo2_base::QuantumCell::Constant;
 use serde::{Deserialize, Serialize};
 
 use super::commit::{self, hash_assigned, pack_assigned, pack_params_assigned};
+use super::field::{fr_from_i64, fr_to_be_bytes};
 use super::fixed_point::FixedPointChip;
 use super::instances::{AppInstances, InstanceLayout};
 use super::poseidon::PoseidonRequests;
 use super::tree::LoadedTrees;
+use super::tree_fixed::FixedTrees;
+use super::visibility::{validate_fixed_params, Visibility};
 use super::CircuitError;
-use crate::quant::{Family, ModelShape, QuantizedModel};
+use crate::quant::{Family, ModelShape, QBody, QuantizedModel};
 
 /// Largest batch one proof may carry.
 pub const MAX_BATCH_SIZE: usize = 1024;
@@ -32,6 +37,12 @@ pub struct AppShape {
     pub model: ModelShape,
     /// Samples per proof.
     pub batch_size: usize,
+    /// [`Visibility::Fixed`]: the model's canonical parameters (`QuantizedModel::params`), which
+    /// the circuit holds as constants, so the shape, the circuit digest and the key pin the
+    /// model. Absent for [`Visibility::Committed`] (and from its serialized form, so committed
+    /// circuit digests are unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_params: Option<Vec<i64>>,
     /// Whether the proof exposes a score per sample (packed at the model's `value_bits`); chosen
     /// at keygen and part of the circuit's identity. A policy on flagged counts or verdicts
     /// (the circuit breaker's counts, the verdict filter) needs none.
@@ -39,14 +50,63 @@ pub struct AppShape {
 }
 
 impl AppShape {
-    /// The shape of `model` at `batch_size`, exposing scores.
+    /// The circuit for `model` at `batch_size` with the model held as `visibility` says.
+    pub fn for_model(model: &QuantizedModel, batch_size: usize, visibility: Visibility) -> Self {
+        let fixed_params = (visibility == Visibility::Fixed).then(|| model.params());
+        Self { model: model.shape(), batch_size, fixed_params, has_scores: true }
+    }
+
+    /// The committed-model circuit of `model` shape at `batch_size`, exposing scores.
     pub fn new(model: ModelShape, batch_size: usize) -> Self {
-        Self { model, batch_size, has_scores: true }
+        Self { model, batch_size, fixed_params: None, has_scores: true }
     }
 
     /// The same shape with or without scores.
     pub fn with_scores(self, has_scores: bool) -> Self {
         Self { has_scores, ..self }
+    }
+
+    /// How this circuit holds the model.
+    pub fn visibility(&self) -> Visibility {
+        if self.fixed_params.is_some() {
+            Visibility::Fixed
+        } else {
+            Visibility::Committed
+        }
+    }
+
+    /// Checks natively that a fixed model can be constants of this circuit (no-op when committed).
+    pub fn validate(&self) -> Result<(), CircuitError> {
+        match &self.fixed_params {
+            Some(params) => validate_fixed_params(&self.model, params),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks that `witness` fits this circuit: the same model shape and batch size and, when the
+    /// model is fixed, the same parameters (refused with both commitments named, before any
+    /// proving work).
+    pub fn check_witness(&self, witness: &AppWitness) -> Result<(), CircuitError> {
+        let found = witness.shape();
+        if found.model != self.model || found.batch_size != self.batch_size || found.has_scores != self.has_scores {
+            return Err(CircuitError::ShapeMismatch {
+                expected: serde_json::to_string(
+                    &AppShape::new(self.model.clone(), self.batch_size).with_scores(self.has_scores),
+                )
+                .unwrap_or_default(),
+                found: serde_json::to_string(&found).unwrap_or_default(),
+            });
+        }
+        if let Some(params) = &self.fixed_params {
+            let theirs = witness.model.params();
+            if &theirs != params {
+                let hex = |params: &[i64]| {
+                    format!("0x{}", hex::encode(fr_to_be_bytes(&commit::model_commitment(&self.model, params))))
+                };
+                return Err(CircuitError::ModelMismatch { expected: hex(params), found: hex(&theirs) });
+            }
+        }
+        Ok(())
     }
 
     /// The public-instance layout of this circuit: scores (when exposed) are packed at the
@@ -102,10 +162,11 @@ impl AppWitness {
         Self { has_scores, ..self }
     }
 
-    /// An all-zero witness of `shape`, for key generation.
+    /// A witness of `shape` with all-zero inputs, for key generation: an all-zero model when
+    /// the model is committed, the fixed model itself when it is fixed.
     pub fn dummy(shape: &AppShape) -> Self {
         let features: Vec<String> = (0..shape.model.n_features).map(|i| format!("f{i}")).collect();
-        let params = vec![0; shape.model.param_count()];
+        let params = shape.fixed_params.clone().unwrap_or_else(|| vec![0; shape.model.param_count()]);
         let model = shape.model.model_from_params("keygen", &features, &params);
         Self {
             rows: vec![vec![0; shape.model.n_features]; shape.batch_size],
@@ -117,9 +178,9 @@ impl AppWitness {
         }
     }
 
-    /// The shape this witness fits.
+    /// The committed-model circuit this witness fits (see [`AppShape::for_model`] for the fixed one).
     pub fn shape(&self) -> AppShape {
-        AppShape { model: self.model.shape(), batch_size: self.rows.len(), has_scores: self.has_scores }
+        AppShape::new(self.model.shape(), self.rows.len()).with_scores(self.has_scores)
     }
 
     /// The public instances, computed natively from the integer reference; refuses a sample whose
@@ -158,11 +219,19 @@ type LoadedLayer = (Vec<Vec<AssignedValue<Fr>>>, Vec<AssignedValue<Fr>>, bool);
 /// Standardization as assigned cells: means and inverse scales.
 type LoadedStandardize = (Vec<AssignedValue<Fr>>, Vec<AssignedValue<Fr>>);
 
-/// Model parameters as assigned cells, in the structure of the model body.
+/// A tree ensemble as the circuit evaluates it.
+enum TreeEval {
+    /// Private parameters behind the commitment: nodes selected along the path.
+    Committed(LoadedTrees),
+    /// Constant parameters: no feature or threshold selection.
+    Fixed(FixedTrees),
+}
+
+/// Model parameters as assigned cells (or constants), in the structure of the model body.
 struct LoadedModel {
     standardize: Option<LoadedStandardize>,
     layers: Vec<LoadedLayer>,
-    trees: Option<LoadedTrees>,
+    trees: Option<TreeEval>,
     threshold: AssignedValue<Fr>,
     autoencoder: bool,
 }
@@ -191,11 +260,29 @@ impl LoadedModel {
         let model = Self {
             standardize: None,
             layers: vec![],
-            trees: Some(loaded),
+            trees: Some(TreeEval::Committed(loaded)),
             threshold: threshold[0],
             autoencoder: false,
         };
         (features.into_iter().chain(values).collect(), model)
+    }
+
+    /// The fixed model as constants: no range checks (the parameters were validated natively,
+    /// see [`validate_fixed_params`]), one advice cell per linear or MLP parameter (a copy of
+    /// its fixed cell), none for tree nodes.
+    fn constant(ctx: &mut Context<Fr>, model: &QuantizedModel) -> Self {
+        let shape = model.shape();
+        if let QBody::Trees { trees, base } = &model.body {
+            return Self {
+                standardize: None,
+                layers: vec![],
+                trees: Some(TreeEval::Fixed(FixedTrees::new(trees, *base))),
+                threshold: ctx.load_constant(fr_from_i64(model.threshold)),
+                autoencoder: false,
+            };
+        }
+        let cells: Vec<_> = model.params().iter().map(|&p| ctx.load_constant(fr_from_i64(p))).collect();
+        Self::from_flat(&shape, &cells)
     }
 
     /// Splits the canonical flat parameter cells of a linear or MLP model.
@@ -220,34 +307,47 @@ impl LoadedModel {
                     })
                     .collect()
             }
-            Family::TreeEnsemble => unreachable!("tree parameters are loaded by LoadedModel::load"),
+            Family::TreeEnsemble => unreachable!("tree parameters are loaded by LoadedModel::load or ::constant"),
         };
         let threshold = take(1)[0];
         Self { standardize, layers, trees: None, threshold, autoencoder: shape.family == Family::MlpAutoencoder }
     }
 }
 
-/// Lays out the app circuit in `builder` (which must have its lookup bits set) and its hashes
-/// in `poseidon` (see [`super::app_circuit`]), exposes the public instances through `builder.assigned_instances` and returns their values (decode them
-/// with [`AppInstances::from_slice`]; a dishonest witness may produce values that do not decode).
+/// Lays out the app circuit `shape` in `builder` (which must have its lookup bits set) and its
+/// hashes in `poseidon` (see [`super::app_circuit`]) for `witness` (its inputs; its model too
+/// unless `shape` fixes the model), exposes the public instances through
+/// `builder.assigned_instances` and returns their values (decode them with
+/// [`AppInstances::from_slice`]; a dishonest witness may produce values that do not decode).
+/// Callers check the witness first ([`AppShape::check_witness`]).
 pub fn synthesize(
     builder: &mut BaseCircuitBuilder<Fr>,
     poseidon: &mut PoseidonRequests,
+    shape: &AppShape,
     witness: &AppWitness,
 ) -> Vec<Fr> {
     let range = builder.range_chip();
-    let shape = witness.shape();
-    let fixed = witness.model.fixed;
+    let fixed = shape.model.fixed;
     let chip = FixedPointChip::new(&range, fixed);
     let gate = range.gate();
     let ctx = builder.main(0);
 
-    // Model parameters: loaded, range-checked, committed.
-    let (params, model) = LoadedModel::load(ctx, &chip, &shape.model, &witness.model.params());
-    let mut model_elements =
-        vec![ctx.load_constant(commit::model_domain()), ctx.load_constant(commit::shape_tag(&shape.model))];
-    model_elements.extend(pack_params_assigned(ctx, gate, &shape.model, &params));
-    let model_commitment = hash_assigned(ctx, gate, poseidon, &model_elements);
+    let (model_commitment, model) = match &shape.fixed_params {
+        // Model parameters: loaded, range-checked, committed.
+        None => {
+            let (params, model) = LoadedModel::load(ctx, &chip, &shape.model, &witness.model.params());
+            let mut model_elements =
+                vec![ctx.load_constant(commit::model_domain()), ctx.load_constant(commit::shape_tag(&shape.model))];
+            model_elements.extend(pack_params_assigned(ctx, gate, &shape.model, &params));
+            (hash_assigned(ctx, gate, poseidon, &model_elements), model)
+        }
+        // The fixed model: constants, and its commitment a constant computed natively.
+        Some(params) => {
+            let commitment = commit::model_commitment(&shape.model, params);
+            let fixed_model = shape.model.model_from_params("fixed", &witness.model.features, params);
+            (ctx.load_constant(commitment), LoadedModel::constant(ctx, &fixed_model))
+        }
+    };
 
     // Inputs: loaded, range-checked, committed with the salt.
     let rows: Vec<Vec<_>> =
@@ -290,7 +390,10 @@ fn infer_row(
     sample: usize,
 ) -> (AssignedValue<Fr>, AssignedValue<Fr>) {
     if let Some(trees) = &model.trees {
-        let score = trees.score(ctx, chip, x, sample);
+        let score = match trees {
+            TreeEval::Committed(trees) => trees.score(ctx, chip, x, sample),
+            TreeEval::Fixed(trees) => trees.score(ctx, chip, x, sample),
+        };
         return (score, chip.greater_than(ctx, score, model.threshold));
     }
     let gate = chip.range().gate();

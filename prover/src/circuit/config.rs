@@ -44,6 +44,7 @@ pub struct AppCircuitConfig {
 impl AppCircuitConfig {
     /// Picks the smallest k at which `shape` fits in `max_columns` advice columns, hashing with
     /// halo2-base's flex gate (the circuit whose verifier fits on chain; see [`PoseidonBackend`]).
+    /// A fixed model is validated first ([`AppShape::validate`]).
     pub fn choose(shape: &AppShape, max_columns: usize) -> Result<Self, CircuitError> {
         Self::choose_with(shape, max_columns, PoseidonBackend::FlexGate)
     }
@@ -51,12 +52,13 @@ impl AppCircuitConfig {
     /// [`AppCircuitConfig::choose`] with a Poseidon backend. `max_columns` bounds halo2-base's
     /// advice columns; the gate adds its own.
     pub fn choose_with(shape: &AppShape, max_columns: usize, poseidon: PoseidonBackend) -> Result<Self, CircuitError> {
+        shape.validate()?;
         let dummy = AppWitness::dummy(shape);
         let mut k = MIN_K;
         while k <= MAX_K {
             let mut builder = keygen_builder(k);
             let mut requests = PoseidonRequests::new(poseidon);
-            app::synthesize(&mut builder, &mut requests, &dummy);
+            app::synthesize(&mut builder, &mut requests, shape, &dummy);
             let params = builder.calculate_params(Some(MINIMUM_ROWS));
             let cells = builder.statistics().gate.total_advice_per_phase[0];
             // The builder is only measured, never assigned: cleared, it drops without
@@ -87,24 +89,21 @@ impl AppCircuitConfig {
     }
 
     /// The circuit laid out for `stage` with `witness` (keygen uses the dummy witness), and the
-    /// public instance values it exposes.
+    /// public instance values it exposes. A witness that does not fit the circuit (another shape,
+    /// or another model than a fixed one) is refused before any layout.
     pub fn builder(
         &self,
         stage: CircuitBuilderStage,
         witness: &AppWitness,
     ) -> Result<(AppCircuit, Vec<Fr>), CircuitError> {
-        if witness.shape() != self.shape {
-            return Err(CircuitError::ShapeMismatch {
-                expected: serde_json::to_string(&self.shape).unwrap_or_default(),
-                found: serde_json::to_string(&witness.shape()).unwrap_or_default(),
-            });
-        }
+        self.shape.validate()?;
+        self.shape.check_witness(witness)?;
         let mut builder = BaseCircuitBuilder::from_stage(stage).use_params(self.params.clone());
         if stage == CircuitBuilderStage::Prover {
             builder.set_break_points(self.break_points.clone());
         }
         let mut poseidon = PoseidonRequests::new(self.poseidon);
-        let instances = app::synthesize(&mut builder, &mut poseidon, witness);
+        let instances = app::synthesize(&mut builder, &mut poseidon, &self.shape, witness);
         Ok((AppCircuit { base: builder, poseidon }, instances))
     }
 }

@@ -1,6 +1,7 @@
-//! Circuits: the fixed-point chip, commitments, the public-instance layout and its in-circuit
-//! packing, and the app circuit,
-//! plus the halo2 configuration (k, columns, lookup bits) chosen for each shape.
+//! Circuits: the fixed-point chip, commitments (flex-gate sponge or the Poseidon gate,
+//! [`poseidon`]), the public-instance layout and its in-circuit packing ([`outputs`]), the app
+//! circuit in both model visibilities ([`visibility`]), tree ensembles ([`tree`],
+//! [`tree_fixed`]), plus the halo2 configuration (k, columns, lookup bits) chosen for each shape.
 
 pub mod app;
 pub mod app_circuit;
@@ -12,6 +13,8 @@ pub mod instances;
 pub mod outputs;
 pub mod poseidon;
 pub mod tree;
+pub mod tree_fixed;
+pub mod visibility;
 
 #[cfg(test)]
 mod tests;
@@ -22,6 +25,7 @@ pub use app::{AppShape, AppWitness};
 pub use app_circuit::AppCircuit;
 pub use config::AppCircuitConfig;
 pub use instances::{AppInstances, InstanceLayout};
+pub use visibility::Visibility;
 
 use crate::quant::QuantError;
 
@@ -62,6 +66,22 @@ pub enum CircuitError {
         expected: String,
         /// Witness shape (JSON).
         found: String,
+    },
+    /// The circuit has the model fixed and the witness carries another model.
+    #[error("this circuit has a fixed model (commitment {expected}); the witness's model has commitment {found}: prove with the model the keys were made for, or make keys for this model (visibility fixed)")]
+    ModelMismatch {
+        /// The fixed model's commitment (hex).
+        expected: String,
+        /// The witness model's commitment (hex).
+        found: String,
+    },
+    /// A parameter cannot be a constant of a fixed-model circuit.
+    #[error("fixed model parameter {index}: {reason}")]
+    FixedParameter {
+        /// Canonical index of the parameter (`QuantizedModel::params` order).
+        index: usize,
+        /// Why it is refused.
+        reason: String,
     },
     /// No k up to the maximum fits the circuit.
     #[error("the circuit needs more than 2^{max_k} rows with {max_columns} advice columns")]

@@ -8,9 +8,12 @@ use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
-use super::app::AppWitness;
+use super::app::{AppShape, AppWitness};
 use super::config::{AppCircuitConfig, DEFAULT_MAX_ADVICE_COLUMNS};
 use super::instances::{AppInstances, SAMPLE_COUNT_INDEX};
+use super::visibility::Visibility;
+use super::CircuitError;
+use crate::keys::cache::circuit_digest;
 use crate::quant::{Family, FixedPoint, ModelShape, QuantizedModel};
 
 const FX: FixedPoint = FixedPoint { scale_bits: 8, value_bits: 40 };
@@ -48,7 +51,12 @@ pub(super) fn random_rows(n_features: usize, count: usize, rng: &mut impl Rng) -
 }
 
 pub(super) fn mock(witness: &AppWitness, instances: &AppInstances) -> Result<(), String> {
-    let config = AppCircuitConfig::choose(&witness.shape(), DEFAULT_MAX_ADVICE_COLUMNS).map_err(|e| e.to_string())?;
+    mock_in(&witness.shape(), witness, instances)
+}
+
+/// [`mock`] in the circuit `shape` (e.g. a fixed model's).
+pub(super) fn mock_in(shape: &AppShape, witness: &AppWitness, instances: &AppInstances) -> Result<(), String> {
+    let config = AppCircuitConfig::choose(shape, DEFAULT_MAX_ADVICE_COLUMNS).map_err(|e| e.to_string())?;
     let (builder, _) = config.builder(CircuitBuilderStage::Mock, witness).map_err(|e| e.to_string())?;
     let prover = MockProver::run(config.k(), &builder, vec![instances.to_vec()]).map_err(|e| e.to_string())?;
     prover.verify().map_err(|e| format!("{} failures, first: {:?}", e.len(), e.first()))
@@ -56,10 +64,33 @@ pub(super) fn mock(witness: &AppWitness, instances: &AppInstances) -> Result<(),
 
 /// Runs the circuit and returns its instances, after checking they satisfy the constraints.
 pub(super) fn circuit_instances(witness: &AppWitness) -> AppInstances {
-    let config = AppCircuitConfig::choose(&witness.shape(), DEFAULT_MAX_ADVICE_COLUMNS).unwrap();
+    circuit_instances_in(&witness.shape(), witness)
+}
+
+/// [`circuit_instances`] in the circuit `shape` (e.g. a fixed model's).
+pub(super) fn circuit_instances_in(shape: &AppShape, witness: &AppWitness) -> AppInstances {
+    let config = AppCircuitConfig::choose(shape, DEFAULT_MAX_ADVICE_COLUMNS).unwrap();
     let (builder, values) = config.builder(CircuitBuilderStage::Mock, witness).unwrap();
     MockProver::run(config.k(), &builder, vec![values.clone()]).unwrap().assert_satisfied();
-    AppInstances::from_slice(witness.shape().layout(), &values).unwrap()
+    AppInstances::from_slice(shape.layout(), &values).unwrap()
+}
+
+/// The fixed-model circuit of `witness`'s model.
+pub(super) fn fixed_shape(witness: &AppWitness) -> AppShape {
+    AppShape::for_model(&witness.model, witness.rows.len(), Visibility::Fixed)
+}
+
+/// Every public instance changed by one is rejected in the circuit `shape`.
+pub(super) fn assert_outputs_pinned(shape: &AppShape, witness: &AppWitness) {
+    let flat = witness.expected_instances().unwrap().to_vec();
+    let config = AppCircuitConfig::choose(shape, DEFAULT_MAX_ADVICE_COLUMNS).unwrap();
+    for index in 0..flat.len() {
+        let mut tampered = flat.clone();
+        tampered[index] += Fr::one();
+        let (builder, _) = config.builder(CircuitBuilderStage::Mock, witness).unwrap();
+        let prover = MockProver::run(config.k(), &builder, vec![tampered]).unwrap();
+        assert!(prover.verify().is_err(), "public instance {index} changed but the proof still verifies");
+    }
 }
 
 proptest! {
@@ -71,6 +102,16 @@ proptest! {
         let model = random_model(&linear_shape(5, standardize), &mut rng);
         let witness = AppWitness::new(model, random_rows(5, count, &mut rng), 4, Fr::from(seed), Fr::from(99u64)).unwrap();
         prop_assert_eq!(circuit_instances(&witness), witness.expected_instances().unwrap());
+    }
+
+    #[test]
+    fn fixed_linear_and_mlp_circuits_equal_the_integer_reference(seed in any::<u64>(), mlp in any::<bool>(), count in 1usize..=3) {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let shape = if mlp { mlp_shape(4, 3) } else { linear_shape(5, true) };
+        let model = random_model(&shape, &mut rng);
+        let witness = AppWitness::new(model, random_rows(shape.n_features, count, &mut rng), 3, Fr::from(seed), Fr::from(7u64)).unwrap();
+        // The same instances as the committed circuit, model commitment included.
+        prop_assert_eq!(circuit_instances_in(&fixed_shape(&witness), &witness), witness.expected_instances().unwrap());
     }
 
     #[test]
@@ -171,4 +212,69 @@ fn inputs_out_of_range_are_refused_before_synthesis() {
     rows[0][0] = 1 << 45;
     let err = AppWitness::new(witness.model.clone(), rows, 4, Fr::zero(), Fr::zero()).unwrap_err();
     assert!(err.to_string().contains("sample 0"), "{err}");
+}
+
+#[test]
+fn fixed_model_circuits_pin_the_model_and_refuse_another() {
+    for shape in [linear_shape(5, true), mlp_shape(4, 3)] {
+        let (witness, instances) = fixture(shape.clone());
+        let fixed = fixed_shape(&witness);
+        assert_eq!(fixed.visibility(), Visibility::Fixed);
+        assert_eq!(mock_in(&fixed, &witness, &instances), Ok(()));
+        // The same model commitment instance as the committed circuit (what registries pin).
+        assert_eq!(
+            circuit_instances_in(&fixed, &witness).model_commitment,
+            circuit_instances(&witness).model_commitment
+        );
+        assert_outputs_pinned(&fixed, &witness);
+
+        // Another model of the same shape: another fixed circuit and digest; the committed
+        // circuit is the same for both.
+        let mut params = witness.model.params();
+        params[1] += 1;
+        let mut other = witness.clone();
+        other.model = shape.model_from_params("other", &witness.model.features, &params);
+        let digest = |s: &AppShape| circuit_digest(&AppCircuitConfig::choose(s, DEFAULT_MAX_ADVICE_COLUMNS).unwrap());
+        assert_ne!(digest(&fixed), digest(&fixed_shape(&other)), "two fixed models share a digest");
+        assert_eq!(digest(&witness.shape()), digest(&other.shape()), "committed digests depend on the shape only");
+        assert_ne!(digest(&fixed), digest(&witness.shape()), "visibility is part of the circuit identity");
+        assert_eq!(digest(&fixed), digest(&fixed_shape(&witness)), "a fixed digest is deterministic");
+
+        // Proving the other model with the first model's circuit is refused before any layout,
+        // naming both commitments.
+        let config = AppCircuitConfig::choose(&fixed, DEFAULT_MAX_ADVICE_COLUMNS).unwrap();
+        let err = match config.builder(CircuitBuilderStage::Prover, &other) {
+            Err(e) => e,
+            Ok(_) => panic!("another model accepted by a fixed circuit"),
+        };
+        assert!(matches!(err, CircuitError::ModelMismatch { .. }), "{err}");
+        let expected = instances.model_commitment;
+        let text = err.to_string();
+        assert!(text.contains(&format!("0x{}", hex::encode(super::field::fr_to_be_bytes(&expected)))), "{text}");
+        // Even the other model's honest instances do not verify with the first model's constants.
+        let other_instances = other.expected_instances().unwrap();
+        assert!(mock_in(&fixed, &witness, &other_instances).is_err());
+    }
+}
+
+#[test]
+fn tampered_inputs_are_rejected_with_a_fixed_model() {
+    let (witness, instances) = fixture(linear_shape(5, true));
+    let fixed = fixed_shape(&witness);
+    let mut t = witness.clone();
+    t.rows[1][2] += 1;
+    assert!(mock_in(&fixed, &t, &instances).is_err(), "input changed");
+    let mut t = witness.clone();
+    t.salt += Fr::one();
+    assert!(mock_in(&fixed, &t, &instances).is_err(), "salt changed");
+}
+
+#[test]
+fn fixed_parameters_out_of_range_are_refused_before_layout() {
+    let (witness, _) = fixture(linear_shape(5, true));
+    let mut shape = fixed_shape(&witness);
+    let params = shape.fixed_params.as_mut().unwrap();
+    params[7] = 1 << 45;
+    let err = AppCircuitConfig::choose(&shape, DEFAULT_MAX_ADVICE_COLUMNS).unwrap_err().to_string();
+    assert!(err.contains("fixed model parameter 7") && err.contains("40 signed bits"), "{err}");
 }

@@ -1,4 +1,5 @@
-//! Tree-ensemble evaluation in the circuit, sound whatever the witness.
+//! Tree-ensemble evaluation in the circuit with a committed model, sound whatever the witness
+//! (the fixed-model evaluation is [`super::tree_fixed`]).
 //!
 //! Layout (chosen for cost, see below): every tree is a *complete* binary tree of the
 //! ensemble's depth `D` in heap order (`quant::trees` pads shallower leaves), with private
@@ -10,28 +11,33 @@
 //!    `2^l` nodes by a multiplexer over the path bits so far (`2^l - 1` constrained selects each);
 //! 2. the feature index is decomposed into `m = ceil(log2 n_features)` constrained bits, which
 //!    select `x[feature]` through a multiplexer over the (zero-padded) inputs;
-//! 3. the path bit is `x[feature] > threshold`, a range-checked comparison (the same gadget as
-//!    every other threshold);
+//! 3. the path bit is `x[feature] > threshold`: the top bit of the range-checked shifted
+//!    difference ([`path_bit`]);
 //! 4. after `D` levels the leaf is selected from the `2^D` leaves by the `D` path bits.
 //!
 //! Soundness: path bits are outputs of constrained comparisons, feature-index bits are boolean
 //! and recompose to the selected index, and each multiplexer stage is a `b + sel (a - b)` gate
-//! with a boolean selector, so the selected leaf is exactly the one the comparisons lead to:
-//! the prover cannot choose a leaf, flip a comparison or substitute a value (the mock-prover
-//! tests try each). Feature indices are checked `< n_features` once per model, so padding
-//! inputs are never selected.
+//! with a boolean selector and a constrained difference, so the selected leaf is exactly the one
+//! the comparisons lead to: the prover cannot choose a leaf, flip a comparison or substitute a
+//! value (the mock-prover tests try each). Feature indices are checked `< n_features` once per
+//! model, so padding inputs are never selected.
 //!
 //! Cost: evaluating all `2^D - 1` comparisons per tree would need a feature selection for each
 //! node; following the path needs `D` of them plus the node multiplexers, about 3x fewer cells
 //! at `D = 4` and exponentially fewer as `D` grows. The feature multiplexer dominates
-//! (`2^m - 1` selects per level); a dynamic lookup table of `(index, x[index])` would make it
-//! constant, at the price of a custom halo2 configuration.
+//! (`2^m - 1` selects per level). Its first stage always selects between the same input pairs,
+//! so their differences are constrained once per sample and shared ([`pair_differences`]: 4
+//! cells per select instead of 8); node-parameter pairs likewise once per proof. (Sharing is by
+//! position, never by cell identity: halo2-base drops cell positions when it only generates
+//! witnesses, and the layout must not depend on the stage.) A dynamic lookup
+//! table of `(index, x[index])` would make the selection constant, at the price of a custom
+//! halo2 configuration (see `docs/PROVER_SPEED.md`).
 
 use halo2_base::gates::{GateInstructions, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::AssignedValue;
 use halo2_base::Context;
-use halo2_base::QuantumCell::{Constant, Existing, Witness};
+use halo2_base::QuantumCell::{self, Constant, Existing, Witness};
 
 use super::field::{fr_to_i128, pow2};
 use super::fixed_point::FixedPointChip;
@@ -48,6 +54,17 @@ pub struct LoadedTree {
     pub thresholds: Vec<AssignedValue<Fr>>,
     /// Leaf values (range-checked values).
     pub leaves: Vec<AssignedValue<Fr>>,
+    /// Per level, the first-stage differences of its feature indices ([`pair_differences`];
+    /// empty at the root), of its thresholds, and of the leaves: constrained once per proof.
+    diffs: NodeDifferences,
+}
+
+/// The first-stage differences of one tree's multiplexers.
+#[derive(Clone, Debug)]
+struct NodeDifferences {
+    features: Vec<Vec<AssignedValue<Fr>>>,
+    thresholds: Vec<Vec<AssignedValue<Fr>>>,
+    leaves: Vec<AssignedValue<Fr>>,
 }
 
 /// A tree ensemble's parameters as assigned cells.
@@ -91,12 +108,19 @@ impl LoadedTrees {
                     Some(&root) => range.gate().num_to_bits(ctx, root, index_bits),
                     None => vec![],
                 };
-                LoadedTree {
-                    features,
-                    root_feature_bits,
-                    thresholds: thresholds[t * inner..(t + 1) * inner].to_vec(),
-                    leaves: leaf_values[t * leaves..(t + 1) * leaves].to_vec(),
-                }
+                let thresholds = thresholds[t * inner..(t + 1) * inner].to_vec();
+                let leaves = leaf_values[t * leaves..(t + 1) * leaves].to_vec();
+                let per_level = |ctx: &mut Context<Fr>, cells: &[AssignedValue<Fr>]| {
+                    (0..shape.depth)
+                        .map(|level| pair_differences(ctx, &cells[(1 << level) - 1..(1 << (level + 1)) - 1]))
+                        .collect()
+                };
+                let diffs = NodeDifferences {
+                    features: per_level(ctx, &features),
+                    thresholds: per_level(ctx, &thresholds),
+                    leaves: pair_differences(ctx, &leaves),
+                };
+                LoadedTree { features, root_feature_bits, thresholds, leaves, diffs }
             })
             .collect();
         Self { trees, base: values[values.len() - 1], index_bits }
@@ -116,6 +140,8 @@ impl LoadedTrees {
         let mut padded = x.to_vec();
         padded.resize(1 << self.index_bits, zero);
         let mut terms = vec![self.base];
+        // The inputs' first-stage differences: the same pairs for every tree and level.
+        let x_diffs = pair_differences(ctx, &padded);
         for (t, tree) in self.trees.iter().enumerate() {
             let depth = tree.leaves.len().trailing_zeros() as usize;
             // Path bits, first decision first (the most significant bit of the node index).
@@ -126,17 +152,19 @@ impl LoadedTrees {
                 let feature_bits = if level == 0 {
                     tree.root_feature_bits.clone()
                 } else {
-                    let feature = mux(ctx, &tree.features[nodes.clone()], &lsb_first, None);
+                    let features = &tree.features[nodes.clone()];
+                    let feature = mux(ctx, features, &tree.diffs.features[level], &lsb_first, None);
                     gate.num_to_bits(ctx, feature, self.index_bits)
                 };
-                let threshold = mux(ctx, &tree.thresholds[nodes], &lsb_first, None);
-                let value = mux(ctx, &padded, &feature_bits, None);
+                let threshold = mux(ctx, &tree.thresholds[nodes], &tree.diffs.thresholds[level], &lsb_first, None);
+                let forced = adversary::forced_feature(sample, t, level).map(|f| *padded[f].value());
+                let value = mux(ctx, &padded, &x_diffs, &feature_bits, forced);
                 let flip = adversary::flips(sample, t, level);
                 path.push(goes_right(ctx, chip, value, threshold, flip));
             }
             let lsb_first: Vec<_> = path.iter().rev().copied().collect();
             let forced = adversary::forced_leaf(sample, t).map(|leaf| *tree.leaves[leaf].value());
-            terms.push(mux(ctx, &tree.leaves, &lsb_first, forced));
+            terms.push(mux(ctx, &tree.leaves, &tree.diffs.leaves, &lsb_first, forced));
         }
         let score = gate.sum(ctx, terms);
         chip.check_value(ctx, score);
@@ -145,11 +173,13 @@ impl LoadedTrees {
 }
 
 /// Selects `values[index]` where `index = sum_i bits[i] 2^i` (bits boolean, least significant
-/// first; `values.len() == 2^bits.len()`), with one `b + sel (a - b)` gate per pair and stage.
+/// first; `values.len() == 2^bits.len()`), with one `b + sel (a - b)` gate per pair and stage;
+/// the first stage uses the pairs' precomputed differences `first` ([`pair_differences`]).
 /// `forced` replaces the final output's witness (test adversaries only; the gate still applies).
 fn mux(
     ctx: &mut Context<Fr>,
     values: &[AssignedValue<Fr>],
+    first: &[AssignedValue<Fr>],
     bits: &[AssignedValue<Fr>],
     forced: Option<Fr>,
 ) -> AssignedValue<Fr> {
@@ -157,16 +187,53 @@ fn mux(
     let mut layer = values.to_vec();
     for (stage, &bit) in bits.iter().enumerate() {
         let last = stage + 1 == bits.len();
-        layer = layer.chunks(2).map(|pair| select(ctx, pair[1], pair[0], bit, forced.filter(|_| last))).collect();
+        let forced = forced.filter(|_| last);
+        layer = layer
+            .chunks(2)
+            .enumerate()
+            .map(|(i, pair)| match stage {
+                0 => select_known(ctx, pair[0], first[i], bit, forced),
+                _ => select(ctx, Existing(pair[1]), Existing(pair[0]), bit, forced),
+            })
+            .collect();
     }
     layer[0]
 }
 
-/// `sel ? a : b` as the gate `b + sel * (a - b) = out` (`sel` must be a constrained bit).
-fn select(
+/// The differences `values[2i+1] - values[2i]` of consecutive pairs, each constrained by one
+/// gate. A multiplexer's first stage always selects within these pairs, so with them known each
+/// of its selects is one gate ([`select_known`]: 4 cells, against 8 with its own difference):
+/// the inputs' differences serve every tree and level of a sample, the nodes' every sample.
+pub(super) fn pair_differences(ctx: &mut Context<Fr>, values: &[AssignedValue<Fr>]) -> Vec<AssignedValue<Fr>> {
+    values.chunks(2).filter(|pair| pair.len() == 2).map(|pair| difference(ctx, pair[1], pair[0])).collect()
+}
+
+/// `a - b`, constrained: | diff | 1 | b | a |   diff + 1 * b = a
+pub(super) fn difference(ctx: &mut Context<Fr>, a: AssignedValue<Fr>, b: AssignedValue<Fr>) -> AssignedValue<Fr> {
+    ctx.assign_region([Witness(*a.value() - b.value()), Constant(Fr::one()), Existing(b), Existing(a)], [0]);
+    ctx.get(-4)
+}
+
+/// `sel ? b + diff : b` as one gate `b + sel * diff = out`, for a `diff` constrained to `a - b`
+/// (`sel` a constrained bit). `forced` replaces the output's witness (test adversaries only).
+pub(super) fn select_known(
     ctx: &mut Context<Fr>,
-    a: AssignedValue<Fr>,
     b: AssignedValue<Fr>,
+    diff: AssignedValue<Fr>,
+    sel: AssignedValue<Fr>,
+    forced: Option<Fr>,
+) -> AssignedValue<Fr> {
+    let out = forced.unwrap_or(*b.value() + *sel.value() * diff.value());
+    // | b | sel | diff | out |   b + sel * diff = out
+    ctx.assign_region_last([Existing(b), Existing(sel), Existing(diff), Witness(out)], [0])
+}
+
+/// `sel ? a : b` as the gate `b + sel * (a - b) = out` (`sel` must be a constrained bit; `a`
+/// and `b` cells or constants). `forced` replaces the output's witness (test adversaries only).
+pub(super) fn select(
+    ctx: &mut Context<Fr>,
+    a: QuantumCell<Fr>,
+    b: QuantumCell<Fr>,
     sel: AssignedValue<Fr>,
     forced: Option<Fr>,
 ) -> AssignedValue<Fr> {
@@ -174,23 +241,12 @@ fn select(
     let out = forced.unwrap_or(*b.value() + *sel.value() * diff);
     // | diff | 1 | b | a |      diff + 1 * b = a
     // | b | sel | diff | out |   b + sel * diff = out   (the layout of halo2-base's `select`)
-    let cells = [
-        Witness(diff),
-        Constant(Fr::one()),
-        Existing(b),
-        Existing(a),
-        Existing(b),
-        Existing(sel),
-        Witness(diff),
-        Witness(out),
-    ];
+    let cells = [Witness(diff), Constant(Fr::one()), b, a, b, Existing(sel), Witness(diff), Witness(out)];
     ctx.assign_region_smart(cells, [0, 4], [(0, 6)], []);
     ctx.last().expect("just assigned")
 }
 
-/// 1 if `x > threshold` (both range-checked values), else 0: the fixed-point chip's comparison
-/// with the decomposition witnessed here, so a test adversary can `flip` it (the constraints
-/// are the same and reject the flipped decomposition).
+/// 1 if `x > threshold` (both range-checked values), else 0.
 fn goes_right(
     ctx: &mut Context<Fr>,
     chip: &FixedPointChip<'_>,
@@ -199,16 +255,42 @@ fn goes_right(
     flip: bool,
 ) -> AssignedValue<Fr> {
     let gate = chip.range().gate();
-    let bits = chip.fixed().value_bits + 1;
-    let half = pow2((bits - 1) as u64);
     let diff = gate.sub(ctx, x, threshold);
-    let diff_minus_one = gate.sub(ctx, diff, Constant(Fr::one()));
-    let u = fr_to_i128(diff_minus_one.value()).expect("a difference of values") + (1i128 << (bits - 1));
-    let honest_hi = u >= (1i128 << (bits - 1));
-    let hi = honest_hi ^ flip;
-    let lo = *diff_minus_one.value() + half - if hi { half } else { Fr::zero() };
-    let negative = chip.is_negative_witnessed(ctx, diff_minus_one, bits, lo, Fr::from(hi as u64));
-    gate.not(ctx, negative)
+    let shifted = gate.add(ctx, diff, Constant(comparison_offset(chip)));
+    path_bit(ctx, chip, shifted, flip)
+}
+
+/// The constant `2^value_bits - 1` that shifts `x - threshold` (two values) into
+/// `[0, 2^(value_bits + 1))` so that `x > threshold` is the shifted difference's top bit.
+pub(super) fn comparison_offset(chip: &FixedPointChip<'_>) -> Fr {
+    pow2(chip.fixed().value_bits as u64) - Fr::one()
+}
+
+/// The path bit `x > threshold` from `shifted = x - threshold + 2^value_bits - 1` (see
+/// [`comparison_offset`]; in `[0, 2^(value_bits + 1))` for two values): its top bit `hi`, with
+/// `shifted = hi * 2^value_bits + lo`, `hi` boolean and `lo` range-checked to `value_bits` bits,
+/// so the decomposition is unique and `hi = 1` exactly when `x - threshold - 1 >= 0`. The
+/// decomposition is witnessed here so a test adversary can `flip` it (the constraints are the
+/// same and reject the flipped one).
+pub(super) fn path_bit(
+    ctx: &mut Context<Fr>,
+    chip: &FixedPointChip<'_>,
+    shifted: AssignedValue<Fr>,
+    flip: bool,
+) -> AssignedValue<Fr> {
+    let gate = chip.range().gate();
+    let low_bits = chip.fixed().value_bits;
+    let half = pow2(low_bits as u64);
+    let u = fr_to_i128(shifted.value()).expect("a shifted difference of values");
+    let hi = (u >= 1i128 << low_bits) ^ flip;
+    let hi = ctx.load_witness(Fr::from(hi as u64));
+    gate.assert_bit(ctx, hi);
+    // | lo | hi | 2^value_bits | shifted |   lo + hi * 2^value_bits = shifted
+    let lo = *shifted.value() - *hi.value() * half;
+    ctx.assign_region([Witness(lo), Existing(hi), Constant(half), Existing(shifted)], [0]);
+    let lo = ctx.get(-4);
+    chip.range().range_check(ctx, lo, low_bits as usize);
+    hi
 }
 
 /// Test-only adversaries: a dishonest prover's witness choices, injected at one point of the
@@ -225,6 +307,8 @@ pub(crate) mod adversary {
         FlipComparison { sample: usize, tree: usize, level: usize },
         /// Output leaf `leaf`'s value instead of the reached leaf's.
         ForceLeaf { sample: usize, tree: usize, leaf: usize },
+        /// Compare input `feature` instead of the node's feature at `level`.
+        ForceFeature { sample: usize, tree: usize, level: usize, feature: usize },
     }
 
     #[cfg(test)]
@@ -241,7 +325,7 @@ pub(crate) mod adversary {
         out
     }
 
-    pub(super) fn flips(sample: usize, tree: usize, level: usize) -> bool {
+    pub(in crate::circuit) fn flips(sample: usize, tree: usize, level: usize) -> bool {
         #[cfg(test)]
         if let Some(Tamper::FlipComparison { sample: s, tree: t, level: l }) = TAMPER.with(Cell::get) {
             return (s, t, l) == (sample, tree, level);
@@ -250,7 +334,16 @@ pub(crate) mod adversary {
         false
     }
 
-    pub(super) fn forced_leaf(sample: usize, tree: usize) -> Option<usize> {
+    pub(in crate::circuit) fn forced_feature(sample: usize, tree: usize, level: usize) -> Option<usize> {
+        #[cfg(test)]
+        if let Some(Tamper::ForceFeature { sample: s, tree: t, level: l, feature }) = TAMPER.with(Cell::get) {
+            return ((s, t, l) == (sample, tree, level)).then_some(feature);
+        }
+        let _ = (sample, tree, level);
+        None
+    }
+
+    pub(in crate::circuit) fn forced_leaf(sample: usize, tree: usize) -> Option<usize> {
         #[cfg(test)]
         if let Some(Tamper::ForceLeaf { sample: s, tree: t, leaf }) = TAMPER.with(Cell::get) {
             return ((s, t) == (sample, tree)).then_some(leaf);

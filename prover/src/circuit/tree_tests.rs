@@ -9,10 +9,10 @@ use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
-use super::app::AppWitness;
+use super::app::{AppShape, AppWitness};
 use super::config::{AppCircuitConfig, DEFAULT_MAX_ADVICE_COLUMNS};
 use super::instances::AppInstances;
-use super::tests::{circuit_instances, mock, random_rows};
+use super::tests::{assert_outputs_pinned, circuit_instances, circuit_instances_in, fixed_shape, mock, random_rows};
 use super::tree::adversary::{self, Tamper};
 use crate::quant::{Family, FixedPoint, ModelShape, QBody, QuantizedModel, TreeShape};
 
@@ -50,8 +50,13 @@ fn witness(shape: &ModelShape, seed: u64, count: usize, batch: usize) -> AppWitn
 /// The instances a circuit laid out under `tamper` claims, and whether the mock prover accepts
 /// them. A sound circuit never accepts a tampered run, whatever it claims.
 fn tampered_run(witness: &AppWitness, tamper: Tamper) -> (Vec<Fr>, Result<(), String>) {
+    tampered_run_in(&witness.shape(), witness, tamper)
+}
+
+/// [`tampered_run`] in the circuit `shape` (e.g. a fixed model's).
+fn tampered_run_in(shape: &AppShape, witness: &AppWitness, tamper: Tamper) -> (Vec<Fr>, Result<(), String>) {
     adversary::with(tamper, || {
-        let config = AppCircuitConfig::choose(&witness.shape(), DEFAULT_MAX_ADVICE_COLUMNS).unwrap();
+        let config = AppCircuitConfig::choose(shape, DEFAULT_MAX_ADVICE_COLUMNS).unwrap();
         let (builder, claimed) = config.builder(CircuitBuilderStage::Mock, witness).unwrap();
         let verdict = MockProver::run(config.k(), &builder, vec![claimed.clone()])
             .unwrap()
@@ -81,6 +86,23 @@ proptest! {
         let witness = witness(&tree_shape(n_features, n_trees, depth), seed, count, 3);
         prop_assert_eq!(circuit_instances(&witness), witness.expected_instances().unwrap());
     }
+
+    #[test]
+    fn fixed_tree_circuit_equals_the_integer_reference(
+        seed in any::<u64>(),
+        n_features in 1usize..=6,
+        n_trees in 1usize..=3,
+        depth in 0usize..=4,
+        count in 1usize..=3,
+    ) {
+        let witness = witness(&tree_shape(n_features, n_trees, depth), seed, count, 3);
+        prop_assert_eq!(circuit_instances_in(&fixed_shape(&witness), &witness), witness.expected_instances().unwrap());
+    }
+}
+
+/// Both circuits of a witness's model: committed, then fixed.
+fn both_modes(w: &AppWitness) -> [AppShape; 2] {
+    [w.shape(), fixed_shape(w)]
 }
 
 #[test]
@@ -102,13 +124,19 @@ fn a_flipped_node_comparison_is_rejected_at_every_level() {
     let shape = tree_shape(5, 2, 3);
     let w = witness(&shape, 5, 2, 2);
     let honest = w.expected_instances().unwrap().to_vec();
-    for level in 0..3 {
-        for (sample, tree) in [(0, 0), (1, 1)] {
-            let (claimed, verdict) = tampered_run(&w, Tamper::FlipComparison { sample, tree, level });
-            assert!(verdict.is_err(), "flipped comparison (sample {sample}, tree {tree}, level {level}) accepted");
-            if claimed != honest {
-                // The flip changed the outputs; the honest outputs are still all that verifies.
-                assert!(mock(&w, &AppInstances::from_slice(w.shape().layout(), &honest).unwrap()).is_ok());
+    for shape in both_modes(&w) {
+        for level in 0..3 {
+            for (sample, tree) in [(0, 0), (1, 1)] {
+                let (claimed, verdict) = tampered_run_in(&shape, &w, Tamper::FlipComparison { sample, tree, level });
+                let mode = shape.visibility();
+                assert!(
+                    verdict.is_err(),
+                    "{mode}: flipped comparison (sample {sample}, tree {tree}, level {level}) accepted"
+                );
+                if claimed != honest {
+                    // The flip changed the outputs; the honest outputs are still all that verifies.
+                    assert!(mock(&w, &AppInstances::from_slice(w.shape().layout(), &honest).unwrap()).is_ok());
+                }
             }
         }
     }
@@ -118,17 +146,55 @@ fn a_flipped_node_comparison_is_rejected_at_every_level() {
 fn a_wrong_leaf_is_rejected_and_the_hook_itself_is_harmless() {
     let shape = tree_shape(4, 2, 3);
     let w = witness(&shape, 9, 2, 2);
-    for (sample, tree) in [(0, 0), (0, 1), (1, 0)] {
-        let reached = reached_leaf(&w, sample, tree);
-        // Forcing the leaf the path reaches is what an honest prover does: accepted.
-        let (claimed, verdict) = tampered_run(&w, Tamper::ForceLeaf { sample, tree, leaf: reached });
-        assert_eq!(verdict, Ok(()));
-        assert_eq!(claimed, w.expected_instances().unwrap().to_vec());
-        for leaf in (0..8).filter(|&l| l != reached) {
-            let (_, verdict) = tampered_run(&w, Tamper::ForceLeaf { sample, tree, leaf });
-            assert!(verdict.is_err(), "leaf {leaf} instead of {reached} accepted (sample {sample}, tree {tree})");
+    let QBody::Trees { trees, .. } = &w.model.body else { unreachable!() };
+    for shape in both_modes(&w) {
+        let mode = shape.visibility();
+        for (sample, tree) in [(0, 0), (0, 1), (1, 0)] {
+            let reached = reached_leaf(&w, sample, tree);
+            // Forcing the leaf the path reaches is what an honest prover does: accepted.
+            let (claimed, verdict) = tampered_run_in(&shape, &w, Tamper::ForceLeaf { sample, tree, leaf: reached });
+            assert_eq!(verdict, Ok(()), "{mode}");
+            assert_eq!(claimed, w.expected_instances().unwrap().to_vec());
+            for leaf in (0..8).filter(|&l| trees[tree].leaves[l] != trees[tree].leaves[reached]) {
+                let (_, verdict) = tampered_run_in(&shape, &w, Tamper::ForceLeaf { sample, tree, leaf });
+                assert!(
+                    verdict.is_err(),
+                    "{mode}: leaf {leaf} instead of {reached} accepted (sample {sample}, tree {tree})"
+                );
+            }
         }
     }
+}
+
+#[test]
+fn a_wrong_selected_feature_is_rejected() {
+    let shape = tree_shape(5, 2, 3);
+    let w = witness(&shape, 17, 2, 2);
+    let QBody::Trees { trees, .. } = &w.model.body else { unreachable!() };
+    let mut tried = 0;
+    for shape in both_modes(&w) {
+        let mode = shape.visibility();
+        for (sample, tree) in [(0, 0), (1, 1)] {
+            // The node the sample's path visits at each level, and its feature.
+            let row = &w.rows[sample];
+            let mut pos = 0;
+            for level in 0..3 {
+                let honest = trees[tree].features[pos] as usize;
+                let right = row[honest] > trees[tree].thresholds[pos];
+                // The fixed circuit selects nothing at the root: its input cell is the node's own.
+                if !(mode == super::Visibility::Fixed && level == 0) {
+                    for feature in (0..5).filter(|&f| row[f] != row[honest]) {
+                        let tamper = Tamper::ForceFeature { sample, tree, level, feature };
+                        let (_, verdict) = tampered_run_in(&shape, &w, tamper);
+                        assert!(verdict.is_err(), "{mode}: feature {feature} for {honest} accepted at level {level}");
+                        tried += 1;
+                    }
+                }
+                pos = 2 * pos + 1 + right as usize;
+            }
+        }
+    }
+    assert!(tried > 20, "only {tried} substitutions tried");
 }
 
 /// An isolation-forest-shaped model: leaf value = -(depth of the real leaf + c(n)) in fixed
@@ -199,6 +265,17 @@ fn a_path_length_that_does_not_match_the_tree_is_rejected() {
             assert!(verdict.is_err(), "path length of leaf {leaf} claimed for tree {tree}");
         }
     }
+    // The same in the fixed circuit, whose path lengths are constants.
+    let fixed = fixed_shape(&w);
+    assert_eq!(circuit_instances_in(&fixed, &w), instances);
+    for tree in 0..2 {
+        let reached = reached_leaf(&w, 0, tree);
+        let QBody::Trees { trees, .. } = &w.model.body else { unreachable!() };
+        for leaf in (0..8).filter(|&l| trees[tree].leaves[l] != trees[tree].leaves[reached]) {
+            let (_, verdict) = tampered_run_in(&fixed, &w, Tamper::ForceLeaf { sample: 0, tree, leaf });
+            assert!(verdict.is_err(), "fixed: path length of leaf {leaf} claimed for tree {tree}");
+        }
+    }
     // A path length edited in the model no longer matches the committed model.
     let mut params = w.model.params();
     let leaves_start = params.len() - 2 - 2 * 8;
@@ -223,6 +300,12 @@ fn tampered_leaves_thresholds_and_feature_indices_break_the_commitment() {
         tampered.model = shape.model_from_params("tampered", &w.model.features, &params);
         assert!(mock(&tampered, &instances).is_err(), "parameter {index} changed but the proof still verifies");
     }
+}
+
+#[test]
+fn wrong_tree_outputs_are_rejected_with_a_fixed_model() {
+    let w = witness(&tree_shape(4, 2, 2), 4, 2, 2);
+    assert_outputs_pinned(&fixed_shape(&w), &w);
 }
 
 #[test]
@@ -253,4 +336,7 @@ fn a_feature_index_beyond_the_inputs_is_unprovable() {
     let config = AppCircuitConfig::choose(&w.shape(), DEFAULT_MAX_ADVICE_COLUMNS).unwrap();
     let (builder, claimed) = config.builder(CircuitBuilderStage::Mock, &w).unwrap();
     assert!(MockProver::run(config.k(), &builder, vec![claimed]).unwrap().verify().is_err());
+    // A fixed circuit refuses it natively, before any layout.
+    let err = AppCircuitConfig::choose(&fixed_shape(&w), DEFAULT_MAX_ADVICE_COLUMNS).unwrap_err().to_string();
+    assert!(err.contains("fixed model parameter 0") && err.contains("feature index 5"), "{err}");
 }

@@ -6,6 +6,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use sha2::{Digest, Sha256};
 
+use crate::circuit::Visibility;
 use crate::keys::srs::INSECURE_WARNING;
 use crate::keys::SrsSource;
 use crate::quant::QuantizedModel;
@@ -69,6 +70,12 @@ pub struct ModelArgs {
     /// CSV of sample rows to choose the fixed-point scale from (float models only).
     #[arg(long, value_name = "CSV")]
     pub calibration: Option<PathBuf>,
+    /// How the circuit holds the model: `committed` (private parameters behind the Poseidon
+    /// commitment; one circuit and key per shape) or `fixed` (parameters are constants of the
+    /// circuit: one circuit and key per model, the verifying key pins it, faster proofs; the
+    /// proving key then holds the weights).
+    #[arg(long, value_enum, default_value_t = Visibility::Committed)]
+    pub visibility: Visibility,
 }
 
 impl ModelArgs {

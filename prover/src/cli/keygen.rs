@@ -41,13 +41,14 @@ pub fn run(args: KeygenArgs) -> anyhow::Result<()> {
     }
     let model = args.model.load()?;
     let srs = args.srs.source()?;
-    let shape = AppShape::new(model.shape(), args.batch_size);
+    let shape = AppShape::for_model(&model, args.batch_size, args.model.visibility);
     let config = AppKeys::choose_config(&shape, args.max_columns)?;
     let params = load_params(&srs, config.k(), &args.cache.cache_dir)?;
     let keys = AppKeys::load_or_generate(config, &params, &srs, &args.cache.cache_dir)?;
     println!(
-        "circuit {} : k = {}, advice columns = {:?}, lookup bits = {:?}, batch size = {}, instances = {}",
+        "circuit {} ({} model): k = {}, advice columns = {:?}, lookup bits = {:?}, batch size = {}, instances = {}",
         keys.digest,
+        shape.visibility(),
         keys.config.k(),
         keys.config.params.num_advice_per_phase,
         keys.config.params.lookup_bits,

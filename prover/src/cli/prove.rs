@@ -103,7 +103,7 @@ pub fn run_prove(args: ProveArgs) -> anyhow::Result<()> {
     });
     let salt = salt.unwrap_or_else(|| Fr::random(OsRng));
     let witness = AppWitness::new(model.clone(), rows, args.batch_size, salt, context)?;
-    let shape = AppShape::new(model.shape(), args.batch_size);
+    let shape = AppShape::for_model(&model, args.batch_size, args.model.visibility);
     let config = AppKeys::choose_config(&shape, args.max_columns)?;
     let params = load_params(&srs, config.k(), &args.cache.cache_dir)?;
     let keys = AppKeys::load_or_generate(config, &params, &srs, &args.cache.cache_dir)?;

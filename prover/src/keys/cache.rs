@@ -1,8 +1,10 @@
 //! The key cache: `<cache>/keys/<circuit digest>-<srs id>/{config.json, pk.bin, vk.json}`
 //! (`vk.json`: the standalone verifying-key artifact of [`super::vk_file`]).
 //!
-//! The circuit digest is sha256 over a version tag, the app shape and the halo2 configuration
-//! (k, columns, lookup bits; a tag when commitments use the Poseidon gate); it is what registries and generated verifiers pin. Files are
+//! The circuit digest is sha256 over a version tag (and for trees a tree version tag), the app
+//! shape (with a fixed model's parameters) and the halo2 configuration (k, columns, lookup
+//! bits; a tag when commitments use the Poseidon gate); it is what registries and generated
+//! verifiers pin. Files are
 //! written to a temporary name and renamed, so a crash never leaves a half-written key.
 
 use std::fs;
@@ -20,9 +22,15 @@ use super::srs::SrsSource;
 use crate::circuit::config::AppCircuitConfig;
 use crate::circuit::{AppCircuit, AppShape, AppWitness, CircuitError};
 use crate::progress::Stage;
+use crate::quant::Family;
 
 /// Version tag hashed into every circuit digest; bump when the circuit's constraints change.
 pub const CIRCUIT_VERSION: &str = "zkguard-app-circuit/v2";
+/// Version tag hashed after [`CIRCUIT_VERSION`] into tree-ensemble circuit digests only; bump
+/// when the tree evaluation's constraints change (v2: shared first-stage differences in the
+/// committed multiplexers, constants in fixed mode), so that other families' digests, keys and
+/// fixtures stay valid.
+pub const TREE_CIRCUIT_VERSION: &str = "zkguard-tree-circuit/v2";
 
 /// Why keys could not be made or loaded.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +65,9 @@ pub enum KeyError {
 pub fn circuit_digest(config: &AppCircuitConfig) -> String {
     let mut hasher = Sha256::new();
     hasher.update(CIRCUIT_VERSION.as_bytes());
+    if config.shape.model.family == Family::TreeEnsemble {
+        hasher.update(TREE_CIRCUIT_VERSION.as_bytes());
+    }
     hasher.update(serde_json::to_vec(&config.shape).expect("shape serializes"));
     hasher.update(serde_json::to_vec(&config.params).expect("params serialize"));
     // The flex-gate circuit is today's (digests unchanged); the gate is a different circuit.

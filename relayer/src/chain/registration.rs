@@ -14,7 +14,6 @@ use alloy::primitives::{Address, FixedBytes, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
-use zkguard_prover::circuit::AppShape;
 use zkguard_prover::deployable::circuit_identity;
 use zkguard_prover::keys::{cache::circuit_digest, AppKeys};
 use zkguard_prover::quant::QuantizedModel;
@@ -197,7 +196,7 @@ pub fn expected_for(
 pub fn expected_from_config(config: &Config, m: &ModelConfig) -> Result<ExpectedRegistration, RegistrationError> {
     let err = |message: String| RegistrationError::Config { model_id: m.id.clone(), message };
     let model = crate::model::load_quantized(&m.path, m.calibration.as_deref()).map_err(err)?;
-    let shape = AppShape::new(model.shape(), m.batch_size);
+    let shape = m.app_shape(&model);
     let circuit = AppKeys::choose_config(&shape, config.proving.max_columns).map_err(|e| err(e.to_string()))?;
     let aggregate = m.aggregate.zip(m.aggregation_degree());
     expected_for(&m.id, &model, m.batch_size, &circuit_digest(&circuit), aggregate).map_err(err)
