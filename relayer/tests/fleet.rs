@@ -6,47 +6,18 @@
 
 mod support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use support::chain::{rows, Deployment};
 use support::eventually;
+use support::outcomes::{assert_exactly_once, confirmed, request};
 use support::relayer::{Relayer, Setup};
-use zkguard_relayer::client::Client;
-use zkguard_relayer::intake::{JobResponse, SubmitRequest};
 use zkguard_relayer::store::{BatchState, JobStore, PgStore};
 use zkguard_test_utils::postgres::TestPostgres;
 
-const FINAL: Duration = Duration::from_secs(300);
 /// Leases short enough for takeovers within seconds.
 const LEASE_MS: u64 = 1_500;
-
-fn request(id: &str, rows: Vec<Vec<f64>>) -> SubmitRequest {
-    SubmitRequest { request_id: id.into(), model_id: "1".into(), rows, ..SubmitRequest::default() }
-}
-
-async fn confirmed(client: &Client, ids: &[String]) -> Vec<JobResponse> {
-    let mut out = vec![];
-    for id in ids {
-        let job = client.wait_final(id, FINAL).await.unwrap();
-        assert_eq!(job.state, "confirmed", "job {id}: {job:?}");
-        out.push(job);
-    }
-    out
-}
-
-/// Every confirmed job's batch was verified exactly once on chain.
-async fn assert_exactly_once(d: &Deployment, jobs: &[JobResponse]) {
-    let events = d.verified().await;
-    let nonces: BTreeSet<u64> = events.iter().map(|e| e.0).collect();
-    assert_eq!(nonces.len(), events.len(), "a nonce was verified twice: {events:?}");
-    let mut batches: BTreeMap<u64, usize> = BTreeMap::new();
-    for j in jobs {
-        *batches.entry(j.nonce.expect("confirmed job has a nonce")).or_default() += j.sample_count;
-    }
-    let on_chain: BTreeMap<u64, usize> = events.iter().map(|(n, s)| (*n, *s as usize)).collect();
-    assert_eq!(on_chain, batches, "Verified events do not match the confirmed batches");
-}
 
 /// A fleet's shared pieces: the database server, the chain, a working directory.
 struct Fleet {

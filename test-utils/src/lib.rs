@@ -7,6 +7,7 @@
 
 pub mod anvil;
 pub mod chain;
+pub mod outcomes;
 pub mod postgres;
 pub mod proxy;
 pub mod relayer;
