@@ -12,7 +12,7 @@
 //! 2. the feature index is decomposed into `m = ceil(log2 n_features)` constrained bits, which
 //!    select `x[feature]` through a multiplexer over the (zero-padded) inputs;
 //! 3. the path bit is `x[feature] > threshold`: the top bit of the range-checked shifted
-//!    difference ([`path_bit`]);
+//!    difference (`path_bit`);
 //! 4. after `D` levels the leaf is selected from the `2^D` leaves by the `D` path bits.
 //!
 //! Soundness: path bits are outputs of constrained comparisons, feature-index bits are boolean
@@ -26,7 +26,7 @@
 //! node; following the path needs `D` of them plus the node multiplexers, about 3x fewer cells
 //! at `D = 4` and exponentially fewer as `D` grows. The feature multiplexer dominates
 //! (`2^m - 1` selects per level). Its first stage always selects between the same input pairs,
-//! so their differences are constrained once per sample and shared ([`pair_differences`]: 4
+//! so their differences are constrained once per sample and shared (`pair_differences`: 4
 //! cells per select instead of 8); node-parameter pairs likewise once per proof. (Sharing is by
 //! position, never by cell identity: halo2-base drops cell positions when it only generates
 //! witnesses, and the layout must not depend on the stage.) A dynamic lookup

@@ -7,7 +7,7 @@
 //! multiplexers over *slots* (a constant or a cell), which cost nothing where a pair is equal
 //! (padded subtrees repeat the same leaf, nodes often share a feature), 4 cells where both are
 //! constants, 4 cells where both are inputs whose difference is already known (one
-//! difference per input pair and sample, see [`super::tree::pair_differences`]) and 8 otherwise. The
+//! difference per input pair and sample, see `tree::pair_differences`) and 8 otherwise. The
 //! root needs no selection at all: its input cell and threshold are known.
 //!
 //! Soundness: the constants are in the verifying key, path bits are outputs of constrained
