@@ -17,6 +17,7 @@ use postgres::{Client, NoTls};
 use super::{Backend, StoreError};
 
 mod claims;
+mod maintenance;
 mod ops;
 mod rows;
 pub mod schema;
