@@ -1,62 +1,84 @@
-//! A model's circuit made ready to deploy: the model commitment, the circuit digest the registry
-//! pins, the instance layout, and the compiled Solidity verifier — for direct mode
-//! (one app proof per transaction) or batch mode (the aggregation of N app proofs). No network
-//! I/O: `zkguard deploy`, `zkguard demo` and the relayer's tests put this on a chain.
+//! A model's circuit made ready to deploy: its identity (model commitment, the circuit digest the
+//! registry pins, instance counts; [`crate::identity`]) and the compiled Solidity verifier, for
+//! direct mode (one app proof per transaction) or batch mode (the aggregation of N app proofs). No
+//! network I/O: `zkguard deploy`, `zkguard demo` and the relayer's tests put this on a chain.
 //!
 //! The verifier's creation code and the circuit's exact proof length are cached next to the keys
-//! (`<cache>/verifiers/<digest>-<srs id>.json`); digests are derived without keys, so a second run
-//! loads no key, regenerates no aggregation key and recompiles nothing. Keys are loaded (or
-//! generated) only to generate a verifier; the Solidity source, with its provenance header, is
-//! written then.
+//! ([`super::verifier_cache`]); digests are derived without keys, so a second run loads no key,
+//! regenerates no aggregation key and recompiles nothing. Keys are loaded (or generated) only to
+//! generate a verifier; the Solidity source, with its provenance header, is written then.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use alloy_primitives::{FixedBytes, U256};
+use alloy_primitives::U256;
 use halo2_base::halo2_proofs::halo2curves::bn256::Bn256;
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 
-use crate::aggregate::batch::{aggregation_verifier, aggregation_verifier_spec, default_batch_name};
+use super::verifier::{
+    aggregation_verifier, aggregation_verifier_spec, app_verifier, app_verifier_spec, default_app_name,
+    default_batch_name,
+};
+use super::verifier_cache::{self, verifier_cache_path, CachedVerifier, VerifierCacheError};
+use super::PipelineError;
 use crate::aggregate::config::default_k;
-use crate::aggregate::{AggregationKeys, AggregationShape};
-use crate::circuit::commit::model_commitment;
-use crate::circuit::instances::ACCUMULATOR_LIMBS;
+use crate::aggregate::{AggregateError, AggregationKeys, AggregationShape};
 use crate::circuit::{AppShape, InstanceLayout, Visibility};
-use crate::evm::codegen::{write_verifier, GeneratedVerifier};
-use crate::evm::context::fr_to_u256;
-use crate::evm::direct::{app_verifier, app_verifier_spec, default_app_name};
+use crate::evm::codegen::{write_verifier, CodegenError, GeneratedVerifier};
 use crate::evm::proof_length::proof_length;
+use crate::identity::{circuit_identity, CircuitIdentity, IdentityError};
 use crate::keys::cache::circuit_digest;
-use crate::keys::{load_params, AppKeys, SrsSource};
+use crate::keys::{load_params, AppKeys, KeyError, SrsError, SrsSource};
 use crate::prove::Transcript;
 use crate::quant::QuantizedModel;
 
-/// Why a circuit could not be prepared.
+/// Why a circuit could not be prepared or registered.
 #[derive(Debug, thiserror::Error)]
 pub enum DeployableError {
-    /// Batch size or N out of range.
-    #[error("{0}")]
-    Invalid(String),
-    /// Keys, parameters, proving or code generation.
-    #[error("{what}: {message}")]
-    Step {
-        /// The step.
+    /// A batch size of 0.
+    #[error("batch size must be > 0")]
+    ZeroBatchSize,
+    /// Batch mode with N = 0.
+    #[error("batch mode aggregates at least 1 proof")]
+    NoProofs,
+    /// The batch size does not fit the registry's `uint16`.
+    #[error("batch size {0} > 65535")]
+    BatchSizeTooLarge(usize),
+    /// The score scale does not fit the registry's `uint8`.
+    #[error("score scale {0} bits > 255")]
+    ScoreScaleTooLarge(u32),
+    /// The circuit's identity.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// No circuit configuration fits the shape.
+    #[error("circuit layout: {0}")]
+    Layout(#[source] KeyError),
+    /// The app circuit's KZG parameters.
+    #[error("KZG parameters: {0}")]
+    Params(#[source] SrsError),
+    /// The app circuit's keys.
+    #[error("app keys: {0}")]
+    AppKeys(#[source] KeyError),
+    /// The aggregation circuit's KZG parameters.
+    #[error("aggregation parameters: {0}")]
+    AggregationParams(#[source] SrsError),
+    /// The aggregation circuit's keys.
+    #[error("aggregation keys: {0}")]
+    AggregationKeys(#[source] AggregateError),
+    /// Generating or compiling the verifier (`what`: the direct or the aggregation verifier).
+    #[error("{what}: {source}")]
+    Verifier {
+        /// Which verifier.
         what: &'static str,
         /// The error.
-        message: String,
-    },
-    /// The verifier cache.
-    #[error("verifier cache {path}: {source}")]
-    Cache {
-        /// The file.
-        path: PathBuf,
-        /// The error.
         #[source]
-        source: std::io::Error,
+        source: PipelineError,
     },
-}
-
-fn step<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> DeployableError {
-    move |e| DeployableError::Step { what, message: e.to_string() }
+    /// Writing the generated Solidity.
+    #[error("writing the verifier: {0}")]
+    WriteVerifier(#[source] CodegenError),
+    /// The verifier cache.
+    #[error(transparent)]
+    Cache(#[from] VerifierCacheError),
 }
 
 /// What to prepare.
@@ -95,15 +117,12 @@ pub struct DeployableCircuit {
     pub visibility: Visibility,
     /// Batch mode's N (`None`: direct).
     pub aggregate: Option<usize>,
-    /// The model's Poseidon commitment.
-    pub commitment: U256,
     /// Digest of the app circuit (what the relayer's app keys are cached under).
     pub app_digest: String,
-    /// The digest the registry pins: the app digest in direct mode, the aggregation digest in
-    /// batch mode.
-    pub digest: FixedBytes<32>,
-    /// Public instances of one app proof.
-    pub app_instances: usize,
+    /// What the registration pins: the digest (the app circuit's in direct mode, the aggregation
+    /// circuit's in batch mode), the commitment, the proof count, the accumulator limbs and the
+    /// app instances.
+    pub identity: CircuitIdentity,
     /// The verifier's creation code.
     pub verifier: Vec<u8>,
     /// The exact byte length of the proofs it verifies (EVM transcript).
@@ -112,31 +131,7 @@ pub struct DeployableCircuit {
     pub generated: bool,
 }
 
-/// A cached verifier (`<cache>/verifiers/<digest>-<srs id>.json`).
-#[derive(serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CachedVerifier {
-    /// Creation code (hex).
-    creation: String,
-    /// Proof length in bytes.
-    proof_length: usize,
-}
-
 impl DeployableCircuit {
-    /// Proofs per verified proof (1 in direct mode).
-    pub fn proof_count(&self) -> usize {
-        self.aggregate.unwrap_or(1)
-    }
-
-    /// Accumulator limbs in front of the app instances (12 in batch mode, 0 in direct mode).
-    pub fn accumulator_limbs(&self) -> usize {
-        if self.aggregate.is_some() {
-            ACCUMULATOR_LIMBS
-        } else {
-            0
-        }
-    }
-
     /// The registration of this circuit as model `model_id` with `policy` and `inputs`.
     pub fn registration(
         &self,
@@ -144,20 +139,15 @@ impl DeployableCircuit {
         policy: zkguard_contracts::registration::PolicyArgs,
         inputs: zkguard_contracts::registration::InputPolicyArgs,
     ) -> Result<zkguard_contracts::registration::ModelRegistration, DeployableError> {
-        let batch_size = u16::try_from(self.batch_size)
-            .map_err(|_| DeployableError::Invalid(format!("batch size {} > 65535", self.batch_size)))?;
-        let score_scale_bits = u8::try_from(self.model.fixed.scale_bits)
-            .map_err(|_| DeployableError::Invalid(format!("score scale {} bits > 255", self.model.fixed.scale_bits)))?;
+        let batch_size =
+            u16::try_from(self.batch_size).map_err(|_| DeployableError::BatchSizeTooLarge(self.batch_size))?;
+        let scale = self.model.fixed.scale_bits;
+        let score_scale_bits = u8::try_from(scale).map_err(|_| DeployableError::ScoreScaleTooLarge(scale))?;
         Ok(zkguard_contracts::registration::ModelRegistration {
             model_id,
             verifier_code: self.verifier.clone(),
-            digest: self.digest,
-            commitment: self.commitment,
+            identity: self.identity,
             batch_size,
-            score_bits: self.layout().score_bits.map_or(0, |b| b as u8),
-            app_instances: self.app_instances,
-            proof_count: self.proof_count(),
-            accumulator_limbs: self.accumulator_limbs(),
             proof_length: self.proof_length,
             score_scale_bits,
             policy,
@@ -182,56 +172,43 @@ impl DeployableCircuit {
 /// Loads or generates the keys and the verifier of `req`'s circuit.
 pub fn prepare(req: &DeployableRequest) -> Result<DeployableCircuit, DeployableError> {
     if req.batch_size == 0 {
-        return Err(DeployableError::Invalid("batch size must be > 0".into()));
+        return Err(DeployableError::ZeroBatchSize);
     }
     if req.aggregate == Some(0) {
-        return Err(DeployableError::Invalid("batch mode aggregates at least 1 proof".into()));
+        return Err(DeployableError::NoProofs);
     }
     let shape = AppShape::for_model(&req.model, req.batch_size, req.visibility);
-    let config = AppKeys::choose_config(&shape, req.max_columns).map_err(step("circuit layout"))?;
+    let config = AppKeys::choose_config(&shape, req.max_columns).map_err(DeployableError::Layout)?;
     // The digests need no keys: with the verifier cached, nothing is loaded here (the relayer
     // loads the proving keys it needs once, itself).
     let app_digest = circuit_digest(&config);
     let identity = circuit_identity(&req.model, req.batch_size, &app_digest, req.aggregate.map(|n| (n, default_k(n))))?;
     let digest = hex::encode(identity.digest);
     let code_path = verifier_cache_path(&req.cache_dir, &req.srs, &digest);
-    let cache_error = |source| DeployableError::Cache { path: code_path.clone(), source };
-    let (cached, generated) = match std::fs::read_to_string(&code_path) {
-        Ok(text) => {
-            let cached: CachedVerifier = serde_json::from_str(&text).map_err(|e| DeployableError::Step {
-                what: "cached verifier (delete the file to regenerate it)",
-                message: format!("{}: {e}", code_path.display()),
-            })?;
-            (cached, false)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let (cached, generated) = match verifier_cache::load(&code_path)? {
+        Some(cached) => (cached, false),
+        None => {
             tracing::info!(circuit = %&digest[..12], "generating and compiling the Solidity verifier");
-            let params = load_params(&req.srs, config.k(), &req.cache_dir).map_err(step("KZG parameters"))?;
-            let keys =
-                AppKeys::load_or_generate(config, &params, &req.srs, &req.cache_dir).map_err(step("app keys"))?;
+            let params = load_params(&req.srs, config.k(), &req.cache_dir).map_err(DeployableError::Params)?;
+            let keys = AppKeys::load_or_generate(config, &params, &req.srs, &req.cache_dir)
+                .map_err(DeployableError::AppKeys)?;
             let (generated, proof_length) = generate_verifier(req, &keys, &params, identity.app_instances)?;
             if let Some(dir) = &req.generated_dir {
-                write_verifier(&generated, dir).map_err(step("writing the verifier"))?;
+                write_verifier(&generated, dir).map_err(DeployableError::WriteVerifier)?;
             }
-            let cached = CachedVerifier { creation: hex::encode(&generated.compiled.creation), proof_length };
-            let json = serde_json::to_vec(&cached).map_err(|e| cache_error(std::io::Error::other(e)))?;
-            crate::fsutil::write_bytes_atomic(&code_path, &json).map_err(cache_error)?;
+            let cached = CachedVerifier { creation: generated.compiled.creation, proof_length };
+            verifier_cache::store(&code_path, &cached)?;
             (cached, true)
         }
-        Err(e) => return Err(cache_error(e)),
     };
-    let verifier = hex::decode(cached.creation.trim_start_matches("0x"))
-        .map_err(|e| DeployableError::Step { what: "cached verifier", message: e.to_string() })?;
     Ok(DeployableCircuit {
         model: req.model.clone(),
         batch_size: req.batch_size,
         visibility: req.visibility,
         aggregate: req.aggregate,
-        commitment: identity.commitment,
         app_digest,
-        digest: identity.digest,
-        app_instances: identity.app_instances,
-        verifier,
+        identity,
+        verifier: cached.creation,
         proof_length: cached.proof_length,
         generated,
     })
@@ -254,15 +231,17 @@ fn generate_verifier(
     match req.aggregate {
         None => {
             let spec = app_verifier_spec(keys, &req.srs, default_app_name(keys), req.command.clone());
-            let verifier = app_verifier(params, keys, spec, &req.solc).map_err(step("direct verifier"))?;
+            let verifier = app_verifier(params, keys, spec, &req.solc)
+                .map_err(|source| DeployableError::Verifier { what: "direct verifier", source })?;
             Ok((verifier, proof_length(keys.vk(), Transcript::Evm)))
         }
         Some(proofs) => {
             let shape = aggregation_shape(keys, app_instances, proofs);
-            let agg_params = load_params(&req.srs, shape.k, &req.cache_dir).map_err(step("aggregation parameters"))?;
+            let agg_params =
+                load_params(&req.srs, shape.k, &req.cache_dir).map_err(DeployableError::AggregationParams)?;
             let agg_keys =
                 AggregationKeys::load_or_generate(shape, keys, params, &agg_params, &req.srs, &req.cache_dir)
-                    .map_err(step("aggregation keys"))?;
+                    .map_err(DeployableError::AggregationKeys)?;
             let spec = aggregation_verifier_spec(
                 &agg_keys,
                 keys,
@@ -270,88 +249,81 @@ fn generate_verifier(
                 default_batch_name(&agg_keys),
                 req.command.clone(),
             );
-            let verifier =
-                aggregation_verifier(&agg_params, &agg_keys, spec, &req.solc).map_err(step("aggregation verifier"))?;
+            let verifier = aggregation_verifier(&agg_params, &agg_keys, spec, &req.solc)
+                .map_err(|source| DeployableError::Verifier { what: "aggregation verifier", source })?;
             Ok((verifier, proof_length(agg_keys.vk(), Transcript::Evm)))
         }
     }
 }
 
-/// Where the creation code of the verifier of circuit `digest` is cached.
-pub fn verifier_cache_path(cache_dir: &Path, srs: &SrsSource, digest: &str) -> PathBuf {
-    cache_dir.join("verifiers").join(format!("{digest}-{}.json", srs.id()))
-}
-
-/// What a registration must pin for a model's circuit, derived without keys: from the model,
-/// the batch size, the app circuit's digest and, in batch mode, the aggregation's N and degree.
-/// The relayer's start-up check compares a registry entry with this; [`prepare`] registers it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CircuitIdentity {
-    /// The digest the registry pins: the app circuit's, or the aggregation circuit's.
-    pub digest: FixedBytes<32>,
-    /// App proofs per verified proof (1 in direct mode).
-    pub proof_count: usize,
-    /// Accumulator limbs in front of the app instances (12 in batch mode, 0 in direct mode).
-    pub accumulator_limbs: usize,
-    /// Public instances of one app proof.
-    pub app_instances: usize,
-    /// Width of a packed score (0 without scores).
-    pub score_bits: u8,
-    /// The model's Poseidon commitment.
-    pub commitment: U256,
-}
-
-/// The [`CircuitIdentity`] of `model` at `batch_size` whose app circuit has digest `app_digest`;
-/// in batch mode (`aggregate = Some((N, k))`) of the aggregation of N of its proofs at degree k.
-pub fn circuit_identity(
-    model: &QuantizedModel,
-    batch_size: usize,
-    app_digest: &str,
-    aggregate: Option<(usize, u32)>,
-) -> Result<CircuitIdentity, DeployableError> {
-    let layout = AppShape::new(model.shape(), batch_size).layout();
-    let (digest, proof_count, accumulator_limbs) = match aggregate {
-        None => (app_digest.to_string(), 1, 0),
-        Some((proofs, k)) => {
-            (AggregationShape::new(app_digest, layout.len(), proofs, k).digest(), proofs, ACCUMULATOR_LIMBS)
-        }
-    };
-    let digest = format!("0x{}", digest.trim_start_matches("0x"))
-        .parse()
-        .map_err(|_| DeployableError::Invalid(format!("circuit digest {digest} is not 32 bytes of hex")))?;
-    Ok(CircuitIdentity {
-        digest,
-        proof_count,
-        accumulator_limbs,
-        app_instances: layout.len(),
-        score_bits: layout.score_bits.map_or(0, |b| b as u8),
-        commitment: fr_to_u256(&model_commitment(&model.shape(), &model.params())),
-    })
-}
-
 #[cfg(test)]
 mod tests {
-    use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+    use alloy_primitives::FixedBytes;
+    use zkguard_contracts::registration::{Action, InputPolicyArgs, PolicyArgs};
 
     use super::*;
-    use crate::circuit::AppWitness;
-    use crate::evm::demo::{demo_model, demo_rows};
+    use crate::demo::demo_model;
+
+    fn request() -> DeployableRequest {
+        DeployableRequest {
+            model: demo_model(4),
+            batch_size: 4,
+            visibility: Visibility::Committed,
+            aggregate: None,
+            max_columns: 1,
+            srs: SrsSource::InsecureDev,
+            cache_dir: PathBuf::from("/nonexistent/zkguard-cache"),
+            solc: PathBuf::from("/nonexistent/solc"),
+            generated_dir: None,
+            command: "test".into(),
+        }
+    }
 
     #[test]
-    fn identity_matches_the_circuit_and_names_the_mode() {
-        let model = demo_model(4);
-        let app_digest = "11".repeat(32);
-        let direct = circuit_identity(&model, 4, &app_digest, None).unwrap();
-        let witness = AppWitness::new(model.clone(), demo_rows(4, 2, 0), 4, Fr::zero(), Fr::zero()).unwrap();
-        let instances = witness.expected_instances().unwrap();
-        assert_eq!(direct.commitment, fr_to_u256(&instances.model_commitment), "the commitment the circuit exposes");
-        assert_eq!(hex::encode(direct.digest), app_digest);
-        assert_eq!((direct.proof_count, direct.accumulator_limbs), (1, 0));
-        let batch = circuit_identity(&model, 4, &app_digest, Some((2, 21))).unwrap();
-        assert_eq!((batch.proof_count, batch.accumulator_limbs), (2, ACCUMULATOR_LIMBS));
-        assert_ne!(batch.digest, direct.digest, "batch mode pins the aggregation circuit");
-        assert_ne!(batch.digest, circuit_identity(&model, 4, &app_digest, Some((2, 22))).unwrap().digest);
-        let err = circuit_identity(&model, 4, "not-hex", None).unwrap_err().to_string();
-        assert!(err.contains("not 32 bytes of hex"), "{err}");
+    fn out_of_range_requests_are_refused_before_any_work() {
+        assert!(matches!(
+            prepare(&DeployableRequest { batch_size: 0, ..request() }),
+            Err(DeployableError::ZeroBatchSize)
+        ));
+        let err = prepare(&DeployableRequest { aggregate: Some(0), ..request() }).unwrap_err();
+        assert!(matches!(err, DeployableError::NoProofs), "{err:?}");
+    }
+
+    #[test]
+    fn a_bad_cache_entry_is_an_error_with_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let req = DeployableRequest { cache_dir: dir.path().to_path_buf(), ..request() };
+        let config = AppKeys::choose_config(&AppShape::for_model(&req.model, 4, req.visibility), 1).unwrap();
+        let identity = circuit_identity(&req.model, 4, &circuit_digest(&config), None).unwrap();
+        let path = verifier_cache_path(dir.path(), &req.srs, &hex::encode(identity.digest));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "not json").unwrap();
+        let err = prepare(&req).unwrap_err();
+        assert!(matches!(err, DeployableError::Cache(VerifierCacheError::Json { .. })), "{err:?}");
+        assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+    }
+
+    #[test]
+    fn a_cached_verifier_is_used_and_registered_with_the_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let req = DeployableRequest { cache_dir: dir.path().to_path_buf(), ..request() };
+        let config = AppKeys::choose_config(&AppShape::for_model(&req.model, 4, req.visibility), 1).unwrap();
+        let identity = circuit_identity(&req.model, 4, &circuit_digest(&config), None).unwrap();
+        let path = verifier_cache_path(dir.path(), &req.srs, &hex::encode(identity.digest));
+        verifier_cache::store(&path, &CachedVerifier { creation: vec![1, 2, 3], proof_length: 99 }).unwrap();
+        // No keys, no parameters and no compiler are needed (the solc path does not exist).
+        let circuit = prepare(&req).unwrap();
+        assert!(!circuit.generated);
+        assert_eq!((circuit.verifier.as_slice(), circuit.proof_length), (&[1u8, 2, 3][..], 99));
+        assert_eq!(circuit.identity, identity);
+        let policy =
+            PolicyArgs { action: Action::None, max_age: 60, min_flagged: 1, score_threshold: None, window: None };
+        let reg = circuit.registration(U256::from(5), policy, InputPolicyArgs::Open).unwrap();
+        assert_eq!((reg.identity, reg.batch_size, reg.proof_length), (identity, 4, 99));
+        assert_ne!(reg.identity.digest, FixedBytes::ZERO);
+        let big = DeployableCircuit { batch_size: 70_000, ..circuit };
+        let err = big.registration(U256::from(5), policy, InputPolicyArgs::Open).unwrap_err();
+        assert!(matches!(err, DeployableError::BatchSizeTooLarge(70_000)), "{err:?}");
+        assert_eq!(err.to_string(), "batch size 70000 > 65535");
     }
 }
