@@ -10,6 +10,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
+/// `(name, JSON)` pairs: generated verifier directories or fixture files.
+type Named = Vec<(String, Value)>;
+
 fn read(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -60,8 +63,8 @@ fn disagreements(generated: &[(String, Value)], fixtures: &[(String, Value)]) ->
 }
 
 /// `(file name, JSON)` of every `*.json` in `dir` (sorted) that has `key`.
-fn json_files(dir: &Path, key: &str) -> Vec<(String, Value)> {
-    let mut out: Vec<(String, Value)> = std::fs::read_dir(dir)
+fn json_files(dir: &Path, key: &str) -> Named {
+    let mut out: Named = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
@@ -72,7 +75,7 @@ fn json_files(dir: &Path, key: &str) -> Vec<(String, Value)> {
     out
 }
 
-fn committed() -> (Vec<(String, Value)>, Vec<(String, Value)>) {
+fn committed() -> (Named, Named) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut generated = vec![];
     for entry in std::fs::read_dir(root.join("src/generated")).unwrap() {
