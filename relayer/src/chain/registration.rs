@@ -397,6 +397,60 @@ mod tests {
         );
     }
 
+    /// A configuration whose model 1 is `model.json` in `dir` (which may not exist).
+    fn config_in(dir: &std::path::Path) -> Config {
+        let toml = r#"
+            database = "jobs.db"
+            api_token = "0123456789abcdef"
+            [chain]
+            rpc_url = "http://127.0.0.1:8545"
+            chain_id = 31337
+            guard = "0x00000000000000000000000000000000000000a1"
+            [proving]
+            cache_dir = "cache"
+            insecure_dev_srs = true
+            [[models]]
+            id = "1"
+            path = "PATH"
+            batch_size = 4
+        "#
+        .replace("PATH", &dir.join("model.json").display().to_string());
+        toml::from_str(&toml).unwrap()
+    }
+
+    #[test]
+    fn configuration_errors_keep_their_typed_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_in(dir.path());
+        let err = expected_from_config(&config, &config.models[0]).unwrap_err();
+        let RegistrationError::Model { ref model_id, ref source } = err else { panic!("{err:?}") };
+        assert_eq!(model_id, "1");
+        assert!(matches!(**source, LoadError::Io { .. }), "{source:?}");
+        assert!(err.to_string().starts_with("model 1: cannot read model file"), "{err}");
+        let model = zkguard_prover::demo::demo_model(4);
+        let err = expected_for("3", &model, 4, "not-hex", None).unwrap_err();
+        assert!(matches!(err, RegistrationError::Identity { ref model_id, .. } if model_id == "3"), "{err:?}");
+        assert!(err.to_string().starts_with("model 3: circuit digest not-hex"), "{err}");
+        assert!(std::error::Error::source(&err).is_some());
+    }
+
+    #[test]
+    fn a_configured_model_expects_the_identity_deploy_registers() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = zkguard_prover::demo::demo_model(4);
+        let file = zkguard_prover::artifact::QuantizedFile::new(model.clone(), "00".repeat(32));
+        zkguard_prover::artifact::write_json(&dir.path().join("model.json"), &file).unwrap();
+        let config = config_in(dir.path());
+        let m = &config.models[0];
+        let expected = expected_from_config(&config, m).unwrap();
+        let circuit = AppKeys::choose_config(&m.app_shape(&model), config.proving.max_columns).unwrap();
+        let identity = circuit_identity(&model, 4, &circuit_digest(&circuit), None).unwrap();
+        assert_eq!(
+            expected,
+            ExpectedRegistration { model_id: "1".into(), mode: "direct".into(), identity, batch_size: 4 }
+        );
+    }
+
     #[test]
     fn unregistered_and_retired_models_are_refused() {
         let none = compare(&expected(), &Registration { status: ModelStatus::None, ..registered() }).unwrap_err();
