@@ -16,7 +16,8 @@ use zkguard_contracts::deploy::{deploy_stack, register_model, ContractArtifacts,
 use zkguard_contracts::registration::{Action, InputPolicyArgs, PolicyArgs};
 use zkguard_prover::circuit::Visibility;
 use zkguard_prover::cli::common::{CacheArgs, SrsArgs};
-use zkguard_prover::deployable::{prepare, DeployableRequest};
+use zkguard_prover::cli::solidity::SolidityArgs;
+use zkguard_prover::pipeline::deploy::{prepare, DeployableRequest};
 
 /// Arguments of `zkguard deploy`.
 #[derive(Debug, Args)]
@@ -95,13 +96,9 @@ pub struct ModelRegistrationArgs {
     /// Key cache.
     #[command(flatten)]
     pub cache: CacheArgs,
-    /// The solc-compatible compiler.
-    #[arg(long, value_name = "PATH", env = "ZKGUARD_SOLC", default_value = "scripts/solc")]
-    pub solc: PathBuf,
-    /// Where the generated Solidity is written when it is generated (relative to the current
-    /// directory; never the repository's committed contracts/src/generated unless given).
-    #[arg(long, value_name = "DIR", default_value = zkguard_prover::evm::cli_args::DEFAULT_GENERATED_DIR)]
-    pub generated_dir: PathBuf,
+    /// The compiler, and where the generated Solidity is written when it is generated.
+    #[command(flatten)]
+    pub solidity: SolidityArgs,
 }
 
 /// Who vouches for a model's inputs.
@@ -227,8 +224,8 @@ pub fn run(args: DeployArgs) -> anyhow::Result<()> {
                 max_columns: zkguard_prover::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS,
                 srs,
                 cache_dir: m.cache.cache_dir.clone(),
-                solc: zkguard_prover::evm::cli_args::resolve_solc(&m.solc)?,
-                generated_dir: Some(m.generated_dir.clone()),
+                solc: m.solidity.compiler.resolve()?,
+                generated_dir: Some(m.solidity.generated_dir.clone()),
                 command: std::env::args().collect::<Vec<_>>().join(" "),
             })?;
             Some(circuit)
@@ -266,8 +263,8 @@ pub fn run(args: DeployArgs) -> anyhow::Result<()> {
                 Some(ModelEntry {
                     model_id: m.model_id,
                     mode: circuit.mode(),
-                    circuit_digest: circuit.digest.to_string(),
-                    model_commitment: format!("0x{:064x}", circuit.commitment),
+                    circuit_digest: circuit.identity.digest.to_string(),
+                    model_commitment: format!("0x{:064x}", circuit.identity.commitment),
                     addresses,
                 })
             }

@@ -150,6 +150,36 @@ mod tests {
     }
 
     #[test]
+    fn solidity_options_are_one_group_under_one_heading() {
+        let mut cmd = super::command();
+        cmd.build();
+        for (path, with_dir) in [
+            (&["verifier", "generate"][..], true),
+            (&["fixture"][..], true),
+            (&["deploy"][..], true),
+            (&["demo"][..], false),
+        ] {
+            let mut sub = &mut cmd;
+            for name in path {
+                sub = sub.find_subcommand_mut(name).unwrap_or_else(|| panic!("no subcommand {path:?}"));
+            }
+            let solc = sub.get_arguments().find(|a| a.get_id() == "solc").unwrap_or_else(|| panic!("{path:?}: --solc"));
+            assert_eq!(solc.get_help_heading(), Some("Solidity verifier"), "{path:?}");
+            assert_eq!(solc.get_env().and_then(|e| e.to_str()), Some("ZKGUARD_SOLC"), "{path:?}");
+            let defaults = |a: &clap::Arg| {
+                a.get_default_values().iter().map(|v| v.to_string_lossy().into_owned()).collect::<Vec<_>>()
+            };
+            assert_eq!(defaults(solc), [zkguard_prover::cli::solidity::DEFAULT_SOLC], "{path:?}");
+            let dir = sub.get_arguments().find(|a| a.get_id() == "generated_dir");
+            assert_eq!(dir.is_some(), with_dir, "{path:?}: --generated-dir");
+            if let Some(dir) = dir {
+                assert_eq!(dir.get_help_heading(), Some("Solidity verifier"), "{path:?}");
+                assert_eq!(defaults(dir), [zkguard_prover::cli::solidity::DEFAULT_GENERATED_DIR], "{path:?}");
+            }
+        }
+    }
+
+    #[test]
     fn each_cause_is_printed_once() {
         let io = std::io::Error::from(std::io::ErrorKind::NotFound);
         let inner = zkguard_prover::artifact::ArtifactError::Io { path: "m.json".into(), source: io };

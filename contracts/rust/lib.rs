@@ -6,7 +6,7 @@
 //! - [`revert`]: every custom error `Guard.submit` can revert with, decoded and classified.
 //! - [`attestation`]: the EIP-712 `InputAttestation` attesters sign (digest and, with the
 //!   `deploy` feature, signing and signer recovery).
-//! - [`registration`]: what registering a model takes (policy, input policy, verifier shape).
+//! - [`registration`]: what registering a model takes (the circuit identity, policy, input policy).
 //! - `rpc` and `deploy` (feature `deploy`): the same bindings with alloy providers, and
 //!   deployment of the stack, verifiers and model registrations (and a local anvil).
 
@@ -22,3 +22,5 @@ pub mod rpc;
 
 #[cfg(test)]
 mod abi_drift;
+#[cfg(test)]
+mod generated_copies;

@@ -1,6 +1,6 @@
-//! What registering a model takes, as plain data: the verifier's shape, the policy, the breaker's
-//! sliding window and the input policy. Built by the CLI, the demo and the tests from a prepared
-//! circuit; sent by [`crate::deploy::register_model`].
+//! What registering a model takes, as plain data: the circuit's identity, the verifier, the
+//! policy, the breaker's sliding window and the input policy. Built by the CLI, the demo and the
+//! tests from a prepared circuit; sent by [`crate::deploy::register_model`].
 
 use alloy_primitives::{Address, FixedBytes, I256, U256};
 use serde::Serialize;
@@ -76,6 +76,26 @@ impl InputPolicyArgs {
     }
 }
 
+/// What a registration pins about a model's circuit: the one definition of these facts, derived
+/// from the model and the circuit shape without keys (`zkguard_prover::identity`), registered by
+/// [`ModelRegistration`] and compared with a registry entry by the relayer's start-up check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CircuitIdentity {
+    /// The digest the registry pins and the verifier reports: the app circuit's in direct mode,
+    /// the aggregation circuit's in batch mode.
+    pub digest: FixedBytes<32>,
+    /// The model's Poseidon commitment.
+    pub commitment: U256,
+    /// App proofs per verified proof (1 in direct mode, N in batch mode).
+    pub proof_count: usize,
+    /// Accumulator limbs in front of the app instances (0 in direct mode, 12 in batch mode).
+    pub accumulator_limbs: usize,
+    /// Public instances of one app proof.
+    pub app_instances: usize,
+    /// Width of the app proof's packed scores (0: no scores).
+    pub score_bits: u8,
+}
+
 /// A verifier and the registration of the model it verifies.
 #[derive(Clone, Debug)]
 pub struct ModelRegistration {
@@ -83,20 +103,10 @@ pub struct ModelRegistration {
     pub model_id: U256,
     /// Creation code of the generated verifier.
     pub verifier_code: Vec<u8>,
-    /// Circuit digest the verifier is for.
-    pub digest: FixedBytes<32>,
-    /// Model commitment.
-    pub commitment: U256,
+    /// The circuit the verifier checks and the model it commits to.
+    pub identity: CircuitIdentity,
     /// Samples per app proof.
     pub batch_size: u16,
-    /// Width of the app proof's packed scores (0: no scores).
-    pub score_bits: u8,
-    /// Public instances of one app proof.
-    pub app_instances: usize,
-    /// App proofs per verified proof (1: direct mode).
-    pub proof_count: usize,
-    /// Accumulator limbs (12 in batch mode).
-    pub accumulator_limbs: usize,
     /// The circuit's exact proof length in bytes (the wrapper refuses any other).
     pub proof_length: usize,
     /// Fixed-point scale of the scores.

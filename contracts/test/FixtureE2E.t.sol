@@ -29,7 +29,7 @@ import {InputMode, InputPolicy} from "../src/interfaces/IModelRegistry.sol";
 ///           nonce, issuedAt, subjects (address[])
 ///           instances         uint256[] (all of them, limbs first), proof (0x bytes)
 ///           flaggedCount, sampleCount   the expected decoded totals
-///         The Rust prover writes them (prover/src/evm/fixture.rs documents every key); the policy
+///         The Rust prover writes them (prover/src/pipeline/fixture.rs documents every key); the policy
 ///         here trips a circuit breaker on one flagged sample, so a valid proof must pause the
 ///         protected target and a tampered one must not.
 contract FixtureE2ETest is Test {

@@ -1,13 +1,17 @@
 //! Files the prover writes and reads besides model files: the quantized model
-//! (`zkguard-quantized`) and the proof artifact (`zkguard-proof`), both versioned JSON.
+//! (`zkguard-quantized`), the proof artifact (`zkguard-proof`) and the aggregation artifact
+//! (`zkguard-aggregation-proof`), all versioned JSON.
 
 use std::path::{Path, PathBuf};
 
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Serialize};
 
+use crate::aggregate::{AggregationKeys, AggregationProof};
 use crate::circuit::commit;
 use crate::circuit::field::{fr_from_be_bytes, fr_to_be_bytes};
+use crate::evm::encode_calldata;
+use crate::keys::SrsSource;
 use crate::prove::Transcript;
 use crate::quant::QuantizedModel;
 
@@ -15,7 +19,9 @@ use crate::quant::QuantizedModel;
 pub const QUANTIZED_FORMAT: &str = "zkguard-quantized";
 /// `format` of a proof artifact.
 pub const PROOF_FORMAT: &str = "zkguard-proof";
-/// Version of both formats.
+/// `format` of an aggregation artifact.
+pub const AGGREGATION_FORMAT: &str = "zkguard-aggregation-proof";
+/// Version of the formats.
 pub const ARTIFACT_VERSION: u32 = 1;
 
 /// Why an artifact could not be read or written.
@@ -113,6 +119,59 @@ pub struct ProofArtifact {
     pub scores: Vec<String>,
     /// Who made it.
     pub produced_by: Provenance,
+}
+
+/// An aggregation proof with everything needed to verify and submit it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AggregationArtifact {
+    /// [`AGGREGATION_FORMAT`].
+    pub format: String,
+    /// Format version.
+    pub version: u32,
+    /// Aggregation circuit digest (selects the aggregation keys and verifier).
+    pub circuit_digest: String,
+    /// The aggregated app circuit's digest.
+    pub app_circuit_digest: String,
+    /// Number of app proofs.
+    pub proofs: usize,
+    /// Degree of the aggregation circuit.
+    pub k: u32,
+    /// Public instances (hex): 12 accumulator limbs, then each app proof's instances in order.
+    pub instances: Vec<String>,
+    /// The proof bytes (hex, EVM transcript).
+    pub proof: String,
+    /// The generated verifier's calldata (hex): instances as 32-byte words, then the proof.
+    pub calldata: String,
+    /// Who made it.
+    pub produced_by: Provenance,
+}
+
+impl AggregationArtifact {
+    /// The artifact of `proof`, made with `keys` (the aggregation of proofs of `app_digest`'s
+    /// circuit) and `srs`.
+    pub fn new(keys: &AggregationKeys, app_digest: &str, proof: &AggregationProof, srs: &SrsSource) -> Self {
+        let calldata = encode_calldata(&proof.instances, &proof.proof);
+        Self {
+            format: AGGREGATION_FORMAT.into(),
+            version: ARTIFACT_VERSION,
+            circuit_digest: keys.digest.clone(),
+            app_circuit_digest: app_digest.to_string(),
+            proofs: proof.proofs,
+            k: keys.config.shape.k,
+            instances: proof.instances.iter().map(fr_to_hex).collect(),
+            proof: format!("0x{}", hex::encode(&proof.proof)),
+            calldata: format!("0x{}", hex::encode(&calldata)),
+            produced_by: Provenance::of(srs),
+        }
+    }
+}
+
+impl Provenance {
+    /// This build of zkguard with the KZG parameters of `srs`.
+    pub fn of(srs: &SrsSource) -> Self {
+        Self { tool: format!("zkguard {}", env!("CARGO_PKG_VERSION")), srs: srs.id(), insecure_srs: srs.is_insecure() }
+    }
 }
 
 /// Hex (0x-prefixed, 32-byte big-endian) of a field element.

@@ -87,7 +87,7 @@ pub fn quantized_input_commitments(
 mod tests {
     use super::*;
     use crate::circuit::AppWitness;
-    use crate::evm::demo::{demo_model, demo_rows};
+    use crate::demo::{demo_model, demo_rows};
 
     #[test]
     fn segments_are_even_and_in_range() {

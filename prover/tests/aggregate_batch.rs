@@ -11,15 +11,16 @@
 use std::path::{Path, PathBuf};
 
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
-use zkguard_prover::aggregate::batch::{self, BatchRequest};
 use zkguard_prover::aggregate::config::default_k;
 use zkguard_prover::aggregate::{app_snark, verify_aggregation, AggregateError, AggregationShape};
 use zkguard_prover::circuit::{AppShape, AppWitness};
+use zkguard_prover::demo;
 use zkguard_prover::evm::codegen::MAX_RUNTIME_SIZE;
 use zkguard_prover::evm::exec::{deploy_and_call_each, evm_verify, CallOutcome};
-use zkguard_prover::evm::fixture::{fr_hex, Fixture};
-use zkguard_prover::evm::{demo, encode_calldata, proof_length};
+use zkguard_prover::evm::{encode_calldata, proof_length};
 use zkguard_prover::keys::{circuit_digest, load_params, AppKeys, SrsSource};
+use zkguard_prover::pipeline::batch::{self, BatchRequest};
+use zkguard_prover::pipeline::fixture::{fr_hex, Fixture};
 use zkguard_prover::prove::{prove, Transcript};
 
 const FIXTURE_COMMAND: &str = "cargo test -p zkguard-prover --test aggregate_batch -- --ignored write_batch_fixture";
@@ -40,10 +41,10 @@ fn agg_k() -> u32 {
     std::env::var("ZKGUARD_AGG_K").ok().and_then(|k| k.parse().ok()).unwrap_or_else(|| default_k(PROOFS))
 }
 
-/// The shared demo batch (see `batch::demo_request`) at this test's cache and k.
+/// The shared demo batch (see `demo::demo_request`) at this test's cache and k.
 fn request(proofs: usize) -> BatchRequest {
     assert_eq!((FEATURES, BATCH, MAX_COLUMNS), (4, 4, 1), "demo_request's circuit");
-    batch::demo_request(proofs, Some(agg_k()), cache_dir(), root().join("scripts/solc"), FIXTURE_COMMAND)
+    demo::demo_request(proofs, Some(agg_k()), cache_dir(), root().join("scripts/solc"), FIXTURE_COMMAND)
 }
 
 #[test]

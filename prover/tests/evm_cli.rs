@@ -1,20 +1,22 @@
-//! The on-chain subcommands' clap definitions and `run_*` functions, as the `zkguard` CLI will
-//! call them: argument definitions are consistent, `context` prints the known answer's context,
-//! `verifier generate` writes a verifier for a cached circuit, and `fixture --mode direct` writes
-//! a fixture that verifies.
+//! The on-chain subcommands' clap definitions and `run_*` functions
+//! (`zkguard_prover::cli::{verifier, aggregate, fixture, context}`), as the `zkguard` CLI calls them:
+//! argument definitions are consistent, `context` prints the known answer's context, `verifier
+//! generate` writes a verifier for a cached circuit, and `fixture --mode direct` writes a fixture that
+//! verifies.
 
 use std::path::{Path, PathBuf};
 
 use clap::{CommandFactory, Parser, Subcommand};
 use zkguard_prover::circuit::AppShape;
-use zkguard_prover::evm::cli_args::{
-    run_context, run_fixture, run_verifier, AggregateArgs, ContextArgs, FixtureArgs, VerifierCommand,
-};
-use zkguard_prover::evm::demo;
+use zkguard_prover::cli::aggregate::AggregateArgs;
+use zkguard_prover::cli::context::{run_context, ContextArgs};
+use zkguard_prover::cli::fixture::{run_fixture, FixtureArgs};
+use zkguard_prover::cli::verifier::{run_verifier, VerifierCommand};
+use zkguard_prover::demo;
 use zkguard_prover::evm::encode_calldata;
 use zkguard_prover::evm::exec::evm_verify;
-use zkguard_prover::evm::fixture::Fixture;
 use zkguard_prover::keys::{load_params, AppKeys, SrsSource};
+use zkguard_prover::pipeline::fixture::Fixture;
 
 #[derive(Debug, Parser)]
 struct Cli {

@@ -11,12 +11,13 @@ use std::path::{Path, PathBuf};
 
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use zkguard_prover::circuit::{AppShape, AppWitness};
+use zkguard_prover::demo;
 use zkguard_prover::evm::codegen::MAX_RUNTIME_SIZE;
-use zkguard_prover::evm::direct::{self, DirectRequest, DirectRun};
 use zkguard_prover::evm::exec::{deploy_and_call_each, evm_verify, CallOutcome};
-use zkguard_prover::evm::fixture::{fr_hex, Fixture};
-use zkguard_prover::evm::{context::fr_to_u256, demo, encode_calldata};
+use zkguard_prover::evm::{context::fr_to_u256, encode_calldata};
 use zkguard_prover::keys::{circuit_digest, AppKeys, SrsSource};
+use zkguard_prover::pipeline::direct::{self, DirectRequest, DirectRun};
+use zkguard_prover::pipeline::fixture::{fr_hex, Fixture};
 use zkguard_prover::prove::{prove, Transcript};
 
 const FIXTURE_COMMAND: &str = "cargo test -p zkguard-prover --test evm_direct -- --ignored write_direct_fixture";

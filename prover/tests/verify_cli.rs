@@ -10,7 +10,7 @@ use clap::Parser;
 use serde_json::Value;
 use zkguard_prover::artifact::{self, QuantizedFile};
 use zkguard_prover::cli::{self, Cli};
-use zkguard_prover::evm::demo;
+use zkguard_prover::demo;
 
 const FEATURES: usize = 4;
 const BATCH: usize = 4;
@@ -287,8 +287,10 @@ fn bad_flags_fail_before_any_work() {
 
 #[test]
 fn default_outputs_never_touch_the_repository_files() {
+    use zkguard_prover::cli::fixture::DEFAULT_FIXTURE_DIR;
+    use zkguard_prover::cli::solidity::{resolve_solc, DEFAULT_GENERATED_DIR};
+    use zkguard_prover::cli::verifier::VerifierCommand;
     use zkguard_prover::cli::Command;
-    use zkguard_prover::evm::cli_args::{resolve_solc, VerifierCommand, DEFAULT_FIXTURE_DIR, DEFAULT_GENERATED_DIR};
     let parse =
         |args: &[&str]| Cli::try_parse_from(std::iter::once("zkguard").chain(args.iter().copied())).unwrap().command;
     let Command::Verifier(VerifierCommand::Generate(g)) = parse(&["verifier", "generate", "--circuit", "ab"]) else {

@@ -12,10 +12,10 @@ use zkguard_prover::aggregate::{aggregate as aggregate_proofs, app_snark, verify
 use zkguard_prover::aggregate::{AggregationKeys, AggregationShape};
 use zkguard_prover::artifact::fr_to_hex;
 use zkguard_prover::evm::codegen::generate_verifier as generate;
-use zkguard_prover::evm::direct::{app_verifier_spec, default_app_name};
 use zkguard_prover::evm::exec::evm_verify;
 use zkguard_prover::evm::{encode_calldata, SubmissionContext};
 use zkguard_prover::keys::load_params;
+use zkguard_prover::pipeline::verifier::{app_verifier_spec, default_app_name};
 
 use crate::errors::{chain, to_py, InputError, ProofError, VerificationError, VerifierError};
 use crate::proving::{field, PyKeys, PyProof};

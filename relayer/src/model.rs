@@ -2,37 +2,81 @@
 //! at startup and shared (behind `Arc`) by the intake validation and the proving workers.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 
 use alloy::primitives::U256;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr};
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
-use zkguard_prover::aggregate::{AggregationKeys, AggregationShape};
+use zkguard_prover::aggregate::{AggregateError, AggregationKeys, AggregationShape};
 use zkguard_prover::circuit::{AppInstances, AppShape};
-use zkguard_prover::keys::{load_params, AppKeys};
+use zkguard_prover::keys::{load_params, AppKeys, KeyError, SrsError};
+use zkguard_prover::load::{load_quantized, LoadError};
 use zkguard_prover::quant::QuantizedModel;
 
-use crate::config::{Config, ModelConfig};
+use crate::config::{Config, ConfigError, ModelConfig};
 
 /// Why a model could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelLoadError {
-    /// The model file or calibration data.
-    #[error("model {id}: {message}")]
+    /// The model file or calibration data (the prover's loader).
+    #[error("model {id}: {source}")]
     Model {
         /// Model id.
         id: String,
-        /// What went wrong.
-        message: String,
+        /// What went wrong (boxed: it is large).
+        #[source]
+        source: Box<LoadError>,
     },
-    /// Keys or parameters.
-    #[error("model {id}: keys: {message}")]
+    /// The id is not a registry id.
+    #[error("model {id}: id is not a decimal uint256")]
+    Id {
+        /// Model id.
+        id: String,
+    },
+    /// The configured KZG parameters.
+    #[error("model {id}: keys: {source}")]
+    Srs {
+        /// Model id.
+        id: String,
+        /// What went wrong.
+        #[source]
+        source: ConfigError,
+    },
+    /// The app circuit's configuration or keys.
+    #[error("model {id}: keys: {source}")]
     Keys {
         /// Model id.
         id: String,
         /// What went wrong.
-        message: String,
+        #[source]
+        source: KeyError,
+    },
+    /// The app circuit's KZG parameters.
+    #[error("model {id}: keys: {source}")]
+    Params {
+        /// Model id.
+        id: String,
+        /// What went wrong.
+        #[source]
+        source: SrsError,
+    },
+    /// The aggregation circuit's KZG parameters.
+    #[error("model {id}: keys: aggregation parameters: {source}")]
+    AggregationParams {
+        /// Model id.
+        id: String,
+        /// What went wrong.
+        #[source]
+        source: SrsError,
+    },
+    /// The aggregation circuit's shape or keys.
+    #[error("model {id}: keys: aggregation: {source}")]
+    Aggregation {
+        /// Model id.
+        id: String,
+        /// What went wrong.
+        #[source]
+        source: AggregateError,
     },
 }
 
@@ -178,25 +222,20 @@ pub fn aggregation_memory_mb(k: u32) -> u64 {
 /// All served models by id.
 pub type Models = Arc<BTreeMap<String, Arc<ServedModel>>>;
 
-/// Loads a quantized model file, or quantizes a float model with its calibration data (the
-/// prover's loader, the same rules as `zkguard prove --model`).
-pub fn load_quantized(path: &Path, calibration: Option<&Path>) -> Result<QuantizedModel, String> {
-    zkguard_prover::load::load_quantized(path, calibration).map_err(|e| e.to_string())
-}
-
 /// Loads one model: quantization, circuit choice, parameters and keys (generated and cached on
 /// first use; the cache is the prover's, keyed by circuit digest).
 pub fn load_model(config: &Config, m: &ModelConfig) -> Result<ServedModel, ModelLoadError> {
-    let err = |message: String| ModelLoadError::Model { id: m.id.clone(), message };
-    let keys_err = |message: String| ModelLoadError::Keys { id: m.id.clone(), message };
-    let model = load_quantized(&m.path, m.calibration.as_deref()).map_err(err)?;
+    let id = || m.id.clone();
+    let model = load_quantized(&m.path, m.calibration.as_deref())
+        .map_err(|source| ModelLoadError::Model { id: id(), source: Box::new(source) })?;
     let shape = m.app_shape(&model);
-    let srs = config.srs().map_err(|e| keys_err(e.to_string()))?;
-    let circuit = AppKeys::choose_config(&shape, config.proving.max_columns).map_err(|e| keys_err(e.to_string()))?;
-    let params = load_params(&srs, circuit.k(), &config.proving.cache_dir).map_err(|e| keys_err(e.to_string()))?;
-    let keys = AppKeys::load_or_generate(circuit, &params, &srs, &config.proving.cache_dir)
-        .map_err(|e| keys_err(e.to_string()))?;
-    let id_u256 = m.id.parse().map_err(|_| err("id is not a decimal uint256".into()))?;
+    let srs = config.srs().map_err(|source| ModelLoadError::Srs { id: id(), source })?;
+    let keys_err = |source| ModelLoadError::Keys { id: id(), source };
+    let circuit = AppKeys::choose_config(&shape, config.proving.max_columns).map_err(keys_err)?;
+    let params = load_params(&srs, circuit.k(), &config.proving.cache_dir)
+        .map_err(|source| ModelLoadError::Params { id: id(), source })?;
+    let keys = AppKeys::load_or_generate(circuit, &params, &srs, &config.proving.cache_dir).map_err(keys_err)?;
+    let id_u256 = m.id.parse().map_err(|_| ModelLoadError::Id { id: id() })?;
     let aggregation = match (m.aggregate, m.aggregation_degree()) {
         (Some(proofs), Some(k)) => Some(load_aggregation(config, m, &shape, &keys, &params, proofs, k)?),
         _ => None,
@@ -231,11 +270,11 @@ fn load_aggregation(
     proofs: usize,
     k: u32,
 ) -> Result<Aggregation, ModelLoadError> {
-    let keys_err = |message: String| ModelLoadError::Keys { id: m.id.clone(), message };
-    let srs = config.srs().map_err(|e| keys_err(e.to_string()))?;
+    let srs = config.srs().map_err(|source| ModelLoadError::Srs { id: m.id.clone(), source })?;
+    let aggregation_err = |source| ModelLoadError::Aggregation { id: m.id.clone(), source };
     let cache = &config.proving.cache_dir;
     let agg_shape = AggregationShape::new(&app_keys.digest, shape.layout().len(), proofs, k);
-    AggregationKeys::check_shape(&agg_shape).map_err(|e| keys_err(format!("aggregation: {e}")))?;
+    AggregationKeys::check_shape(&agg_shape).map_err(aggregation_err)?;
     let digest = agg_shape.digest();
     let cached = AggregationKeys::cache_path(&digest, &srs, cache).join("pk.bin").exists();
     if cached {
@@ -246,9 +285,10 @@ fn load_aggregation(
              and is cached in the key cache for the next start");
     }
     let started = std::time::Instant::now();
-    let params = load_params(&srs, k, cache).map_err(|e| keys_err(format!("aggregation parameters: {e}")))?;
+    let params =
+        load_params(&srs, k, cache).map_err(|source| ModelLoadError::AggregationParams { id: m.id.clone(), source })?;
     let keys = AggregationKeys::load_or_generate(agg_shape, app_keys, app_params, &params, &srs, cache)
-        .map_err(|e| keys_err(format!("aggregation: {e}")))?;
+        .map_err(aggregation_err)?;
     tracing::info!(model = %m.id, proofs, k, aggregation = %&digest[..12], seconds = started.elapsed().as_secs_f64(),
         "aggregation keys ready");
     Ok(Aggregation { proofs, keys, params })
@@ -265,7 +305,35 @@ pub fn load_models(config: &Config) -> Result<Models, ModelLoadError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{aggregation_memory_mb, estimate_memory_mb, segment_sizes};
+    use super::{aggregation_memory_mb, estimate_memory_mb, load_model, segment_sizes, ModelLoadError};
+
+    #[test]
+    fn a_model_that_does_not_load_keeps_the_loaders_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let toml = r#"
+            database = "jobs.db"
+            api_token = "0123456789abcdef"
+            [chain]
+            rpc_url = "http://127.0.0.1:8545"
+            chain_id = 31337
+            guard = "0x00000000000000000000000000000000000000a1"
+            [proving]
+            cache_dir = "cache"
+            insecure_dev_srs = true
+            [[models]]
+            id = "7"
+            path = "PATH"
+            batch_size = 4
+        "#
+        .replace("PATH", &dir.path().join("missing.json").display().to_string());
+        let config: crate::config::Config = toml::from_str(&toml).unwrap();
+        let Err(err) = load_model(&config, &config.models[0]) else { panic!("a missing model file loads") };
+        let ModelLoadError::Model { ref id, ref source } = err else { panic!("{err:?}") };
+        assert_eq!(id, "7");
+        assert!(matches!(**source, zkguard_prover::load::LoadError::Io { .. }), "{source:?}");
+        assert!(err.to_string().starts_with("model 7: cannot read model file"), "{err}");
+        assert!(std::error::Error::source(&err).is_some(), "the loader's error is the source");
+    }
 
     #[test]
     fn memory_estimate_matches_the_measured_circuits() {

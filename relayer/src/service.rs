@@ -196,7 +196,7 @@ pub async fn check_registrations(
         match tokio::time::timeout(STARTUP_CHAIN_CHECK, check).await {
             Ok(result) => {
                 result?;
-                tracing::info!(model = %m.id, mode = %expected.mode, digest = %expected.circuit_digest,
+                tracing::info!(model = %m.id, mode = %expected.mode, digest = %expected.identity.digest,
                     "the registered verifier matches the configuration");
             }
             Err(_) => {

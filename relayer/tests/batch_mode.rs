@@ -97,7 +97,7 @@ async fn batch_mode_happy_path_aggregated_proof_confirmed_and_the_guard_acts() {
     let batch = store.batch(jobs[0].batch_id.unwrap()).unwrap().unwrap();
     assert_eq!(batch.state, Some(BatchState::Confirmed));
     eprintln!("stored gas used: {:?}, proving {:?} ms", batch.gas_used, batch.prove_ms);
-    assert_eq!(batch.instances.unwrap().len(), 12 + n * d.circuit.app_instances);
+    assert_eq!(batch.instances.unwrap().len(), 12 + n * d.circuit.identity.app_instances);
     let metrics = relayer.client.metrics().await.unwrap();
     assert!(metrics.contains("zkguard_relayer_proving_seconds_count 1"), "{metrics}");
 }

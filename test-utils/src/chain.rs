@@ -16,8 +16,8 @@ use zkguard_contracts::deploy::{anvil, deploy_stack, register_model, ContractArt
 use zkguard_contracts::registration::{Action, InputPolicyArgs, PolicyArgs};
 use zkguard_contracts::rpc::{Guard, ModelRegistry, ProtectedVault};
 use zkguard_prover::circuit::AppShape;
-use zkguard_prover::deployable::{prepare, DeployableCircuit, DeployableRequest};
 use zkguard_prover::keys::{load_params, AppKeys, SrsSource};
+use zkguard_prover::pipeline::deploy::{prepare, DeployableCircuit, DeployableRequest};
 use zkguard_prover::quant::QuantizedModel;
 
 use crate::{cache_dir, data_path, model_path, repo_root};
@@ -26,7 +26,7 @@ use crate::{cache_dir, data_path, model_path, repo_root};
 pub const MODEL_ID: u64 = 1;
 
 /// The logistic model's circuit at one batch size (direct mode) or its aggregation of N proofs
-/// (batch mode): everything a deployment needs (`zkguard_prover::deployable`).
+/// (batch mode): everything a deployment needs (`zkguard_prover::pipeline::deploy`).
 pub type Circuit = DeployableCircuit;
 
 type CircuitKey = (usize, Option<usize>);

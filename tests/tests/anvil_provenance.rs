@@ -14,10 +14,10 @@ use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use zkguard_contracts::attestation::{Attestation, InputAttestation};
 use zkguard_contracts::deploy::{deploy_stack, register_model, ContractArtifacts};
-use zkguard_contracts::registration::{Action, InputPolicyArgs, ModelRegistration, PolicyArgs};
+use zkguard_contracts::registration::{Action, CircuitIdentity, InputPolicyArgs, ModelRegistration, PolicyArgs};
 use zkguard_contracts::revert::decode_revert;
 use zkguard_contracts::rpc::Guard;
-use zkguard_prover::evm::fixture::Fixture;
+use zkguard_prover::pipeline::fixture::Fixture;
 use zkguard_test_utils::{repo_root, TestCtx};
 
 fn fixture(name: &str) -> Fixture {
@@ -45,13 +45,15 @@ async fn check_mode(name: &str) -> anyhow::Result<u64> {
     let registration = ModelRegistration {
         model_id: U256::from(f.model_id),
         verifier_code: f.verifier_code().expect("verifier bytecode"),
-        digest: f.circuit_digest.parse::<FixedBytes<32>>()?,
-        commitment: f.model_commitment.parse()?,
+        identity: CircuitIdentity {
+            digest: f.circuit_digest.parse::<FixedBytes<32>>()?,
+            commitment: f.model_commitment.parse()?,
+            proof_count: f.proof_count,
+            accumulator_limbs: f.accumulator_limbs,
+            app_instances,
+            score_bits: u8::try_from(f.score_bits)?,
+        },
         batch_size: u16::try_from(f.batch_size)?,
-        score_bits: u8::try_from(f.score_bits)?,
-        app_instances,
-        proof_count: f.proof_count,
-        accumulator_limbs: f.accumulator_limbs,
         proof_length: proof.len(),
         score_scale_bits: u8::try_from(f.score_scale_bits)?,
         // no action: the Guard runs at the fixture's address, where no action knows it

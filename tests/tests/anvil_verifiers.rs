@@ -12,7 +12,7 @@ use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolValue;
 use zkguard_contracts::rpc::ZkGuardVerifier as IWrapper;
-use zkguard_prover::evm::fixture::Fixture;
+use zkguard_prover::pipeline::fixture::Fixture;
 use zkguard_test_utils::{repo_root, TestCtx};
 
 struct Deployed {
@@ -125,8 +125,8 @@ async fn generated_verifiers_on_anvil_in_both_modes() -> anyhow::Result<()> {
 /// Keys are cached in `target/zkguard-test-cache` (shared with the prover's tests).
 #[tokio::test]
 async fn fresh_batch_proof_verifies_on_anvil() -> anyhow::Result<()> {
-    use zkguard_prover::aggregate::batch;
-    let request = batch::demo_request(
+    use zkguard_prover::pipeline::batch;
+    let request = zkguard_prover::demo::demo_request(
         2,
         None,
         repo_root().join("target/zkguard-test-cache"),

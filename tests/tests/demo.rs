@@ -30,7 +30,7 @@ fn demo_flow_trips_the_breaker_and_filters_subjects() {
         visibility: zkguard_prover::circuit::Visibility::Committed,
         aggregate: 1,
         cache_dir: root.join("target/zkguard-test-cache"),
-        solc: root.join("scripts/solc"),
+        compiler: zkguard_prover::cli::solidity::SolcArgs { solc: root.join("scripts/solc") },
         contracts_out: root.join("contracts/out"),
         root: root.clone(),
         timeout_s: 1_200,

@@ -25,9 +25,10 @@ use clap::Args;
 use serde::Serialize;
 use zkguard_prover::check::{check_model, CheckReport};
 use zkguard_prover::circuit::Visibility;
-use zkguard_prover::deployable::{prepare, DeployableCircuit, DeployableRequest};
+use zkguard_prover::cli::solidity::SolcArgs;
 use zkguard_prover::keys::SrsSource;
 use zkguard_prover::model::ModelFile;
+use zkguard_prover::pipeline::deploy::{prepare, DeployableCircuit, DeployableRequest};
 use zkguard_prover::quant::model::Family;
 use zkguard_prover::report::{Accuracy, BatchRow};
 
@@ -83,8 +84,8 @@ pub struct DemoArgs {
     #[arg(long, value_name = "DIR", env = "ZKGUARD_CACHE", default_value = ".zkguard")]
     pub cache_dir: PathBuf,
     /// The solc-compatible compiler.
-    #[arg(long, value_name = "PATH", env = "ZKGUARD_SOLC", default_value = "scripts/solc")]
-    pub solc: PathBuf,
+    #[command(flatten)]
+    pub compiler: SolcArgs,
     /// Forge's build output (`forge build`).
     #[arg(long, value_name = "DIR", default_value = "contracts/out")]
     pub contracts_out: PathBuf,
@@ -241,7 +242,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
             max_columns: zkguard_prover::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS,
             srs: SrsSource::InsecureDev,
             cache_dir: args.cache_dir.clone(),
-            solc: args.solc.clone(),
+            solc: args.compiler.solc.clone(),
             generated_dir: Some(generated_dir.clone()),
             command: command.clone(),
         })
@@ -250,7 +251,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
             "{}: {}, B = {batch_size}, digest {}…, verifier {} bytes ({}, {:.1} s)",
             m.check.model,
             circuit.mode(),
-            &circuit.digest.to_string()[..14],
+            &circuit.identity.digest.to_string()[..14],
             circuit.verifier.len(),
             if circuit.generated { "generated" } else { "cached" },
             t.elapsed().as_secs_f64()

@@ -335,7 +335,7 @@ pub(crate) async fn run(
             model_id: FILTER_MODEL_ID,
             model: &filter_circuit.model,
             batch_size: filter_circuit.batch_size,
-            segments: filter_circuit.proof_count(),
+            segments: filter_circuit.identity.proof_count,
             rows: part.iter().map(|t| t.features.clone()).collect(),
             subjects: part.iter().map(|t| t.subject.clone()).collect(),
         })?;

@@ -113,8 +113,11 @@ fn deployment(outcome: &DemoOutcome, breaker: &CheckedModel, filter: &CheckedMod
     let mut rows = outcome.contracts.clone();
     for (id, m) in [(BREAKER_MODEL_ID, breaker), (FILTER_MODEL_ID, filter)] {
         if let Some(c) = &m.circuit {
-            rows.push((format!("model {id} ({}) commitment", m.check.model), format!("0x{:064x}", c.commitment)));
-            rows.push((format!("model {id} circuit digest ({})", c.mode()), c.digest.to_string()));
+            rows.push((
+                format!("model {id} ({}) commitment", m.check.model),
+                format!("0x{:064x}", c.identity.commitment),
+            ));
+            rows.push((format!("model {id} circuit digest ({})", c.mode()), c.identity.digest.to_string()));
         }
     }
     rows

@@ -181,12 +181,13 @@ pub async fn register_model(
     reg: &ModelRegistration,
 ) -> Result<RegisteredModel, DeployError> {
     let (raw, verifier_deploy_gas) = deploy_code(p, reg.verifier_code.clone(), vec![], "generated verifier").await?;
+    let id = &reg.identity;
     let wrapper_args = (
         raw,
-        reg.digest,
-        U256::from(reg.app_instances),
-        U256::from(reg.proof_count),
-        U256::from(reg.accumulator_limbs),
+        id.digest,
+        U256::from(id.app_instances),
+        U256::from(id.proof_count),
+        U256::from(id.accumulator_limbs),
         U256::from(reg.proof_length),
     )
         .abi_encode_params();
@@ -203,11 +204,11 @@ pub async fn register_model(
         Action::None => Address::ZERO,
     };
     let config = ModelRegistry::ModelConfig {
-        modelCommitment: reg.commitment,
-        circuitDigest: reg.digest,
+        modelCommitment: id.commitment,
+        circuitDigest: id.digest,
         verifier,
         batchSize: reg.batch_size,
-        scoreBits: reg.score_bits,
+        scoreBits: id.score_bits,
         scoreScaleBits: reg.score_scale_bits,
     };
     let policy = ModelRegistry::Policy {

@@ -54,7 +54,9 @@ struct InputPolicy {
 
 /// @notice The parameters an owner registers a model with.
 /// @param modelCommitment Poseidon commitment of the quantized model (< R, non-zero).
-/// @param circuitDigest Digest of the app circuit; the verifier must report the same.
+/// @param circuitDigest Digest of the circuit the verifier checks: the app circuit's in direct mode,
+///        the aggregation circuit's in batch mode (a verifier with accumulator limbs, which checks
+///        N app proofs at once); the verifier must report the same.
 /// @param verifier The verifier wrapper (direct or aggregated).
 /// @param batchSize Samples per app proof (> 0).
 /// @param scoreBits Width of one packed score (InstanceLayout.MIN_SCORE_BITS..=MAX_SCORE_BITS), or 0

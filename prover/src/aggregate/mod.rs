@@ -6,15 +6,15 @@
 //!   app keys (`<cache>/aggregation/<digest>-<srs id>/`).
 //! - [`prove`]: app proofs as snarks, the aggregation proof, and its native verification
 //!   (halo2 proof plus the KZG accumulator's pairing).
-//! - [`batch`]: batch mode end to end (N proofs bound to one context, aggregation, verifier, revm
-//!   check, fixture).
+//!
+//! Batch mode end to end (N proofs bound to one context, aggregation, verifier, revm check,
+//! fixture) is [`crate::pipeline::batch`].
 //!
 //! The aggregation proof's public instances are the 12 accumulator limbs (the KZG pair the
 //! on-chain verifier finishes with one pairing: lhs.x, lhs.y, rhs.x, rhs.y, 3 limbs of 88 bits
 //! each), followed by every app proof's instances in the layout of
 //! [`crate::circuit::instances`], back to back, in the order the proofs were given.
 
-pub mod batch;
 pub mod config;
 pub mod keys;
 pub mod prove;

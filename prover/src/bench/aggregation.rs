@@ -8,7 +8,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::peak_rss_mb;
-use crate::aggregate::batch;
+use crate::demo::demo_request_sized;
+use crate::pipeline::batch;
 
 /// One aggregation case's results.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -64,7 +65,7 @@ pub fn run_aggregation_case_sized(
     let srs_dir = keys_dir.path().join("srs");
     std::fs::create_dir_all(cache.join("srs"))?;
     std::os::unix::fs::symlink(cache.join("srs").canonicalize()?, &srs_dir)?;
-    let request = batch::demo_request_sized(
+    let request = demo_request_sized(
         proofs,
         batch_size,
         scores,

@@ -11,12 +11,13 @@ use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Serialize};
 
 use crate::circuit::{AppShape, AppWitness};
+use crate::demo::{demo_context, demo_model, demo_rows, demo_shape};
 use crate::evm::codegen::CodegenError;
-use crate::evm::demo::{demo_context, demo_model, demo_rows, demo_shape};
-use crate::evm::direct::{app_verifier, app_verifier_spec};
+use crate::evm::encode_calldata;
 use crate::evm::exec::evm_verify;
-use crate::evm::{encode_calldata, OnchainError};
 use crate::keys::{load_params, AppKeys, SrsSource};
+use crate::pipeline::verifier::{app_verifier, app_verifier_spec};
+use crate::pipeline::PipelineError;
 use crate::prove::{prove, Transcript};
 
 /// Features of the benchmarked demo model.
@@ -55,7 +56,7 @@ pub fn run_onchain_case(
     scores: bool,
     cache: &Path,
     solc: &Path,
-) -> Result<OnchainResult, OnchainError> {
+) -> Result<OnchainResult, PipelineError> {
     let srs = SrsSource::InsecureDev;
     let shape = AppShape::new(demo_shape(FEATURES), batch_size).with_scores(scores);
     let ctx = demo_context(0);
@@ -85,7 +86,7 @@ pub fn run_onchain_case(
     };
     let verifier = match app_verifier(&params, &keys, spec, solc) {
         Ok(v) => v,
-        Err(OnchainError::Codegen(CodegenError::RuntimeTooLarge { size, .. })) => {
+        Err(PipelineError::Codegen(CodegenError::RuntimeTooLarge { size, .. })) => {
             result.verifier_runtime_bytes = size;
             return Ok(result);
         }

@@ -60,6 +60,24 @@ pub struct CacheArgs {
     pub cache_dir: PathBuf,
 }
 
+/// KZG parameters and the key cache together (the commands that load keys by digest).
+#[derive(Debug, Clone, Args)]
+pub struct SrsCacheArgs {
+    /// KZG parameters.
+    #[command(flatten)]
+    pub srs: SrsArgs,
+    /// Cache.
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+impl SrsCacheArgs {
+    /// The KZG parameters' source ([`SrsArgs::source`]).
+    pub fn source(&self) -> anyhow::Result<SrsSource> {
+        self.srs.source()
+    }
+}
+
 /// How to get a quantized model.
 #[derive(Debug, Clone, Args)]
 pub struct ModelArgs {

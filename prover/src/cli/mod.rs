@@ -1,17 +1,21 @@
 //! The prover's subcommands of the `zkguard` command line: clap-derive definitions and dispatch.
-//! Each subcommand lives in its own file and calls the library. The `zkguard` binary itself is
-//! in the `zkguard-cli` crate (`cli/`), which adds the commands that talk to a chain.
+//! Each subcommand lives in its own file, calls the library and prints a short summary; option
+//! groups several commands share are in [`common`] and [`solidity`]. The `zkguard` binary itself
+//! is in the `zkguard-cli` crate (`cli/`), which adds the commands that talk to a chain.
 
+pub mod aggregate;
 pub mod common;
+pub mod context;
+pub mod fixture;
 mod keygen;
 mod model;
 mod prove;
+pub mod solidity;
+pub mod verifier;
 pub mod verify;
 mod vk;
 
 use clap::{Parser, Subcommand};
-
-use crate::evm::cli_args as onchain;
 
 /// The prover's command tree alone, as the `zkguard` binary parses it (`zkguard_cli::Cli`
 /// flattens [`Command`] and adds the chain commands and `--log`). Tests parse with it.
@@ -41,13 +45,13 @@ pub enum Command {
     Vk(vk::VkCommand),
     /// Solidity verifiers: generate, compile and size-check the verifier of a cached circuit.
     #[command(subcommand)]
-    Verifier(onchain::VerifierCommand),
+    Verifier(verifier::VerifierCommand),
     /// Aggregate N Poseidon-transcript proofs of one circuit into one proof (batch mode).
-    Aggregate(onchain::AggregateArgs),
+    Aggregate(aggregate::AggregateArgs),
     /// Run direct or batch mode end to end and write `contracts/fixtures/<mode>.json`.
-    Fixture(Box<onchain::FixtureArgs>),
+    Fixture(Box<fixture::FixtureArgs>),
     /// Print the context field element a proof must carry (for `prove --context`).
-    Context(onchain::ContextArgs),
+    Context(context::ContextArgs),
 }
 
 /// Runs one subcommand.
@@ -58,9 +62,9 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Prove(args) => prove::run_prove(args),
         Command::Verify(args) => verify::run_verify(args),
         Command::Vk(cmd) => vk::run(cmd),
-        Command::Verifier(cmd) => onchain::run_verifier(cmd),
-        Command::Aggregate(args) => onchain::run_aggregate(args),
-        Command::Fixture(args) => onchain::run_fixture(*args),
-        Command::Context(args) => onchain::run_context(args),
+        Command::Verifier(cmd) => verifier::run_verifier(cmd),
+        Command::Aggregate(args) => aggregate::run_aggregate(args),
+        Command::Fixture(args) => fixture::run_fixture(*args),
+        Command::Context(args) => context::run_context(args),
     }
 }

@@ -127,11 +127,7 @@ pub fn run_prove(args: ProveArgs) -> anyhow::Result<()> {
         proof: format!("0x{}", hex::encode(&proof.proof)),
         decisions: decoded.decisions[..decoded.sample_count].to_vec(),
         scores: decoded.scores[..decoded.sample_count].iter().map(|s| s.to_string()).collect(),
-        produced_by: Provenance {
-            tool: format!("zkguard {}", env!("CARGO_PKG_VERSION")),
-            srs: srs.id(),
-            insecure_srs: srs.is_insecure(),
-        },
+        produced_by: Provenance::of(&srs),
     };
     artifact::write_json(&args.out, &artifact)?;
     let flagged = artifact.decisions.iter().filter(|d| **d).count();

@@ -14,8 +14,9 @@ use alloy::primitives::{Address, FixedBytes, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
-use zkguard_prover::deployable::circuit_identity;
-use zkguard_prover::keys::{cache::circuit_digest, AppKeys};
+use zkguard_prover::identity::{circuit_identity, CircuitIdentity, IdentityError};
+use zkguard_prover::keys::{cache::circuit_digest, AppKeys, KeyError};
+use zkguard_prover::load::LoadError;
 use zkguard_prover::quant::QuantizedModel;
 
 use super::rpc::{with_retry, RpcFailure};
@@ -32,18 +33,12 @@ pub struct ExpectedRegistration {
     pub model_id: String,
     /// Mode, for messages (`direct` or `aggregate N`).
     pub mode: String,
-    /// Circuit digest: the app circuit's in direct mode, the aggregation circuit's in batch mode.
-    pub circuit_digest: FixedBytes<32>,
-    /// Proofs per verified proof (1 in direct mode, N in batch mode).
-    pub proof_count: u64,
-    /// Accumulator limbs in front of the app instances (0 direct, 12 batch mode).
-    pub accumulator_limbs: u64,
+    /// The circuit's identity (what `zkguard deploy` registers): the digest (the app circuit's in
+    /// direct mode, the aggregation circuit's in batch mode), the proof count, the accumulator
+    /// limbs, the score width and the model commitment.
+    pub identity: CircuitIdentity,
     /// Samples per app proof.
     pub batch_size: u64,
-    /// Width of the app proof's packed scores (0: no scores).
-    pub score_bits: u8,
-    /// Poseidon commitment of the quantized model.
-    pub commitment: U256,
 }
 
 /// The fields of a registration the relayer depends on.
@@ -118,21 +113,70 @@ pub enum RegistrationError {
         /// Every differing field.
         mismatches: Vec<FieldMismatch>,
     },
-    /// The configuration cannot be turned into a circuit (model file, shape).
-    #[error("model {model_id}: {message}")]
-    Config {
+    /// The model file or its calibration data (the prover's loader).
+    #[error("model {model_id}: {source}")]
+    Model {
+        /// Model id.
+        model_id: String,
+        /// What went wrong (boxed: it is large).
+        #[source]
+        source: Box<LoadError>,
+    },
+    /// No circuit configuration fits the model's shape.
+    #[error("model {model_id}: {source}")]
+    Circuit {
         /// Model id.
         model_id: String,
         /// What went wrong.
-        message: String,
+        #[source]
+        source: KeyError,
+    },
+    /// The circuit's identity cannot be derived.
+    #[error("model {model_id}: {source}")]
+    Identity {
+        /// Model id.
+        model_id: String,
+        /// What went wrong.
+        #[source]
+        source: IdentityError,
+    },
+    /// The configured id is not a registry id.
+    #[error("model {model_id}: reading its registration: the id is not a decimal uint256")]
+    InvalidId {
+        /// Model id.
+        model_id: String,
     },
     /// The chain refused a read.
-    #[error("model {model_id}: reading its registration: {message}")]
+    #[error("model {model_id}: reading its registration: {call}: {source}")]
     Rpc {
         /// Model id.
         model_id: String,
-        /// What went wrong.
-        message: String,
+        /// The call (`Guard 0x….registry()`, `registry 0x….getModel(1)`).
+        call: String,
+        /// What the node answered.
+        #[source]
+        source: RpcFailure,
+    },
+    /// A read's answer does not decode.
+    #[error("model {model_id}: reading its registration: {call} does not decode: {source}")]
+    Decode {
+        /// Model id.
+        model_id: String,
+        /// The call.
+        call: String,
+        /// The decoding error (boxed: it is large).
+        #[source]
+        source: Box<alloy::sol_types::Error>,
+    },
+    /// The registry answered a status this relayer does not know.
+    #[error("model {model_id}: reading its registration: {call}: unknown status {status}")]
+    UnknownStatus {
+        /// Model id.
+        model_id: String,
+        /// The call.
+        call: String,
+        /// The status value.
+        status: u8,
     },
 }
 
@@ -150,12 +194,13 @@ pub fn compare(expected: &ExpectedRegistration, registered: &Registration) -> Re
             mismatches.push(FieldMismatch { field, configured, registered });
         }
     };
-    check("circuit_digest", expected.circuit_digest.to_string(), registered.circuit_digest.to_string());
-    check("proof_count", expected.proof_count.to_string(), registered.proof_count.to_string());
-    check("accumulator_limbs", expected.accumulator_limbs.to_string(), registered.accumulator_limbs.to_string());
+    let id = &expected.identity;
+    check("circuit_digest", id.digest.to_string(), registered.circuit_digest.to_string());
+    check("proof_count", id.proof_count.to_string(), registered.proof_count.to_string());
+    check("accumulator_limbs", id.accumulator_limbs.to_string(), registered.accumulator_limbs.to_string());
     check("batch_size", expected.batch_size.to_string(), registered.batch_size.to_string());
-    check("score_bits", expected.score_bits.to_string(), registered.score_bits.to_string());
-    check("model_commitment", format!("{:#x}", expected.commitment), format!("{:#x}", registered.commitment));
+    check("score_bits", id.score_bits.to_string(), registered.score_bits.to_string());
+    check("model_commitment", format!("{:#x}", id.commitment), format!("{:#x}", registered.commitment));
     if mismatches.is_empty() {
         Ok(())
     } else {
@@ -170,43 +215,40 @@ pub fn compare(expected: &ExpectedRegistration, registered: &Registration) -> Re
 
 /// The expected registration of a quantized model at `batch_size` whose app circuit has digest
 /// `app_digest`; in batch mode (`aggregate = Some((N, k))`) of the aggregation of N of its proofs
-/// (`zkguard_prover::deployable::circuit_identity`, what `zkguard deploy` registers).
+/// (`zkguard_prover::identity::circuit_identity`, what `zkguard deploy` registers).
 pub fn expected_for(
     model_id: &str,
     model: &QuantizedModel,
     batch_size: usize,
     app_digest: &str,
     aggregate: Option<(usize, u32)>,
-) -> Result<ExpectedRegistration, String> {
-    let identity = circuit_identity(model, batch_size, app_digest, aggregate).map_err(|e| e.to_string())?;
+) -> Result<ExpectedRegistration, RegistrationError> {
+    let identity = circuit_identity(model, batch_size, app_digest, aggregate)
+        .map_err(|source| RegistrationError::Identity { model_id: model_id.to_string(), source })?;
     Ok(ExpectedRegistration {
         model_id: model_id.to_string(),
         mode: aggregate.map_or("direct".to_string(), |(n, _)| format!("aggregate {n}")),
-        circuit_digest: identity.digest,
-        proof_count: identity.proof_count as u64,
-        accumulator_limbs: identity.accumulator_limbs as u64,
+        identity,
         batch_size: batch_size as u64,
-        score_bits: identity.score_bits,
-        commitment: identity.commitment,
     })
 }
 
 /// The expected registration of a configured model, from the model file and the circuit shape
 /// only (blocking: quantizes a float model; no keys are loaded or generated).
 pub fn expected_from_config(config: &Config, m: &ModelConfig) -> Result<ExpectedRegistration, RegistrationError> {
-    let err = |message: String| RegistrationError::Config { model_id: m.id.clone(), message };
-    let model = crate::model::load_quantized(&m.path, m.calibration.as_deref()).map_err(err)?;
+    let model = zkguard_prover::load::load_quantized(&m.path, m.calibration.as_deref())
+        .map_err(|source| RegistrationError::Model { model_id: m.id.clone(), source: Box::new(source) })?;
     let shape = m.app_shape(&model);
-    let circuit = AppKeys::choose_config(&shape, config.proving.max_columns).map_err(|e| err(e.to_string()))?;
+    let circuit = AppKeys::choose_config(&shape, config.proving.max_columns)
+        .map_err(|source| RegistrationError::Circuit { model_id: m.id.clone(), source })?;
     let aggregate = m.aggregate.zip(m.aggregation_degree());
-    expected_for(&m.id, &model, m.batch_size, &circuit_digest(&circuit), aggregate).map_err(err)
+    expected_for(&m.id, &model, m.batch_size, &circuit_digest(&circuit), aggregate)
 }
 
 /// The expected registration of a loaded model.
 pub fn expected_from_served(model: &ServedModel) -> Result<ExpectedRegistration, RegistrationError> {
     let aggregate = model.aggregation.as_ref().map(|a| (a.proofs, a.keys.config.shape.k));
     expected_for(&model.id, &model.model, model.batch_size, &model.keys.digest, aggregate)
-        .map_err(|message| RegistrationError::Config { model_id: model.id.clone(), message })
 }
 
 async fn call(
@@ -234,21 +276,25 @@ pub async fn read_registration(
     guard: Address,
     model_id: &str,
 ) -> Result<Registration, RegistrationError> {
-    let rpc = |message: String| RegistrationError::Rpc { model_id: model_id.to_string(), message };
-    let id: U256 = model_id.parse().map_err(|_| rpc("the id is not a decimal uint256".into()))?;
+    let model = || model_id.to_string();
+    let id: U256 = model_id.parse().map_err(|_| RegistrationError::InvalidId { model_id: model() })?;
+    let rpc = |call: String| move |source| RegistrationError::Rpc { model_id: model(), call, source };
+    let decode =
+        |call: String| move |source| RegistrationError::Decode { model_id: model(), call, source: Box::new(source) };
     let out = call(provider, metrics, backoff, "registry", guard, Guard::registryCall {}.abi_encode())
         .await
-        .map_err(|e| rpc(format!("Guard {guard}.registry(): {e}")))?;
-    let registry = Guard::registryCall::abi_decode_returns(&out)
-        .map_err(|e| rpc(format!("Guard {guard}.registry() does not decode: {e}")))?;
+        .map_err(rpc(format!("Guard {guard}.registry()")))?;
+    let registry =
+        Guard::registryCall::abi_decode_returns(&out).map_err(decode(format!("Guard {guard}.registry()")))?;
+    let get_model = format!("registry {registry}.getModel({model_id})");
     let input = ModelRegistry::getModelCall { modelId: id }.abi_encode();
-    let out = call(provider, metrics, backoff, "getModel", registry, input)
-        .await
-        .map_err(|e| rpc(format!("registry {registry}.getModel({model_id}): {e}")))?;
-    let m = ModelRegistry::getModelCall::abi_decode_returns(&out)
-        .map_err(|e| rpc(format!("registry {registry}.getModel({model_id}) does not decode: {e}")))?;
-    let status = ModelStatus::from_abi(m.status)
-        .ok_or_else(|| rpc(format!("registry {registry}.getModel({model_id}): unknown status {}", m.status)))?;
+    let out = call(provider, metrics, backoff, "getModel", registry, input).await.map_err(rpc(get_model.clone()))?;
+    let m = ModelRegistry::getModelCall::abi_decode_returns(&out).map_err(decode(get_model.clone()))?;
+    let status = ModelStatus::from_abi(m.status).ok_or_else(|| RegistrationError::UnknownStatus {
+        model_id: model(),
+        call: get_model,
+        status: m.status,
+    })?;
     Ok(Registration {
         registry,
         status,
@@ -277,17 +323,19 @@ pub async fn check(
 mod tests {
     use super::*;
 
-    fn expected() -> ExpectedRegistration {
-        ExpectedRegistration {
-            model_id: "1".into(),
-            mode: "direct".into(),
-            circuit_digest: FixedBytes::repeat_byte(0xaa),
+    fn identity() -> CircuitIdentity {
+        CircuitIdentity {
+            digest: FixedBytes::repeat_byte(0xaa),
+            commitment: U256::from(77),
             proof_count: 1,
             accumulator_limbs: 0,
-            batch_size: 4,
+            app_instances: 7,
             score_bits: 40,
-            commitment: U256::from(77),
         }
+    }
+
+    fn expected() -> ExpectedRegistration {
+        ExpectedRegistration { model_id: "1".into(), mode: "direct".into(), identity: identity(), batch_size: 4 }
     }
 
     fn registered() -> Registration {
@@ -295,12 +343,12 @@ mod tests {
         Registration {
             registry: Address::repeat_byte(0x11),
             status: ModelStatus::Active,
-            circuit_digest: e.circuit_digest,
+            circuit_digest: e.identity.digest,
             proof_count: 1,
             accumulator_limbs: 0,
             batch_size: 4,
             score_bits: 40,
-            commitment: e.commitment,
+            commitment: e.identity.commitment,
         }
     }
 
@@ -315,9 +363,12 @@ mod tests {
         // The config says batch mode with N = 2 over B = 8; the registry holds the direct B = 4 verifier.
         let batch = ExpectedRegistration {
             mode: "aggregate 2".into(),
-            circuit_digest: FixedBytes::repeat_byte(0xbb),
-            proof_count: 2,
-            accumulator_limbs: 12,
+            identity: CircuitIdentity {
+                digest: FixedBytes::repeat_byte(0xbb),
+                proof_count: 2,
+                accumulator_limbs: 12,
+                ..identity()
+            },
             batch_size: 8,
             ..expected()
         };
@@ -335,11 +386,68 @@ mod tests {
             "bb".repeat(32),
             "aa".repeat(32)
         )));
-        let other = ExpectedRegistration { commitment: U256::from(78), score_bits: 0, ..expected() };
+        let other = ExpectedRegistration {
+            identity: CircuitIdentity { commitment: U256::from(78), score_bits: 0, ..identity() },
+            ..expected()
+        };
         let text = compare(&other, &registered()).unwrap_err().to_string();
         assert!(
             text.contains("score_bits is 0 in the config but 40") && text.contains("model_commitment is 0x4e"),
             "{text}"
+        );
+    }
+
+    /// A configuration whose model 1 is `model.json` in `dir` (which may not exist).
+    fn config_in(dir: &std::path::Path) -> Config {
+        let toml = r#"
+            database = "jobs.db"
+            api_token = "0123456789abcdef"
+            [chain]
+            rpc_url = "http://127.0.0.1:8545"
+            chain_id = 31337
+            guard = "0x00000000000000000000000000000000000000a1"
+            [proving]
+            cache_dir = "cache"
+            insecure_dev_srs = true
+            [[models]]
+            id = "1"
+            path = "PATH"
+            batch_size = 4
+        "#
+        .replace("PATH", &dir.join("model.json").display().to_string());
+        toml::from_str(&toml).unwrap()
+    }
+
+    #[test]
+    fn configuration_errors_keep_their_typed_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_in(dir.path());
+        let err = expected_from_config(&config, &config.models[0]).unwrap_err();
+        let RegistrationError::Model { ref model_id, ref source } = err else { panic!("{err:?}") };
+        assert_eq!(model_id, "1");
+        assert!(matches!(**source, LoadError::Io { .. }), "{source:?}");
+        assert!(err.to_string().starts_with("model 1: cannot read model file"), "{err}");
+        let model = zkguard_prover::demo::demo_model(4);
+        let err = expected_for("3", &model, 4, "not-hex", None).unwrap_err();
+        assert!(matches!(err, RegistrationError::Identity { ref model_id, .. } if model_id == "3"), "{err:?}");
+        assert!(err.to_string().starts_with("model 3: circuit digest not-hex"), "{err}");
+        assert!(std::error::Error::source(&err).is_some());
+    }
+
+    #[test]
+    fn a_configured_model_expects_the_identity_deploy_registers() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = zkguard_prover::demo::demo_model(4);
+        let file = zkguard_prover::artifact::QuantizedFile::new(model.clone(), "00".repeat(32));
+        zkguard_prover::artifact::write_json(&dir.path().join("model.json"), &file).unwrap();
+        let config = config_in(dir.path());
+        let m = &config.models[0];
+        let expected = expected_from_config(&config, m).unwrap();
+        let circuit = AppKeys::choose_config(&m.app_shape(&model), config.proving.max_columns).unwrap();
+        let identity = circuit_identity(&model, 4, &circuit_digest(&circuit), None).unwrap();
+        assert_eq!(
+            expected,
+            ExpectedRegistration { model_id: "1".into(), mode: "direct".into(), identity, batch_size: 4 }
         );
     }
 

@@ -8,6 +8,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use alloy::rpc::json_rpc::ErrorPayload;
 use alloy::transports::{RpcError, TransportErrorKind};
 
 use crate::metrics::Metrics;
@@ -30,8 +31,22 @@ impl std::fmt::Display for RpcFailure {
     }
 }
 
-/// `Ok(failure)` for a final answer of the node, `Err(message)` for a transient error.
-pub fn classify(err: &RpcError<TransportErrorKind>) -> Result<RpcFailure, String> {
+impl std::error::Error for RpcFailure {}
+
+/// A transient RPC failure: worth retrying.
+#[derive(Debug, thiserror::Error)]
+pub enum TransientRpcError {
+    /// The node is rate limiting (JSON-RPC `-32005`, or a message saying so); shows its message.
+    #[error("{}", .0.message)]
+    RateLimited(ErrorPayload),
+    /// The transport failed (connection refused or reset, timeout, HTTP 429/503, a truncated
+    /// response, ...).
+    #[error(transparent)]
+    Transport(RpcError<TransportErrorKind>),
+}
+
+/// `Ok(failure)` for a final answer of the node, `Err` for a transient error.
+pub fn classify(err: RpcError<TransportErrorKind>) -> Result<RpcFailure, TransientRpcError> {
     match err {
         RpcError::ErrorResp(payload) => {
             if let Some(data) = payload.as_revert_data() {
@@ -42,11 +57,11 @@ pub fn classify(err: &RpcError<TransportErrorKind>) -> Result<RpcFailure, String
                 return Ok(RpcFailure::Revert(vec![]));
             }
             if payload.code == -32005 || message.contains("rate limit") {
-                return Err(message);
+                return Err(TransientRpcError::RateLimited(payload));
             }
             Ok(RpcFailure::Rejected(message))
         }
-        other => Err(other.to_string()),
+        other => Err(TransientRpcError::Transport(other)),
     }
 }
 
@@ -86,12 +101,12 @@ where
     loop {
         match f().await {
             Ok(v) => return Ok(v),
-            Err(e) => match classify(&e) {
+            Err(e) => match classify(e) {
                 Ok(failure) => return Err(failure),
-                Err(message) => {
+                Err(transient) => {
                     let delay = backoff.step();
                     metrics.rpc_retry();
-                    tracing::warn!(what, error = %message, retry_in_ms = delay.as_millis() as u64, "transient RPC error");
+                    tracing::warn!(what, error = %transient, retry_in_ms = delay.as_millis() as u64, "transient RPC error");
                     tokio::time::sleep(delay).await;
                 }
             },
@@ -113,15 +128,27 @@ mod tests {
     #[test]
     fn transport_errors_are_transient_and_reverts_final() {
         let transport: RpcError<TransportErrorKind> = TransportErrorKind::BackendGone.into();
-        assert!(classify(&transport).is_err());
+        let text = transport.to_string();
+        let transient = classify(transport).unwrap_err();
+        assert!(matches!(transient, TransientRpcError::Transport(_)), "{transient:?}");
+        assert_eq!(transient.to_string(), text, "shown as the transport error");
         let payload: alloy::rpc::json_rpc::ErrorPayload = serde_json::from_str(
             r#"{"code":3,"message":"execution reverted","data":"0x0b82df2e0000000000000000000000000000000000000000000000000000000000000001"}"#,
         )
         .unwrap();
-        let revert = classify(&RpcError::ErrorResp(payload)).unwrap();
+        let revert = classify(RpcError::ErrorResp(payload)).unwrap();
         assert!(matches!(revert, RpcFailure::Revert(ref d) if d.len() == 36), "{revert:?}");
         let payload: alloy::rpc::json_rpc::ErrorPayload =
             serde_json::from_str(r#"{"code":-32000,"message":"nonce too low"}"#).unwrap();
-        assert_eq!(classify(&RpcError::ErrorResp(payload)).unwrap(), RpcFailure::Rejected("nonce too low".into()));
+        assert_eq!(classify(RpcError::ErrorResp(payload)).unwrap(), RpcFailure::Rejected("nonce too low".into()));
+        for limited in
+            [r#"{"code":-32005,"message":"slow down"}"#, r#"{"code":-32000,"message":"rate limit exceeded"}"#]
+        {
+            let payload: alloy::rpc::json_rpc::ErrorPayload = serde_json::from_str(limited).unwrap();
+            let message = payload.message.to_string();
+            let transient = classify(RpcError::ErrorResp(payload)).unwrap_err();
+            assert!(matches!(transient, TransientRpcError::RateLimited(_)), "{transient:?}");
+            assert_eq!(transient.to_string(), message, "shown as the node's message");
+        }
     }
 }

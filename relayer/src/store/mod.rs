@@ -32,7 +32,7 @@ pub use lease::{Claim, LeaseToken, SubmitterLease};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
-pub use url::{open, DatabaseUrl};
+pub use url::{open, DatabaseUrl, DatabaseUrlError};
 
 /// The database engine behind a store (named in errors).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -21,25 +21,52 @@ impl std::fmt::Debug for DatabaseUrl {
     }
 }
 
+/// Why a database URL was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseUrlError {
+    /// Nothing but whitespace.
+    #[error("the database URL is empty")]
+    Empty,
+    /// `sqlite://` without a path.
+    #[error("sqlite:// needs a file path (sqlite://relayer.db)")]
+    SqliteWithoutPath,
+    /// A PostgreSQL URL the driver does not accept.
+    #[error("database URL {url}: {source}")]
+    Postgres {
+        /// The URL without its password.
+        url: String,
+        /// The driver's error.
+        #[source]
+        source: postgres::Error,
+    },
+    /// Another scheme.
+    #[error("database URL scheme {scheme:?} is not supported (sqlite:// or postgres://)")]
+    UnsupportedScheme {
+        /// The scheme.
+        scheme: String,
+    },
+}
+
 impl DatabaseUrl {
     /// Parses `sqlite://PATH`, `postgres://...`, `postgresql://...`, or a bare file path (SQLite).
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, DatabaseUrlError> {
         let text = text.trim();
         if text.is_empty() {
-            return Err("the database URL is empty".into());
+            return Err(DatabaseUrlError::Empty);
         }
         if let Some(path) = text.strip_prefix("sqlite://") {
             if path.is_empty() {
-                return Err("sqlite:// needs a file path (sqlite://relayer.db)".into());
+                return Err(DatabaseUrlError::SqliteWithoutPath);
             }
             return Ok(Self::Sqlite(path.into()));
         }
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-            text.parse::<postgres::Config>().map_err(|e| format!("database URL {}: {e}", redact(text)))?;
+            text.parse::<postgres::Config>()
+                .map_err(|source| DatabaseUrlError::Postgres { url: redact(text), source })?;
             return Ok(Self::Postgres(text.into()));
         }
         if let Some((scheme, _)) = text.split_once("://") {
-            return Err(format!("database URL scheme {scheme:?} is not supported (sqlite:// or postgres://)"));
+            return Err(DatabaseUrlError::UnsupportedScheme { scheme: scheme.into() });
         }
         Ok(Self::Sqlite(text.into()))
     }
@@ -78,8 +105,8 @@ pub(crate) fn redact(url: &str) -> String {
 }
 
 impl std::str::FromStr for DatabaseUrl {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = DatabaseUrlError;
+    fn from_str(s: &str) -> Result<Self, DatabaseUrlError> {
         Self::parse(s)
     }
 }
@@ -113,9 +140,21 @@ mod tests {
         assert_eq!(pg.redacted(), "postgres://zk:***@db.internal:5433/zkguard");
         assert!(!format!("{pg:?}").contains("hunter2"));
         for (bad, says) in [("", "empty"), ("sqlite://", "file path"), ("mysql://x/y", "\"mysql\" is not supported")] {
-            let e = DatabaseUrl::parse(bad).unwrap_err();
+            let e = DatabaseUrl::parse(bad).unwrap_err().to_string();
             assert!(e.contains(says), "{bad}: {e}");
         }
+        assert!(matches!(DatabaseUrl::parse("  "), Err(DatabaseUrlError::Empty)));
+        assert!(matches!(
+            "mysql://x/y".parse::<DatabaseUrl>(),
+            Err(DatabaseUrlError::UnsupportedScheme { ref scheme }) if scheme == "mysql"
+        ));
+        // A URL the driver refuses keeps the driver's error as its source, and no password.
+        let e = DatabaseUrl::parse("postgres://zk:hunter2@db:notaport/zkguard").unwrap_err();
+        assert!(matches!(e, DatabaseUrlError::Postgres { .. }), "{e:?}");
+        assert!(std::error::Error::source(&e).is_some());
+        let text = e.to_string();
+        assert!(text.starts_with("database URL postgres://zk:***@db:notaport/zkguard: "), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
         let mut rel = DatabaseUrl::parse("sqlite://jobs.db").unwrap();
         rel.resolve(Path::new("/etc/zk"));
         assert_eq!(rel, DatabaseUrl::Sqlite("/etc/zk/jobs.db".into()));

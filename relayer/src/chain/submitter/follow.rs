@@ -307,10 +307,10 @@ impl Submitter {
         for at in [block, block.saturating_sub(1)] {
             match self.provider.call(call.clone()).block(BlockId::number(at)).await {
                 Err(e) => {
-                    return match crate::chain::rpc::classify(&e) {
+                    return match crate::chain::rpc::classify(e) {
                         Ok(RpcFailure::Revert(data)) => decode_revert(&data),
                         Ok(other) => other.to_string(),
-                        Err(m) => format!("reverted (replay failed: {m})"),
+                        Err(transient) => format!("reverted (replay failed: {transient})"),
                     }
                 }
                 Ok(_) => continue,

@@ -30,11 +30,11 @@ use alloy_primitives::Address;
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Serialize};
 
-use super::codegen::GeneratedVerifier;
-use super::context::{fr_to_u256, SubmissionContext};
-use super::exec::GasReport;
 use crate::circuit::instances::ACCUMULATOR_LIMBS;
 use crate::circuit::{AppInstances, InstanceLayout};
+use crate::evm::codegen::GeneratedVerifier;
+use crate::evm::context::{fr_to_u256, SubmissionContext};
+use crate::evm::exec::GasReport;
 
 /// Why a fixture could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -241,8 +241,8 @@ impl Fixture {
         let mut text = serde_json::to_string_pretty(self)
             .map_err(|source| FixtureError::Json { path: path.to_path_buf(), source })?;
         text.push('\n');
-        super::codegen::write_file(path, text.as_bytes()).map_err(|e| match e {
-            super::CodegenError::Io { path, source } => FixtureError::Io { path, source },
+        crate::evm::codegen::write_file(path, text.as_bytes()).map_err(|e| match e {
+            crate::evm::CodegenError::Io { path, source } => FixtureError::Io { path, source },
             other => FixtureError::Inconsistent(other.to_string()),
         })
     }

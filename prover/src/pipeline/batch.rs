@@ -8,17 +8,16 @@ use std::time::{Duration, Instant};
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr};
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 
-use super::config::{default_k, AggregationShape};
-use super::keys::AggregationKeys;
-use super::prove::{aggregate, app_snark, AggregationProof};
-use crate::circuit::instances::ACCUMULATOR_LIMBS;
+use super::fixture::{Fixture, FixtureInput};
+use super::verifier::{aggregation_verifier, aggregation_verifier_spec, default_batch_name};
+use super::PipelineError;
+use crate::aggregate::config::{default_k, AggregationShape};
+use crate::aggregate::{aggregate, app_snark, AggregationKeys, AggregationProof};
 use crate::circuit::{AppInstances, AppShape, AppWitness};
-use crate::evm::codegen::{generate_verifier, GeneratedVerifier, VerifierSpec};
+use crate::evm::codegen::GeneratedVerifier;
 use crate::evm::context::SubmissionContext;
-use crate::evm::direct::describe_app;
+use crate::evm::encode_calldata;
 use crate::evm::exec::{evm_verify, GasReport};
-use crate::evm::fixture::{Fixture, FixtureInput};
-use crate::evm::{encode_calldata, OnchainError};
 use crate::keys::{load_params, AppKeys, SrsSource};
 use crate::prove::{prove, AppProof, Transcript};
 use crate::quant::QuantizedModel;
@@ -96,53 +95,8 @@ pub struct BatchRun {
     pub timings: BatchTimings,
 }
 
-/// The default directory name of an aggregation verifier: `batch<N>-<first 12 digest digits>`.
-pub fn default_batch_name(keys: &AggregationKeys) -> String {
-    format!("batch{}-{}", keys.config.shape.proofs, &keys.digest[..12.min(keys.digest.len())])
-}
-
-/// The spec of the verifier of `keys`' aggregation circuit.
-pub fn aggregation_verifier_spec(
-    keys: &AggregationKeys,
-    app_keys: &AppKeys,
-    srs: &SrsSource,
-    name: String,
-    command: String,
-) -> VerifierSpec {
-    let p = &keys.config.params;
-    let app = &app_keys.config;
-    VerifierSpec {
-        name,
-        circuit_digest: keys.digest.clone(),
-        description: format!(
-            "aggregation (SHPLONK, k = {}, {} advice + {} lookup columns) of {} proofs of the {} [{}]",
-            p.degree,
-            p.num_advice,
-            p.num_lookup_advice,
-            keys.config.shape.proofs,
-            describe_app(&app.shape, app.k(), app.params.num_advice_per_phase.iter().sum()),
-            app_keys.digest
-        ),
-        num_instance: keys.config.shape.num_instance(),
-        accumulator_limbs: ACCUMULATOR_LIMBS,
-        command,
-        srs: srs.id(),
-        insecure_srs: srs.is_insecure(),
-    }
-}
-
-/// Generates and compiles the verifier of `keys`' aggregation circuit.
-pub fn aggregation_verifier(
-    params: &ParamsKZG<Bn256>,
-    keys: &AggregationKeys,
-    spec: VerifierSpec,
-    solc: &std::path::Path,
-) -> Result<GeneratedVerifier, OnchainError> {
-    Ok(generate_verifier(params, keys.vk(), spec, solc)?)
-}
-
 /// App keys, N app proofs, aggregation keys and proof, verifier, revm check and fixture.
-pub fn run(req: &BatchRequest) -> Result<BatchRun, OnchainError> {
+pub fn run(req: &BatchRequest) -> Result<BatchRun, PipelineError> {
     let n = req.batches.len();
     let shape = AppShape::new(req.model.shape(), req.batch_size).with_scores(req.has_scores);
     let started = Instant::now();
@@ -209,47 +163,4 @@ pub fn run(req: &BatchRequest) -> Result<BatchRun, OnchainError> {
     let fixture = Fixture { aggregation_k: Some(k), ..fixture };
     let timings = BatchTimings { app_prove, aggregation_keygen, aggregation_prove, verifier: verifier_time };
     Ok(BatchRun { app_keys, app_params, keys, params, app_proofs, decoded, proof, verifier, gas, fixture, timings })
-}
-
-/// The demo batch the tests, fixtures and benchmarks share: `proofs` app proofs of the built-in
-/// 4-feature demo circuit (batch 4, one advice column); batch `i` has `3 + i % 2` real rows so
-/// padding is exercised, with one subject per real row, all bound to the demo context.
-pub fn demo_request(proofs: usize, k: Option<u32>, cache_dir: PathBuf, solc: PathBuf, command: &str) -> BatchRequest {
-    demo_request_sized(proofs, 4, true, k, cache_dir, solc, command)
-}
-
-/// [`demo_request`] with app proofs of `batch_size` samples (batch `i` has `batch_size - 1 +
-/// i % 2` real rows), with or without scores.
-pub fn demo_request_sized(
-    proofs: usize,
-    batch_size: usize,
-    has_scores: bool,
-    k: Option<u32>,
-    cache_dir: PathBuf,
-    solc: PathBuf,
-    command: &str,
-) -> BatchRequest {
-    const FEATURES: usize = 4;
-    let mut batches = vec![];
-    let mut offset = 0;
-    for i in 0..proofs {
-        let rows = batch_size - 1 + i % 2;
-        batches.push(crate::evm::demo::demo_rows(FEATURES, rows, offset));
-        offset += rows;
-    }
-    BatchRequest {
-        model: crate::evm::demo::demo_model(FEATURES),
-        batches,
-        batch_size,
-        has_scores,
-        max_columns: 1,
-        salt: Fr::from(0xba7cu64),
-        ctx: crate::evm::demo::demo_context(offset),
-        k,
-        srs: SrsSource::InsecureDev,
-        cache_dir,
-        solc,
-        verifier_name: None,
-        command: command.to_string(),
-    }
 }

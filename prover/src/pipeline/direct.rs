@@ -1,75 +1,25 @@
 //! Direct mode end to end: one app proof with the EVM (keccak) transcript, checked by a Solidity
-//! verifier generated for the app circuit.
+//! verifier generated for the app circuit ([`super::verifier::app_verifier`]).
 //!
-//! [`app_verifier`] generates and compiles the verifier of an app circuit; [`run`] does the whole
-//! path for a batch of rows (keys, proof bound to a [`SubmissionContext`], verifier, revm check,
-//! fixture) and is what `zkguard fixture --mode direct` and the tests call.
+//! [`run`] does the whole path for a batch of rows (keys, proof bound to a [`SubmissionContext`],
+//! verifier, revm check, fixture) and is what `zkguard fixture --mode direct` and the tests call.
 
 use std::path::PathBuf;
 
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr};
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 
-use super::codegen::{generate_verifier, GeneratedVerifier, VerifierSpec};
-use super::context::SubmissionContext;
-use super::exec::{evm_verify, GasReport};
 use super::fixture::{Fixture, FixtureInput};
-use super::{encode_calldata, OnchainError};
+use super::verifier::{app_verifier, app_verifier_spec, default_app_name};
+use super::PipelineError;
 use crate::circuit::{AppInstances, AppShape, AppWitness};
+use crate::evm::codegen::GeneratedVerifier;
+use crate::evm::context::SubmissionContext;
+use crate::evm::encode_calldata;
+use crate::evm::exec::{evm_verify, GasReport};
 use crate::keys::{load_params, AppKeys, SrsSource};
 use crate::prove::{prove, AppProof, Transcript};
-use crate::quant::{Family, QuantizedModel};
-
-/// A one-line description of an app circuit.
-pub fn describe_app(shape: &AppShape, k: u32, advice_columns: usize) -> String {
-    let m = &shape.model;
-    let family = match m.family {
-        Family::Linear => "linear".to_string(),
-        Family::MlpAutoencoder => format!("MLP autoencoder {:?}", m.layers.iter().map(|l| l.0).collect::<Vec<_>>()),
-        Family::TreeEnsemble => {
-            let trees = m.tree_shape();
-            format!("tree ensemble of {} trees of depth {}", trees.n_trees, trees.depth)
-        }
-    };
-    format!(
-        "app circuit: {family}, {} features{}, batch {}, fixed point {}/{} bits, k = {k}, {advice_columns} advice columns",
-        m.n_features,
-        if m.standardize { " (standardized)" } else { "" },
-        shape.batch_size,
-        m.fixed.scale_bits,
-        m.fixed.value_bits,
-    )
-}
-
-/// The default directory name of an app circuit's verifier: `app-<first 12 digest digits>`.
-pub fn default_app_name(keys: &AppKeys) -> String {
-    format!("app-{}", &keys.digest[..12.min(keys.digest.len())])
-}
-
-/// The spec of the direct-mode verifier of `keys`' circuit.
-pub fn app_verifier_spec(keys: &AppKeys, srs: &SrsSource, name: String, command: String) -> VerifierSpec {
-    let config = &keys.config;
-    VerifierSpec {
-        name,
-        circuit_digest: keys.digest.clone(),
-        description: describe_app(&config.shape, config.k(), config.params.num_advice_per_phase.iter().sum()),
-        num_instance: config.shape.layout().len(),
-        accumulator_limbs: 0,
-        command,
-        srs: srs.id(),
-        insecure_srs: srs.is_insecure(),
-    }
-}
-
-/// Generates and compiles the direct-mode verifier of `keys`' circuit.
-pub fn app_verifier(
-    params: &ParamsKZG<Bn256>,
-    keys: &AppKeys,
-    spec: VerifierSpec,
-    solc: &std::path::Path,
-) -> Result<GeneratedVerifier, OnchainError> {
-    Ok(generate_verifier(params, keys.vk(), spec, solc)?)
-}
+use crate::quant::QuantizedModel;
 
 /// A direct-mode run.
 #[derive(Debug)]
@@ -118,7 +68,7 @@ pub struct DirectRun {
 }
 
 /// Keys, proof, verifier, revm verification and fixture for one batch.
-pub fn run(req: &DirectRequest) -> Result<DirectRun, OnchainError> {
+pub fn run(req: &DirectRequest) -> Result<DirectRun, PipelineError> {
     let shape = AppShape::new(req.model.shape(), req.batch_size);
     let witness = AppWitness::new(req.model.clone(), req.rows.clone(), req.batch_size, req.salt, req.ctx.context())?;
     let config = AppKeys::choose_config(&shape, req.max_columns)?;

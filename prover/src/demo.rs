@@ -1,12 +1,19 @@
-//! A small built-in model, data and context for fixtures, tests and demos that need no files:
-//! a standardized linear filter over `n` features (fixed point 10/40 bits) with deterministic
-//! parameters and rows that flag some samples and pass others.
+//! DEMO DATA, not for production: a small built-in model, data and context for fixtures, tests,
+//! benchmarks and `zkguard fixture` without files: a standardized linear filter over `n` features
+//! (fixed point 10/40 bits) with deterministic parameters, rows that flag some samples and pass
+//! others, a context at a fixed Guard address (where the forge fixture test deploys the Guard),
+//! and the demo batch-mode request ([`demo_request`]).
 //!
 //! The committed `contracts/fixtures/direct.json` uses `demo_model(4)` with batch size 4.
 
-use alloy_primitives::{address, keccak256, Address, U256};
+use std::path::PathBuf;
 
-use super::context::SubmissionContext;
+use alloy_primitives::{address, keccak256, Address, U256};
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+
+use crate::evm::context::SubmissionContext;
+use crate::keys::SrsSource;
+use crate::pipeline::batch::BatchRequest;
 use crate::quant::{Family, FixedPoint, ModelShape, QuantizedModel};
 
 /// Fixed-point format of the demo model.
@@ -76,6 +83,49 @@ pub fn demo_context(samples: usize) -> SubmissionContext {
         nonce: DEMO_NONCE,
         issued_at: DEMO_ISSUED_AT,
         subjects: demo_subjects(samples),
+    }
+}
+
+/// The demo batch the tests, fixtures and benchmarks share: `proofs` app proofs of the built-in
+/// 4-feature demo circuit (batch 4, one advice column); batch `i` has `3 + i % 2` real rows so
+/// padding is exercised, with one subject per real row, all bound to the demo context.
+pub fn demo_request(proofs: usize, k: Option<u32>, cache_dir: PathBuf, solc: PathBuf, command: &str) -> BatchRequest {
+    demo_request_sized(proofs, 4, true, k, cache_dir, solc, command)
+}
+
+/// [`demo_request`] with app proofs of `batch_size` samples (batch `i` has `batch_size - 1 +
+/// i % 2` real rows), with or without scores.
+pub fn demo_request_sized(
+    proofs: usize,
+    batch_size: usize,
+    has_scores: bool,
+    k: Option<u32>,
+    cache_dir: PathBuf,
+    solc: PathBuf,
+    command: &str,
+) -> BatchRequest {
+    const FEATURES: usize = 4;
+    let mut batches = vec![];
+    let mut offset = 0;
+    for i in 0..proofs {
+        let rows = batch_size - 1 + i % 2;
+        batches.push(demo_rows(FEATURES, rows, offset));
+        offset += rows;
+    }
+    BatchRequest {
+        model: demo_model(FEATURES),
+        batches,
+        batch_size,
+        has_scores,
+        max_columns: 1,
+        salt: Fr::from(0xba7cu64),
+        ctx: demo_context(offset),
+        k,
+        srs: SrsSource::InsecureDev,
+        cache_dir,
+        solc,
+        verifier_name: None,
+        command: command.to_string(),
     }
 }
 
