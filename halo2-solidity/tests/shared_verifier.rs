@@ -1,0 +1,182 @@
+//! The shared verifier in revm with real app proofs (the demo's linear model, 1 advice column,
+//! flex-gate Poseidon, insecure dev SRS): a valid proof passes; a flipped proof byte, a changed
+//! instance, an instance `>= r`, truncated or padded calldata, non-canonical ABI offsets, the key
+//! of another circuit of the same proof system, and a key address with the wrong code (or none)
+//! are refused. Two circuits of one proof system render a byte-identical verifier, which checks
+//! both circuits' proofs with their own keys.
+
+use std::path::{Path, PathBuf};
+
+use alloy_primitives::{Address, U256};
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr};
+use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use zkguard_halo2_solidity::app::{app_pair, proof_system_of, AppPair};
+use zkguard_halo2_solidity::calldata::encode_verify_proof;
+use zkguard_halo2_solidity::evm::LocalEvm;
+use zkguard_prover::circuit::poseidon::PoseidonBackend;
+use zkguard_prover::circuit::{AppCircuitConfig, AppShape, AppWitness};
+use zkguard_prover::evm::context::FIELD_MODULUS;
+use zkguard_prover::evm::{demo, CallOutcome};
+use zkguard_prover::keys::{load_params, AppKeys, SrsSource};
+use zkguard_prover::prove::{prove, AppProof, Transcript};
+
+const COMMAND: &str = "cargo test -p zkguard-halo2-solidity --test shared_verifier";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the crate sits in the workspace").to_path_buf()
+}
+
+/// Keys and parameters are cached here across test runs (shared with the prover's tests).
+fn cache_dir() -> PathBuf {
+    root().join("target/zkguard-test-cache")
+}
+
+struct Circuit {
+    keys: AppKeys,
+    proof: AppProof,
+    pair: AppPair,
+    _params: ParamsKZG<Bn256>,
+}
+
+fn circuit(n_features: usize, batch: usize, samples: usize, poseidon: PoseidonBackend) -> Circuit {
+    let srs = SrsSource::InsecureDev;
+    let shape = AppShape::new(demo::demo_shape(n_features), batch);
+    let config = AppCircuitConfig::choose_with(&shape, 1, poseidon).unwrap();
+    let params = load_params(&srs, config.k(), &cache_dir()).unwrap();
+    let keys = AppKeys::load_or_generate(config, &params, &srs, &cache_dir()).unwrap();
+    let witness = AppWitness::new(
+        demo::demo_model(n_features),
+        demo::demo_rows(n_features, samples, 0),
+        batch,
+        Fr::from(0x5a17u64),
+        demo::demo_context(samples).context(),
+    )
+    .unwrap();
+    let proof = prove(&params, &keys, &witness, Transcript::Evm).unwrap();
+    let pair = app_pair(&keys, &params, &srs, COMMAND, &root().join("scripts/solc")).unwrap();
+    Circuit { keys, proof, pair, _params: params }
+}
+
+fn word(value: U256) -> [u8; 32] {
+    value.to_be_bytes::<32>()
+}
+
+#[test]
+fn shared_verifier_accepts_valid_and_refuses_tampered_calls() {
+    let a = circuit(4, 4, 3, PoseidonBackend::FlexGate);
+    // Another model and batch of the same proof system.
+    let b = circuit(5, 8, 5, PoseidonBackend::FlexGate);
+    assert_ne!(a.keys.digest, b.keys.digest);
+    assert_eq!(proof_system_of(&a.keys.config), proof_system_of(&b.keys.config), "not one proof system");
+    assert_eq!(a.pair.rendered.verifier_sol, b.pair.rendered.verifier_sol, "the verifier source differs");
+    assert_eq!(a.pair.compiled.verifier.runtime, b.pair.compiled.verifier.runtime, "the verifier bytecode differs");
+    assert_ne!(a.pair.compiled.vk_codehash, b.pair.compiled.vk_codehash);
+
+    let mut evm = LocalEvm::new();
+    let verifier = evm.deploy(&a.pair.compiled.verifier.creation).unwrap();
+    let vk_a = evm.deploy(&a.pair.compiled.vk.creation).unwrap();
+    let vk_b = evm.deploy(&b.pair.compiled.vk.creation).unwrap();
+    assert_eq!(vk_a.runtime, a.pair.rendered.vk_code, "the key contract's code is not the key's words");
+    assert_eq!(alloy_primitives::keccak256(&vk_b.runtime), b.pair.compiled.vk_codehash);
+
+    let (instances, proof) = (&a.proof.instances, &a.proof.proof);
+    let valid = encode_verify_proof(vk_a.address, proof, instances);
+    let n = instances.len();
+    let instance_cptr = valid.len() - 32 * n;
+
+    let mut calls: Vec<(String, Address, Vec<u8>)> = vec![("valid".into(), vk_a.address, valid.clone())];
+    for pos in [0, proof.len() / 2, proof.len() - 1] {
+        let mut tampered = proof.clone();
+        tampered[pos] ^= 1;
+        calls.push((
+            format!("proof byte {pos} flipped"),
+            vk_a.address,
+            encode_verify_proof(vk_a.address, &tampered, instances),
+        ));
+    }
+    for index in 0..n {
+        let mut changed = instances.clone();
+        changed[index] += Fr::one();
+        calls.push((format!("instance {index} + 1"), vk_a.address, encode_verify_proof(vk_a.address, proof, &changed)));
+    }
+    for index in [0, n - 1] {
+        // The same instance plus r: equal modulo r, refused as non-canonical.
+        let mut data = valid.clone();
+        let at = instance_cptr + 32 * index;
+        let value = U256::from_be_slice(&data[at..at + 32]) + FIELD_MODULUS;
+        data[at..at + 32].copy_from_slice(&word(value));
+        calls.push((format!("instance {index} + r"), vk_a.address, data));
+    }
+    calls.push(("truncated by 1 byte".into(), vk_a.address, valid[..valid.len() - 1].to_vec()));
+    calls.push(("truncated by 32 bytes".into(), vk_a.address, valid[..valid.len() - 32].to_vec()));
+    calls.push(("selector only".into(), vk_a.address, valid[..4].to_vec()));
+    calls.push(("empty".into(), vk_a.address, vec![]));
+    for extra in [1, 32] {
+        let mut padded = valid.clone();
+        padded.extend(std::iter::repeat_n(0u8, extra));
+        calls.push((format!("padded by {extra} zero byte(s)"), vk_a.address, padded));
+    }
+    // The instances array moved one word further (a valid ABI encoding, not the canonical one).
+    let mut moved = valid[..instance_cptr - 32].to_vec();
+    moved.extend_from_slice(&[0u8; 32]);
+    moved.extend_from_slice(&valid[instance_cptr - 32..]);
+    let offset = U256::from_be_slice(&moved[0x44..0x64]) + U256::from(32);
+    moved[0x44..0x64].copy_from_slice(&word(offset));
+    calls.push(("non-canonical instances offset".into(), vk_a.address, moved));
+    calls.push(("key of another circuit".into(), vk_b.address, encode_verify_proof(vk_b.address, proof, instances)));
+    calls.push((
+        "key address with no code".into(),
+        Address::repeat_byte(0x42),
+        encode_verify_proof(Address::repeat_byte(0x42), proof, instances),
+    ));
+    calls.push((
+        "the verifier as key".into(),
+        verifier.address,
+        encode_verify_proof(verifier.address, proof, instances),
+    ));
+    // B's valid proof with B's key through the same verifier: accepted; with A's key: refused.
+    let b_valid = encode_verify_proof(vk_b.address, &b.proof.proof, &b.proof.instances);
+    calls.push(("valid: circuit B with its key".into(), vk_b.address, b_valid));
+    calls.push((
+        "circuit B's proof with A's key".into(),
+        vk_a.address,
+        encode_verify_proof(vk_a.address, &b.proof.proof, &b.proof.instances),
+    ));
+
+    let mut failures = vec![];
+    for (name, _, data) in &calls {
+        let outcome = evm.call(verifier.address, data).unwrap();
+        let accepted = matches!(&outcome, CallOutcome::Success { output, .. } if output.len() == 32 && output[31] == 1);
+        if accepted != name.starts_with("valid") {
+            failures.push(format!("{name}: {outcome:?}"));
+        }
+        if name == "valid" {
+            eprintln!(
+                "shared verifier: runtime {} B, key runtime {} B (deploy gas {}), verify tx gas {} ({} instances, calldata {} B)",
+                verifier.runtime.len(),
+                vk_a.runtime.len(),
+                vk_a.gas_used,
+                outcome.gas_used(),
+                n,
+                data.len()
+            );
+        }
+    }
+    assert!(failures.is_empty(), "wrong outcomes:\n{}", failures.join("\n"));
+}
+
+/// Debug aid: writes the rendered verifier of the demo circuit to target/ (no assertion).
+#[test]
+#[ignore]
+fn dump_rendered_verifier() {
+    let srs = SrsSource::InsecureDev;
+    let shape = AppShape::new(demo::demo_shape(4), 4);
+    let config = AppCircuitConfig::choose_with(&shape, 1, PoseidonBackend::FlexGate).unwrap();
+    let params = load_params(&srs, config.k(), &cache_dir()).unwrap();
+    let keys = AppKeys::load_or_generate(config, &params, &srs, &cache_dir()).unwrap();
+    let provenance = zkguard_halo2_solidity::app::app_provenance(&keys, &srs, COMMAND);
+    let rendered =
+        zkguard_halo2_solidity::render(keys.vk(), &params, keys.config.shape.layout().len(), &provenance).unwrap();
+    std::fs::write(root().join("target/Halo2Verifier.sol"), &rendered.verifier_sol).unwrap();
+    std::fs::write(root().join("target/Halo2VerifyingKey.sol"), &rendered.vk_sol).unwrap();
+}
