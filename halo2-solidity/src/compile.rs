@@ -19,7 +19,7 @@ pub const VK_CONTRACT: &str = "Halo2VerifyingKey";
 pub struct CompiledPair {
     /// The shared verifier.
     pub verifier: Compiled,
-    /// The verifying key.
+    /// The verifying key: `creation` deploys it, `runtime` is the code it deploys (the key's words).
     pub vk: Compiled,
     /// keccak256 of the key's runtime code ([`Rendered::vk_code`]): what a registry pins
     /// (`extcodehash`). solc's `deployedBytecode` of the key is NOT its runtime (the constructor
@@ -38,7 +38,9 @@ pub fn compile_one(solc: &Path, source: &str, contract: &'static str) -> Result<
 /// Compiles the verifier and the key of `rendered`.
 pub fn compile_pair(solc: &Path, rendered: &Rendered) -> Result<CompiledPair, SharedVerifierError> {
     let verifier = compile_one(solc, &rendered.verifier_sol, VERIFIER_CONTRACT)?;
-    let vk = compile_one(solc, &rendered.vk_sol, VK_CONTRACT)?;
+    let mut vk = compile_one(solc, &rendered.vk_sol, VK_CONTRACT)?;
+    // solc's deployedBytecode is the empty contract's; the deployed code is the key's words.
+    vk.runtime = rendered.vk_code.clone();
     let vk_codehash = keccak256(&rendered.vk_code);
     Ok(CompiledPair { verifier, vk, vk_codehash })
 }

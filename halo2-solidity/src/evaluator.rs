@@ -5,9 +5,10 @@
 //! Derived from PSE's halo2-solidity-verifier (f0626be, MIT), `src/codegen/evaluator.rs`; ported
 //! to halo2-axiom. See `NOTICE`. Change: PSE binds every leaf and intermediate value of a gate to
 //! a Yul `let`, which overflows the stack ("stack too deep", optimizer off) on any gate with more
-//! than a dozen terms; here leaves (proof words, key words, constants) are read inline and each
+//! than a dozen terms; here leaves (proof words, key words, constants) are read inline and an
 //! intermediate value is kept in a memory word above the verifier's fixed memory map (free while
-//! the quotient is evaluated), still computed once.
+//! the quotient is evaluated) only when it occurs more than once or would nest too deep, and
+//! is inlined into its parent otherwise.
 
 #![allow(clippy::useless_format)]
 
@@ -22,6 +23,19 @@ use itertools::{chain, izip, Itertools};
 use ruint::aliases::U256;
 use std::{cell::RefCell, collections::HashMap, iter};
 
+/// How deep an inlined gate expression may nest (each level keeps two stack slots, and `r` must
+/// stay within DUP16's reach below the block's own variables).
+const MAX_INLINE_DEPTH: usize = 4;
+
+/// One emitted value: the lines that must run first, its expression, its inline nesting depth
+/// and its interned id.
+struct Node {
+    lines: Vec<String>,
+    expr: String,
+    depth: usize,
+    id: usize,
+}
+
 #[derive(Debug)]
 pub(crate) struct Evaluator<'a, F: PrimeField> {
     cs: &'a ConstraintSystem<F>,
@@ -30,7 +44,6 @@ pub(crate) struct Evaluator<'a, F: PrimeField> {
     var_counter: RefCell<usize>,
     /// First memory word of the intermediate values (above `PAIRING_RHS_Y_MPTR`).
     scratch: Ptr,
-    var_cache: RefCell<HashMap<String, String>>,
 }
 
 impl<'a, F> Evaluator<'a, F>
@@ -38,14 +51,7 @@ where
     F: PrimeField<Repr = [u8; 0x20]>,
 {
     pub(crate) fn new(cs: &'a ConstraintSystem<F>, meta: &'a ConstraintSystemMeta, data: &'a Data) -> Self {
-        Self {
-            cs,
-            meta,
-            data,
-            var_counter: Default::default(),
-            scratch: data.theta_mptr + 26,
-            var_cache: Default::default(),
-        }
+        Self { cs, meta, data, var_counter: Default::default(), scratch: data.theta_mptr + 26 }
     }
 
     pub fn gate_computations(&self) -> Vec<(Vec<String>, String)> {
@@ -222,7 +228,6 @@ where
 
     fn reset(&self) {
         *self.var_counter.borrow_mut() = Default::default();
-        *self.var_cache.borrow_mut() = Default::default();
     }
 
     fn evaluate_and_reset(&self, expression: &Expression<F>) -> (Vec<String>, String) {
@@ -231,50 +236,77 @@ where
         result
     }
 
+    /// Yul for `expression`: lines that store intermediate values, and the expression of the
+    /// result. A value is written to a memory word when it occurs more than once in the
+    /// expression (computed once) or when inlining it would nest deeper than
+    /// [`MAX_INLINE_DEPTH`] (each nesting level holds two stack slots above `r`); otherwise it is
+    /// inlined into its parent, which keeps the bytecode small.
     fn evaluate(&self, expression: &Expression<F>) -> (Vec<String>, String) {
+        // Pass 1: intern every node by its operation and its operands' ids, count occurrences.
+        let ids: RefCell<HashMap<String, usize>> = Default::default();
+        let counts: RefCell<HashMap<usize, usize>> = Default::default();
+        let intern = |key: String| -> usize {
+            let mut ids = ids.borrow_mut();
+            let next = ids.len();
+            let id = *ids.entry(key).or_insert(next);
+            *counts.borrow_mut().entry(id).or_default() += 1;
+            id
+        };
         evaluate(
             expression,
-            &|constant| (vec![], u256_string(constant)),
-            &|query| (vec![], self.eval(Fixed, query.column_index(), query.rotation().0)),
-            &|query| (vec![], self.eval(Advice::default(), query.column_index(), query.rotation().0)),
-            &|_| (vec![], self.data.instance_eval.to_string()),
-            &|challenge| (vec![], self.data.challenges[challenge.index()].to_string()),
-            &|(mut acc, var)| {
-                let (lines, var) = self.init_var(format!("sub(r, {var})"), None);
-                acc.extend(lines);
-                (acc, var)
+            &|constant| intern(u256_string(constant)),
+            &|query| intern(self.eval(Fixed, query.column_index(), query.rotation().0)),
+            &|query| intern(self.eval(Advice::default(), query.column_index(), query.rotation().0)),
+            &|_| intern(self.data.instance_eval.to_string()),
+            &|challenge| intern(self.data.challenges[challenge.index()].to_string()),
+            &|a| intern(format!("neg {a}")),
+            &|a, b| intern(format!("add {a} {b}")),
+            &|a, b| intern(format!("mul {a} {b}")),
+            &|a, scalar| intern(format!("scale {a} {}", u256_string(scalar))),
+        );
+        // Pass 2: emit, materializing shared or deep values.
+        let ids = ids.into_inner();
+        let counts = counts.into_inner();
+        let stored: RefCell<HashMap<usize, String>> = Default::default();
+        let id_of = |key: String| ids[&key];
+        let leaf = |value: String| Node { lines: vec![], expr: value.clone(), depth: 0, id: id_of(value) };
+        let op = |key: String, expr: String, operands: Vec<Node>| -> Node {
+            let id = id_of(key);
+            if let Some(var) = stored.borrow().get(&id) {
+                return Node { lines: vec![], expr: var.clone(), depth: 0, id };
+            }
+            let depth = 1 + operands.iter().map(|n| n.depth).max().unwrap_or(0);
+            let mut lines: Vec<String> = operands.into_iter().flat_map(|n| n.lines).collect();
+            if counts[&id] > 1 || depth > MAX_INLINE_DEPTH {
+                let slot = self.next_slot();
+                let var = format!("mload({slot})");
+                lines.push(format!("mstore({slot}, {expr})"));
+                stored.borrow_mut().insert(id, var.clone());
+                Node { lines, expr: var, depth: 0, id }
+            } else {
+                Node { lines, expr, depth, id }
+            }
+        };
+        let node = evaluate(
+            expression,
+            &|constant| leaf(u256_string(constant)),
+            &|query| leaf(self.eval(Fixed, query.column_index(), query.rotation().0)),
+            &|query| leaf(self.eval(Advice::default(), query.column_index(), query.rotation().0)),
+            &|_| leaf(self.data.instance_eval.to_string()),
+            &|challenge| leaf(self.data.challenges[challenge.index()].to_string()),
+            &|a: Node| op(format!("neg {}", a.id), format!("sub(r, {})", a.expr), vec![a]),
+            &|a: Node, b: Node| {
+                op(format!("add {} {}", a.id, b.id), format!("addmod({}, {}, r)", a.expr, b.expr), vec![a, b])
             },
-            &|(mut lhs_acc, lhs_var), (rhs_acc, rhs_var)| {
-                let (lines, var) = self.init_var(format!("addmod({lhs_var}, {rhs_var}, r)"), None);
-                lhs_acc.extend(rhs_acc);
-                lhs_acc.extend(lines);
-                (lhs_acc, var)
+            &|a: Node, b: Node| {
+                op(format!("mul {} {}", a.id, b.id), format!("mulmod({}, {}, r)", a.expr, b.expr), vec![a, b])
             },
-            &|(mut lhs_acc, lhs_var), (rhs_acc, rhs_var)| {
-                let (lines, var) = self.init_var(format!("mulmod({lhs_var}, {rhs_var}, r)"), None);
-                lhs_acc.extend(rhs_acc);
-                lhs_acc.extend(lines);
-                (lhs_acc, var)
-            },
-            &|(mut acc, var), scalar| {
+            &|a: Node, scalar| {
                 let scalar = u256_string(scalar);
-                let (lines, var) = self.init_var(format!("mulmod({var}, {scalar}, r)"), None);
-                acc.extend(lines);
-                (acc, var)
+                op(format!("scale {} {scalar}", a.id), format!("mulmod({}, {scalar}, r)", a.expr), vec![a])
             },
-        )
-    }
-
-    /// An intermediate value: computed once into its memory word, read back with `mload`.
-    fn init_var(&self, value: impl ToString, _var: Option<String>) -> (Vec<String>, String) {
-        let value = value.to_string();
-        if let Some(var) = self.var_cache.borrow().get(&value) {
-            return (vec![], var.clone());
-        }
-        let slot = self.next_slot();
-        let var = format!("mload({slot})");
-        self.var_cache.borrow_mut().insert(value.clone(), var.clone());
-        (vec![format!("mstore({slot}, {value})")], var)
+        );
+        (node.lines, node.expr)
     }
 
     fn next_slot(&self) -> Ptr {

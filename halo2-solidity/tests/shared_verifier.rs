@@ -165,13 +165,47 @@ fn shared_verifier_accepts_valid_and_refuses_tampered_calls() {
     assert!(failures.is_empty(), "wrong outcomes:\n{}", failures.join("\n"));
 }
 
+/// The Poseidon-gate circuit (dense 9 x 9 MDS gates) is another proof system: its own verifier,
+/// which still compiles (no stack overflow) and checks its proofs.
+#[test]
+fn poseidon_gate_circuit_has_its_own_verifier() {
+    let gate = circuit(4, 2, 2, PoseidonBackend::Gate);
+    let flex = circuit(4, 2, 2, PoseidonBackend::FlexGate);
+    assert_ne!(proof_system_of(&gate.keys.config), proof_system_of(&flex.keys.config));
+    assert_ne!(gate.pair.rendered.verifier_sol, flex.pair.rendered.verifier_sol);
+
+    let mut evm = LocalEvm::new();
+    let verifier = evm.deploy(&gate.pair.compiled.verifier.creation).unwrap();
+    let vk = evm.deploy(&gate.pair.compiled.vk.creation).unwrap();
+    let flex_vk = evm.deploy(&flex.pair.compiled.vk.creation).unwrap();
+    let (instances, proof) = (&gate.proof.instances, &gate.proof.proof);
+    let valid = evm.call(verifier.address, &encode_verify_proof(vk.address, proof, instances)).unwrap();
+    assert!(valid.is_success(), "{valid:?}");
+    let mut tampered = proof.clone();
+    tampered[proof.len() / 3] ^= 1;
+    let flipped = evm.call(verifier.address, &encode_verify_proof(vk.address, &tampered, instances)).unwrap();
+    assert!(!flipped.is_success(), "{flipped:?}");
+    // Another proof system's key has another size: refused before any work.
+    let other = evm.call(verifier.address, &encode_verify_proof(flex_vk.address, proof, instances)).unwrap();
+    assert!(!other.is_success(), "{other:?}");
+    eprintln!(
+        "Poseidon-gate shared verifier: runtime {} B, key {} B, verify tx gas {}",
+        verifier.runtime.len(),
+        vk.runtime.len(),
+        valid.gas_used()
+    );
+}
+
 /// Debug aid: writes the rendered verifier of the demo circuit to target/ (no assertion).
 #[test]
 #[ignore]
 fn dump_rendered_verifier() {
     let srs = SrsSource::InsecureDev;
-    let shape = AppShape::new(demo::demo_shape(4), 4);
-    let config = AppCircuitConfig::choose_with(&shape, 1, PoseidonBackend::FlexGate).unwrap();
+    // DUMP_POSEIDON=gate dumps the Poseidon-gate circuit's (batch 2) instead.
+    let gate = std::env::var("DUMP_POSEIDON").is_ok_and(|v| v == "gate");
+    let (backend, batch) = if gate { (PoseidonBackend::Gate, 2) } else { (PoseidonBackend::FlexGate, 4) };
+    let shape = AppShape::new(demo::demo_shape(4), batch);
+    let config = AppCircuitConfig::choose_with(&shape, 1, backend).unwrap();
     let params = load_params(&srs, config.k(), &cache_dir()).unwrap();
     let keys = AppKeys::load_or_generate(config, &params, &srs, &cache_dir()).unwrap();
     let provenance = zkguard_halo2_solidity::app::app_provenance(&keys, &srs, COMMAND);
