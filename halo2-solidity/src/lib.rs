@@ -24,9 +24,11 @@
 //! is longer or shorter than the canonical one, and a `vk` whose code is not exactly a key of
 //! its proof system's size.
 //!
-//! Modules: [`generator`] (rendering), [`app`] (zkguard app circuits), [`bench`] (the bench binary's cases), [`compile`] (solc through `scripts/solc`), [`calldata`],
-//! [`provenance`] (file headers), [`evm`] (revm with several contracts), [`error`]; private ports of PSE's code: `meta` (constraint
-//! system and memory map), `evaluator` (quotient numerator), `pcs` (SHPLONK), `template`.
+//! Modules: [`generator`] (rendering), [`app`] (zkguard app circuits), [`mod@bench`] (the
+//! bench binary's cases), [`compile`] (solc through `scripts/solc`), [`calldata`],
+//! [`provenance`] (file headers), [`evm`] (revm with several contracts), [`error`]; private
+//! ports of PSE's code: `meta` (constraint system and memory map), `evaluator` (quotient
+//! numerator), `pcs` (SHPLONK), `template`.
 
 pub mod app;
 pub mod bench;

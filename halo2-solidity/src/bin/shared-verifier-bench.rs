@@ -32,6 +32,9 @@ struct Args {
     /// Output JSON.
     #[arg(long, default_value = "bench/shared_verifier.json")]
     out: PathBuf,
+    /// Keep the cases already in the output file and add these after them.
+    #[arg(long)]
+    append: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,7 +47,12 @@ fn main() -> anyhow::Result<()> {
         "both" => vec![PoseidonBackend::FlexGate, PoseidonBackend::Gate],
         other => anyhow::bail!("--poseidon {other:?}: use flex, gate or both"),
     };
-    let mut cases: Vec<SharedCase> = vec![];
+    let mut cases: Vec<SharedCase> = if args.append && args.out.exists() {
+        let text = std::fs::read_to_string(&args.out).with_context(|| format!("reading {}", args.out.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", args.out.display()))?
+    } else {
+        vec![]
+    };
     for poseidon in backends {
         for &batch in &args.batches {
             eprintln!("case: {poseidon:?}, B = {batch}");
