@@ -5,57 +5,20 @@
 //! are refused. Two circuits of one proof system render a byte-identical verifier, which checks
 //! both circuits' proofs with their own keys.
 
-use std::path::{Path, PathBuf};
-
 use alloy_primitives::{Address, U256};
-use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr};
-use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
-use zkguard_halo2_solidity::app::{app_pair, proof_system_of, AppPair};
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use zkguard_halo2_solidity::app::proof_system_of;
 use zkguard_halo2_solidity::calldata::encode_verify_proof;
 use zkguard_halo2_solidity::evm::LocalEvm;
 use zkguard_prover::circuit::poseidon::PoseidonBackend;
-use zkguard_prover::circuit::{AppCircuitConfig, AppShape, AppWitness};
+use zkguard_prover::circuit::{AppCircuitConfig, AppShape};
 use zkguard_prover::evm::context::FIELD_MODULUS;
 use zkguard_prover::evm::{demo, CallOutcome};
 use zkguard_prover::keys::{load_params, AppKeys, SrsSource};
-use zkguard_prover::prove::{prove, AppProof, Transcript};
 
-const COMMAND: &str = "cargo test -p zkguard-halo2-solidity --test shared_verifier";
+mod common;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the crate sits in the workspace").to_path_buf()
-}
-
-/// Keys and parameters are cached here across test runs (shared with the prover's tests).
-fn cache_dir() -> PathBuf {
-    root().join("target/zkguard-test-cache")
-}
-
-struct Circuit {
-    keys: AppKeys,
-    proof: AppProof,
-    pair: AppPair,
-    _params: ParamsKZG<Bn256>,
-}
-
-fn circuit(n_features: usize, batch: usize, samples: usize, poseidon: PoseidonBackend) -> Circuit {
-    let srs = SrsSource::InsecureDev;
-    let shape = AppShape::new(demo::demo_shape(n_features), batch);
-    let config = AppCircuitConfig::choose_with(&shape, 1, poseidon).unwrap();
-    let params = load_params(&srs, config.k(), &cache_dir()).unwrap();
-    let keys = AppKeys::load_or_generate(config, &params, &srs, &cache_dir()).unwrap();
-    let witness = AppWitness::new(
-        demo::demo_model(n_features),
-        demo::demo_rows(n_features, samples, 0),
-        batch,
-        Fr::from(0x5a17u64),
-        demo::demo_context(samples).context(),
-    )
-    .unwrap();
-    let proof = prove(&params, &keys, &witness, Transcript::Evm).unwrap();
-    let pair = app_pair(&keys, &params, &srs, COMMAND, &root().join("scripts/solc")).unwrap();
-    Circuit { keys, proof, pair, _params: params }
-}
+use common::{cache_dir, circuit, root, COMMAND};
 
 fn word(value: U256) -> [u8; 32] {
     value.to_be_bytes::<32>()
