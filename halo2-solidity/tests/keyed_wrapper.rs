@@ -35,7 +35,7 @@ fn deploy_wrapper(
     vk: Address,
     vk_hash: B256,
     c: &Circuit,
-) -> Result<Address, ExecError> {
+) -> Result<(Address, u64), ExecError> {
     let digest: FixedBytes<32> = FixedBytes::from_slice(&hex::decode(&c.keys.digest).unwrap());
     let args = (
         verifier,
@@ -50,7 +50,8 @@ fn deploy_wrapper(
         .abi_encode_params();
     let mut code = wrapper_creation_code();
     code.extend_from_slice(&args);
-    Ok(evm.deploy(&code)?.address)
+    let deployed = evm.deploy(&code)?;
+    Ok((deployed.address, deployed.gas_used))
 }
 
 fn verify_call(instances: &[Fr], proof: &[u8]) -> Vec<u8> {
@@ -70,8 +71,10 @@ fn keyed_wrapper_over_the_shared_verifier() {
     let unpinned = deploy_wrapper(&mut evm, verifier.address, vk_a.address, b.pair.compiled.vk_codehash, &a);
     assert!(matches!(unpinned, Err(ExecError::DeployReverted { .. })), "{unpinned:?}");
 
-    let wrapper_a = deploy_wrapper(&mut evm, verifier.address, vk_a.address, a.pair.compiled.vk_codehash, &a).unwrap();
-    let wrapper_b = deploy_wrapper(&mut evm, verifier.address, vk_b.address, b.pair.compiled.vk_codehash, &b).unwrap();
+    let (wrapper_a, wrapper_gas) =
+        deploy_wrapper(&mut evm, verifier.address, vk_a.address, a.pair.compiled.vk_codehash, &a).unwrap();
+    let (wrapper_b, _) =
+        deploy_wrapper(&mut evm, verifier.address, vk_b.address, b.pair.compiled.vk_codehash, &b).unwrap();
 
     let (instances, proof) = (&a.proof.instances, &a.proof.proof);
     let valid = evm.call(wrapper_a, &verify_call(instances, proof)).unwrap();
@@ -99,9 +102,11 @@ fn keyed_wrapper_over_the_shared_verifier() {
         assert!(matches!(outcome, CallOutcome::Reverted { .. }), "{name}: {outcome:?}");
     }
     eprintln!(
-        "through ZkGuardKeyedVerifier: verify tx gas {} ({} instances); circuit B: {}",
+        "through ZkGuardKeyedVerifier: verify tx gas {} ({} instances); circuit B: {}; deploy gas: wrapper {}, key {}",
         valid.gas_used(),
         instances.len(),
-        valid_b.gas_used()
+        valid_b.gas_used(),
+        wrapper_gas,
+        vk_a.gas_used
     );
 }
