@@ -10,6 +10,7 @@ use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use zkguard_halo2_solidity::app::proof_system_of;
 use zkguard_halo2_solidity::calldata::encode_verify_proof;
 use zkguard_halo2_solidity::evm::LocalEvm;
+use zkguard_halo2_solidity::SharedVerifierError;
 use zkguard_prover::circuit::poseidon::PoseidonBackend;
 use zkguard_prover::circuit::{AppCircuitConfig, AppShape};
 use zkguard_prover::evm::context::FIELD_MODULUS;
@@ -159,12 +160,12 @@ fn poseidon_gate_circuit_has_its_own_verifier() {
     );
 }
 
-/// Debug aid: writes the rendered verifier of the demo circuit to target/ (no assertion).
+/// The headers name the command; the verifier's names no circuit (its text is the proof
+/// system's), the key's names its circuit and the insecure SRS. Also writes both sources to
+/// `target/` for inspection (`DUMP_POSEIDON=gate`: the Poseidon-gate circuit's, batch 2).
 #[test]
-#[ignore]
-fn dump_rendered_verifier() {
+fn rendered_headers_and_refusals() {
     let srs = SrsSource::InsecureDev;
-    // DUMP_POSEIDON=gate dumps the Poseidon-gate circuit's (batch 2) instead.
     let gate = std::env::var("DUMP_POSEIDON").is_ok_and(|v| v == "gate");
     let (backend, batch) = if gate { (PoseidonBackend::Gate, 2) } else { (PoseidonBackend::FlexGate, 4) };
     let shape = AppShape::new(demo::demo_shape(4), batch);
@@ -172,8 +173,25 @@ fn dump_rendered_verifier() {
     let params = load_params(&srs, config.k(), &cache_dir()).unwrap();
     let keys = AppKeys::load_or_generate(config, &params, &srs, &cache_dir()).unwrap();
     let provenance = zkguard_halo2_solidity::app::app_provenance(&keys, &srs, COMMAND);
-    let rendered =
-        zkguard_halo2_solidity::render(keys.vk(), &params, keys.config.shape.layout().len(), &provenance).unwrap();
+    let n = keys.config.shape.layout().len();
+    let rendered = zkguard_halo2_solidity::render(keys.vk(), &params, n, &provenance).unwrap();
     std::fs::write(root().join("target/Halo2Verifier.sol"), &rendered.verifier_sol).unwrap();
     std::fs::write(root().join("target/Halo2VerifyingKey.sol"), &rendered.vk_sol).unwrap();
+    for source in [&rendered.verifier_sol, &rendered.vk_sol] {
+        assert!(source.starts_with("// GENERATED FILE: never edit by hand. Regenerate with:\n//   "), "{source:.200}");
+        assert!(source.contains(COMMAND));
+        assert!(source.contains("halo2-solidity-verifier (commit f0626be, MIT"));
+    }
+    assert!(!rendered.verifier_sol.contains(&keys.digest), "the verifier must not name a circuit");
+    assert!(rendered.vk_sol.contains(&keys.digest));
+    assert!(rendered.vk_sol.contains("INSECURE DEVELOPMENT SRS"));
+    assert_eq!(rendered.vk_code.len(), rendered.vk_len);
+    assert_eq!(rendered.num_instances, n);
+
+    // Refused: parameters of another k, more instances than usable rows.
+    let other_k = load_params(&srs, keys.config.k() - 1, &cache_dir()).unwrap();
+    let err = zkguard_halo2_solidity::render(keys.vk(), &other_k, n, &provenance).unwrap_err();
+    assert!(matches!(err, SharedVerifierError::ParamsMismatch { .. }), "{err}");
+    let err = zkguard_halo2_solidity::render(keys.vk(), &params, 1 << keys.config.k(), &provenance).unwrap_err();
+    assert!(matches!(err, SharedVerifierError::TooManyInstances { .. }), "{err}");
 }
