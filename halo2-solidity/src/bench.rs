@@ -48,8 +48,12 @@ pub struct SharedCase {
     pub instances: usize,
     /// The proof system's parameters ([`proof_system_of`]).
     pub proof_system: String,
-    /// keccak256 of the shared verifier's creation code (equal across cases of one proof system).
+    /// keccak256 of the shared verifier's creation code (equal across cases of one proof system
+    /// rendered by one command).
     pub verifier_creation_keccak: String,
+    /// The proof system's digest (the verifier's source without its header).
+    #[serde(default)]
+    pub proof_system_digest: String,
     /// Shared verifier runtime bytes.
     pub verifier_runtime_bytes: usize,
     /// Gas of deploying the shared verifier (once per proof system).
@@ -114,6 +118,7 @@ pub fn run_case(
         instances: num_instances,
         proof_system: proof_system_of(&keys.config),
         verifier_creation_keccak: format!("{}", keccak256(&pair.compiled.verifier.creation)),
+        proof_system_digest: format!("{}", pair.rendered.proof_system_digest),
         verifier_runtime_bytes: verifier.runtime.len(),
         verifier_deploy_gas: verifier.gas_used,
         vk_runtime_bytes: vk.runtime.len(),

@@ -44,4 +44,13 @@ pub enum SharedVerifierError {
         #[source]
         source: CodegenError,
     },
+    /// Writing a generated file failed.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
 }

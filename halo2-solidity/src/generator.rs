@@ -5,6 +5,7 @@
 //! (`SolidityGenerator::render_separately`, BDFG21 only, no accumulator); ported to halo2-axiom.
 //! See `NOTICE`.
 
+use alloy_primitives::{keccak256, B256};
 use askama::Template;
 use halo2_base::halo2_proofs::{
     halo2curves::{
@@ -47,6 +48,10 @@ pub struct Rendered {
     pub vk_code: Vec<u8>,
     /// Public instances of the circuit (held in its key).
     pub num_instances: usize,
+    /// keccak256 of the verifier's source without its header: equal for every circuit of one
+    /// proof system whatever command rendered it. (The bytecode is equal too when the header is:
+    /// solc appends a hash of the whole source, comments included, as metadata.)
+    pub proof_system_digest: B256,
 }
 
 /// Renders the shared verifier of `vk`'s proof system and `vk`'s key contract, for proofs with
@@ -78,14 +83,25 @@ pub fn render(
     }
     let meta = ConstraintSystemMeta::new(cs);
     let vk_words = vk_words(vk, params, &meta, num_instances, provenance.vk_header(k, num_instances));
-    let verifier = verifier(vk, &meta, &vk_words, provenance.verifier_header());
-    let verifier_sol =
-        verifier.render().map_err(|source| SharedVerifierError::Render { template: "Halo2Verifier.sol", source })?;
+    let mut verifier = verifier(vk, &meta, &vk_words, String::new());
+    let render_err = |source| SharedVerifierError::Render { template: "Halo2Verifier.sol", source };
+    let body = verifier.render().map_err(render_err)?;
+    let proof_system_digest = keccak256(body.trim_start().as_bytes());
+    verifier.header = provenance.verifier_header();
+    let verifier_sol = verifier.render().map_err(render_err)?;
     let vk_sol = vk_words
         .render()
         .map_err(|source| SharedVerifierError::Render { template: "Halo2VerifyingKey.sol", source })?;
     let vk_code = vk_words.code();
-    Ok(Rendered { verifier_sol, vk_sol, proof_len: meta.proof_len(), vk_len: vk_words.len(), vk_code, num_instances })
+    Ok(Rendered {
+        verifier_sol,
+        vk_sol,
+        proof_len: meta.proof_len(),
+        vk_len: vk_words.len(),
+        vk_code,
+        num_instances,
+        proof_system_digest,
+    })
 }
 
 fn vk_words(

@@ -24,7 +24,7 @@
 //! is longer or shorter than the canonical one, and a `vk` whose code is not exactly a key of
 //! its proof system's size.
 //!
-//! Modules: [`generator`] (rendering), [`app`] (zkguard app circuits), [`mod@bench`] (the
+//! Modules: [`generator`] (rendering), [`write`] (files), [`app`] (zkguard app circuits), [`mod@bench`] (the
 //! bench binary's cases), [`compile`] (solc through `scripts/solc`), [`calldata`],
 //! [`provenance`] (file headers), [`evm`] (revm with several contracts), [`error`]; private
 //! ports of PSE's code: `meta` (constraint system and memory map), `evaluator` (quotient
@@ -42,6 +42,7 @@ mod meta;
 mod pcs;
 pub mod provenance;
 mod template;
+pub mod write;
 
 pub use calldata::encode_verify_proof;
 pub use compile::{compile_pair, CompiledPair};

@@ -33,6 +33,7 @@ fn shared_verifier_accepts_valid_and_refuses_tampered_calls() {
     assert_ne!(a.keys.digest, b.keys.digest);
     assert_eq!(proof_system_of(&a.keys.config), proof_system_of(&b.keys.config), "not one proof system");
     assert_eq!(a.pair.rendered.verifier_sol, b.pair.rendered.verifier_sol, "the verifier source differs");
+    assert_eq!(a.pair.rendered.proof_system_digest, b.pair.rendered.proof_system_digest);
     assert_eq!(a.pair.compiled.verifier.runtime, b.pair.compiled.verifier.runtime, "the verifier bytecode differs");
     assert_ne!(a.pair.compiled.vk_codehash, b.pair.compiled.vk_codehash);
 
@@ -137,6 +138,7 @@ fn poseidon_gate_circuit_has_its_own_verifier() {
     let flex = circuit(4, 2, 2, PoseidonBackend::FlexGate);
     assert_ne!(proof_system_of(&gate.keys.config), proof_system_of(&flex.keys.config));
     assert_ne!(gate.pair.rendered.verifier_sol, flex.pair.rendered.verifier_sol);
+    assert_ne!(gate.pair.rendered.proof_system_digest, flex.pair.rendered.proof_system_digest);
 
     let mut evm = LocalEvm::new();
     let verifier = evm.deploy(&gate.pair.compiled.verifier.creation).unwrap();
