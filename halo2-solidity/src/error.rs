@@ -1,8 +1,6 @@
-//! Why a shared verifier or verifying key could not be rendered, compiled or used.
+//! Why a shared verifier or verifying key could not be rendered.
 
-use zkguard_prover::evm::CodegenError;
-
-/// Why rendering, compiling or calling failed.
+/// Why rendering failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SharedVerifierError {
     /// The KZG parameters are not those of the verifying key's k.
@@ -34,23 +32,5 @@ pub enum SharedVerifierError {
         /// askama's error.
         #[source]
         source: askama::Error,
-    },
-    /// The Solidity compiler failed or refused the source.
-    #[error("cannot compile {contract}: {source}")]
-    Compile {
-        /// Which contract.
-        contract: &'static str,
-        /// The compiler error.
-        #[source]
-        source: CodegenError,
-    },
-    /// Writing a generated file failed.
-    #[error("cannot write {path}: {source}")]
-    Io {
-        /// The file.
-        path: std::path::PathBuf,
-        /// The error.
-        #[source]
-        source: std::io::Error,
     },
 }

@@ -23,6 +23,7 @@ pub mod direct;
 pub mod exec;
 pub mod fixture;
 pub mod proof_length;
+pub mod shared_verifier;
 
 pub use calldata::encode_calldata;
 pub use codegen::{CodegenError, GeneratedVerifier, VerifierSpec};

@@ -1,15 +1,15 @@
 //! A local EVM (revm, default hardfork: Prague for revm 27) holding several contracts, for the
 //! verifier + key pair: deploy both, then make calls that see the deployed state. The outcome
-//! types are zkguard-prover's ([`CallOutcome`], [`ExecError`]).
+//! types are [`crate::evm::exec`]'s ([`CallOutcome`], [`ExecError`]).
 
+use crate::evm::exec::TX_GAS_LIMIT;
+use crate::evm::{CallOutcome, ExecError};
 use revm::context::result::{ExecutionResult, Output};
 use revm::context::TxEnv;
 use revm::database::InMemoryDB;
 use revm::handler::{MainnetContext, MainnetEvm};
 use revm::primitives::{Address, Bytes, TxKind};
 use revm::{Context, ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext};
-use zkguard_prover::evm::exec::TX_GAS_LIMIT;
-use zkguard_prover::evm::{CallOutcome, ExecError};
 
 /// A deployed contract.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! The shared verifier's costs against the batch size, next to snark-verifier's unrolled
 //! verifier of the same circuit (the `shared-verifier-bench` binary prints and stores them).
 //!
-//! One case: the demo circuit (zkguard-prover's standardized linear filter over 4 features,
+//! One case: the demo circuit (the standardized linear filter over 4 features,
 //! fixed point 10/40 bits, one advice column, insecure dev SRS) at batch B with or without
 //! packed scores and a Poseidon backend. Keys are generated (or loaded from the cache), the pair
 //! is rendered and compiled, the key is deployed in revm; when `prove` is set, a full batch is
@@ -11,26 +11,25 @@
 use std::path::Path;
 use std::time::Instant;
 
+use crate::circuit::poseidon::PoseidonBackend;
+use crate::circuit::{AppCircuitConfig, AppShape, AppWitness};
+use crate::evm::codegen::{compile, verifier_source, MAX_RUNTIME_SIZE};
+use crate::evm::demo::{demo_context, demo_model, demo_rows, demo_shape};
+use crate::evm::exec::{calldata_gas, deploy_and_call};
+use crate::evm::{encode_calldata, CallOutcome};
+use crate::keys::{load_params, AppKeys, SrsSource};
+use crate::prove::{prove, Transcript};
 use alloy_primitives::keccak256;
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Serialize};
-use zkguard_prover::circuit::poseidon::PoseidonBackend;
-use zkguard_prover::circuit::{AppCircuitConfig, AppShape, AppWitness};
-use zkguard_prover::evm::codegen::{compile, verifier_source, MAX_RUNTIME_SIZE};
-use zkguard_prover::evm::demo::{demo_context, demo_model, demo_rows, demo_shape};
-use zkguard_prover::evm::exec::{calldata_gas, deploy_and_call};
-use zkguard_prover::evm::{encode_calldata, CallOutcome};
-use zkguard_prover::keys::{load_params, AppKeys, SrsSource};
-use zkguard_prover::prove::{prove, Transcript};
 
-use crate::app::{app_pair, proof_system_of};
-use crate::calldata::encode_verify_proof;
-use crate::evm::LocalEvm;
+use crate::evm::shared_verifier::{app_pair, proof_system_of, LocalEvm};
+use zkguard_halo2_solidity::encode_verify_proof;
 
 /// Features of the benchmarked demo model.
 pub const FEATURES: usize = 4;
 /// The header command of the bench's generated sources.
-pub const BENCH_COMMAND: &str = "cargo run -p zkguard-halo2-solidity --bin shared-verifier-bench";
+pub const BENCH_COMMAND: &str = "cargo run -p zkguard-prover --bin shared-verifier-bench";
 
 /// One case's measurements.
 #[derive(Clone, Debug, Serialize, Deserialize)]

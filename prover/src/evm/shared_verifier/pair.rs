@@ -10,17 +10,17 @@
 
 use std::path::Path;
 
+use crate::circuit::poseidon::PoseidonBackend;
+use crate::circuit::AppCircuitConfig;
+use crate::evm::direct::describe_app;
+use crate::keys::{AppKeys, SrsSource};
 use halo2_base::halo2_proofs::halo2curves::bn256::Bn256;
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
-use zkguard_prover::circuit::poseidon::PoseidonBackend;
-use zkguard_prover::circuit::AppCircuitConfig;
-use zkguard_prover::evm::direct::describe_app;
-use zkguard_prover::keys::{AppKeys, SrsSource};
 
-use crate::compile::{compile_pair, CompiledPair};
-use crate::error::SharedVerifierError;
-use crate::generator::{render, Rendered};
-use crate::provenance::Provenance;
+use zkguard_halo2_solidity::{render, Provenance, Rendered};
+
+use super::compile::{compile_pair, CompiledPair};
+use super::SharedPairError;
 
 /// The parameters that define an app circuit's proof system, as one line (equal lines, equal
 /// verifiers).
@@ -73,7 +73,7 @@ pub fn app_pair(
     srs: &SrsSource,
     command: &str,
     solc: &Path,
-) -> Result<AppPair, SharedVerifierError> {
+) -> Result<AppPair, SharedPairError> {
     let num_instances = keys.config.shape.layout().len();
     let rendered = render(keys.vk(), params, num_instances, &app_provenance(keys, srs, command))?;
     let compiled = compile_pair(solc, &rendered)?;

@@ -1,14 +1,14 @@
 //! `shared-verifier-bench`: the shared verifier's bytes and gas against the batch size, next to
-//! snark-verifier's unrolled verifier (see `zkguard_halo2_solidity::bench`). Prints a markdown
+//! snark-verifier's unrolled verifier (see `zkguard_prover::bench::shared_verifier`). Prints a markdown
 //! table and writes JSON (rewritten after every case, so a long run keeps what it measured).
 //!
-//! `cargo run -p zkguard-halo2-solidity --bin shared-verifier-bench -- --batches 1,16,64 --prove-max 64`
+//! `cargo run -p zkguard-prover --bin shared-verifier-bench -- --batches 1,16,64 --prove-max 64`
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
-use zkguard_halo2_solidity::bench::{run_case, table, SharedCase};
+use zkguard_prover::bench::shared_verifier::{run_case, table, SharedCase};
 use zkguard_prover::circuit::poseidon::PoseidonBackend;
 
 #[derive(Parser, Debug)]

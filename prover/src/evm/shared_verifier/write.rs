@@ -9,12 +9,13 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::evm::codegen::EVM_VERSION;
 use serde_json::json;
-use zkguard_prover::evm::codegen::EVM_VERSION;
 
-use crate::compile::{CompiledPair, VERIFIER_CONTRACT, VK_CONTRACT};
-use crate::error::SharedVerifierError;
-use crate::generator::Rendered;
+use zkguard_halo2_solidity::Rendered;
+
+use super::compile::{CompiledPair, VERIFIER_CONTRACT, VK_CONTRACT};
+use super::SharedPairError;
 
 /// Files written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,12 +36,12 @@ pub fn proof_system_id(rendered: &Rendered) -> String {
     format!("shared-{}", &hex::encode(rendered.proof_system_digest)[..12])
 }
 
-fn write(path: &Path, bytes: &[u8]) -> Result<(), SharedVerifierError> {
-    let io = |source| SharedVerifierError::Io { path: path.to_path_buf(), source };
+fn write(path: &Path, bytes: &[u8]) -> Result<(), SharedPairError> {
+    let io = |source| SharedPairError::Io { path: path.to_path_buf(), source };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    zkguard_prover::fsutil::write_bytes_atomic(path, bytes).map_err(io)
+    crate::fsutil::write_bytes_atomic(path, bytes).map_err(io)
 }
 
 fn json_bytes(value: &serde_json::Value) -> Vec<u8> {
@@ -56,12 +57,12 @@ pub fn write_pair(
     circuit_name: &str,
     rendered: &Rendered,
     compiled: &CompiledPair,
-) -> Result<WrittenPair, SharedVerifierError> {
+) -> Result<WrittenPair, SharedPairError> {
     let valid = !circuit_name.is_empty()
         && !circuit_name.starts_with('.')
         && circuit_name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if !valid {
-        return Err(SharedVerifierError::Unsupported("a circuit name must be letters, digits, `-`, `_` or `.`"));
+        return Err(SharedPairError::InvalidName(circuit_name.to_string()));
     }
     let system = root.join(proof_system_id(rendered));
     let keys = system.join("keys").join(circuit_name);

@@ -6,14 +6,14 @@ use std::path::{Path, PathBuf};
 
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr};
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
-use zkguard_halo2_solidity::app::{app_pair, AppPair};
 use zkguard_prover::circuit::poseidon::PoseidonBackend;
 use zkguard_prover::circuit::{AppCircuitConfig, AppShape, AppWitness};
 use zkguard_prover::evm::demo;
+use zkguard_prover::evm::shared_verifier::{app_pair, AppPair};
 use zkguard_prover::keys::{load_params, AppKeys, SrsSource};
 use zkguard_prover::prove::{prove, AppProof, Transcript};
 
-pub const COMMAND: &str = "cargo test -p zkguard-halo2-solidity --test shared_verifier";
+pub const COMMAND: &str = "cargo test -p zkguard-prover --test shared_verifier";
 
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the crate sits in the workspace").to_path_buf()

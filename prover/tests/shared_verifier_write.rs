@@ -2,14 +2,13 @@
 //! sources with their headers and artifacts whose code hash is the key's runtime's keccak256;
 //! two circuits of one proof system share the verifier's directory; a bad name is refused.
 
-mod common;
+mod shared_common;
 
 use alloy_primitives::keccak256;
-use zkguard_halo2_solidity::write::{proof_system_id, write_pair};
-use zkguard_halo2_solidity::SharedVerifierError;
 use zkguard_prover::circuit::poseidon::PoseidonBackend;
+use zkguard_prover::evm::shared_verifier::{proof_system_id, write_pair, SharedPairError};
 
-use common::{circuit, COMMAND};
+use shared_common::{circuit, COMMAND};
 
 fn bytes_at(json: &serde_json::Value, pointer: &str) -> Vec<u8> {
     hex::decode(json.pointer(pointer).and_then(|v| v.as_str()).unwrap().trim_start_matches("0x")).unwrap()
@@ -40,6 +39,6 @@ fn writes_the_pair_and_refuses_bad_names() {
 
     for bad in ["", "../escape", ".hidden", "a/b"] {
         let err = write_pair(dir.path(), bad, &a.pair.rendered, &a.pair.compiled).unwrap_err();
-        assert!(matches!(err, SharedVerifierError::Unsupported(_)), "{bad:?}: {err}");
+        assert!(matches!(err, SharedPairError::InvalidName(_)), "{bad:?}: {err}");
     }
 }

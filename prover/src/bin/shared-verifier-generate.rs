@@ -1,19 +1,18 @@
 //! `shared-verifier-generate`: a model's app circuit on the shared verifier. Keys (cached), then
 //! the proof system's `Halo2Verifier` and the circuit's `Halo2VerifyingKey`, rendered, compiled
 //! (optimizer off, EIP-170 checked) and written under `--out` (see
-//! `zkguard_halo2_solidity::write`); the headers name this command line.
+//! `zkguard_prover::evm::shared_verifier::write`); the headers name this command line.
 //!
-//! `cargo run -p zkguard-halo2-solidity --bin shared-verifier-generate -- --model models/breast_cancer_logistic.json --batch 16 --insecure-dev-srs`
+//! `cargo run -p zkguard-prover --bin shared-verifier-generate -- --model models/breast_cancer_logistic.json --batch 16 --insecure-dev-srs`
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
-use zkguard_halo2_solidity::app::app_pair;
-use zkguard_halo2_solidity::write::{proof_system_id, write_pair};
 use zkguard_prover::circuit::poseidon::PoseidonBackend;
 use zkguard_prover::circuit::{AppCircuitConfig, AppShape, Visibility};
 use zkguard_prover::cli::common::SrsArgs;
+use zkguard_prover::evm::shared_verifier::{app_pair, proof_system_id, write_pair};
 use zkguard_prover::keys::{load_params, AppKeys};
 use zkguard_prover::load::load_quantized;
 

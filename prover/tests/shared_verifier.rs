@@ -7,19 +7,19 @@
 
 use alloy_primitives::{Address, U256};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
-use zkguard_halo2_solidity::app::proof_system_of;
-use zkguard_halo2_solidity::calldata::encode_verify_proof;
-use zkguard_halo2_solidity::evm::LocalEvm;
+use zkguard_halo2_solidity::encode_verify_proof;
 use zkguard_halo2_solidity::SharedVerifierError;
 use zkguard_prover::circuit::poseidon::PoseidonBackend;
 use zkguard_prover::circuit::{AppCircuitConfig, AppShape};
 use zkguard_prover::evm::context::FIELD_MODULUS;
+use zkguard_prover::evm::shared_verifier::proof_system_of;
+use zkguard_prover::evm::shared_verifier::LocalEvm;
 use zkguard_prover::evm::{demo, CallOutcome};
 use zkguard_prover::keys::{load_params, AppKeys, SrsSource};
 
-mod common;
+mod shared_common;
 
-use common::{cache_dir, circuit, root, COMMAND};
+use shared_common::{cache_dir, circuit, root, COMMAND};
 
 fn word(value: U256) -> [u8; 32] {
     value.to_be_bytes::<32>()
@@ -174,7 +174,7 @@ fn rendered_headers_and_refusals() {
     let config = AppCircuitConfig::choose_with(&shape, 1, backend).unwrap();
     let params = load_params(&srs, config.k(), &cache_dir()).unwrap();
     let keys = AppKeys::load_or_generate(config, &params, &srs, &cache_dir()).unwrap();
-    let provenance = zkguard_halo2_solidity::app::app_provenance(&keys, &srs, COMMAND);
+    let provenance = zkguard_prover::evm::shared_verifier::app_provenance(&keys, &srs, COMMAND);
     let n = keys.config.shape.layout().len();
     let rendered = zkguard_halo2_solidity::render(keys.vk(), &params, n, &provenance).unwrap();
     std::fs::write(root().join("target/Halo2Verifier.sol"), &rendered.verifier_sol).unwrap();

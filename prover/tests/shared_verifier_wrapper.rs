@@ -4,17 +4,17 @@
 //! (STATICCALL into the shared verifier) and refuses a flipped proof byte, an instance `>= r` and
 //! another circuit's proof; its constructor refuses a key whose code hash is not the pinned one.
 
-mod common;
+mod shared_common;
 
 use alloy_primitives::{Address, FixedBytes, B256, U256};
 use alloy_sol_types::{sol, SolCall, SolValue};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
-use zkguard_halo2_solidity::evm::LocalEvm;
 use zkguard_prover::circuit::poseidon::PoseidonBackend;
 use zkguard_prover::evm::context::{fr_to_u256, FIELD_MODULUS};
+use zkguard_prover::evm::shared_verifier::LocalEvm;
 use zkguard_prover::evm::{CallOutcome, ExecError};
 
-use common::{circuit, root, Circuit};
+use shared_common::{circuit, root, Circuit};
 
 sol! {
     function verify(uint256[] instances, bytes proof) external view;

@@ -1,13 +1,14 @@
-//! Compiling a rendered pair through `scripts/solc` (zkguard-prover's standard-JSON compile,
+//! Compiling a rendered pair through `scripts/solc` ([`crate::evm::codegen::compile`],
 //! optimizer off), with the EIP-170 / EIP-3860 size checks.
 
 use std::path::Path;
 
+use crate::evm::codegen::{check_sizes, compile, Compiled};
 use alloy_primitives::{keccak256, B256};
-use zkguard_prover::evm::codegen::{check_sizes, compile, Compiled};
 
-use crate::error::SharedVerifierError;
-use crate::generator::Rendered;
+use zkguard_halo2_solidity::Rendered;
+
+use super::SharedPairError;
 
 /// Name of the shared verifier contract.
 pub const VERIFIER_CONTRACT: &str = "Halo2Verifier";
@@ -28,15 +29,14 @@ pub struct CompiledPair {
 }
 
 /// Compiles one source defining `contract` and checks its sizes.
-pub fn compile_one(solc: &Path, source: &str, contract: &'static str) -> Result<Compiled, SharedVerifierError> {
-    let compiled =
-        compile(solc, source, contract).map_err(|source| SharedVerifierError::Compile { contract, source })?;
-    check_sizes(&compiled).map_err(|source| SharedVerifierError::Compile { contract, source })?;
+pub fn compile_one(solc: &Path, source: &str, contract: &'static str) -> Result<Compiled, SharedPairError> {
+    let compiled = compile(solc, source, contract).map_err(|source| SharedPairError::Compile { contract, source })?;
+    check_sizes(&compiled).map_err(|source| SharedPairError::Compile { contract, source })?;
     Ok(compiled)
 }
 
 /// Compiles the verifier and the key of `rendered`.
-pub fn compile_pair(solc: &Path, rendered: &Rendered) -> Result<CompiledPair, SharedVerifierError> {
+pub fn compile_pair(solc: &Path, rendered: &Rendered) -> Result<CompiledPair, SharedPairError> {
     let verifier = compile_one(solc, &rendered.verifier_sol, VERIFIER_CONTRACT)?;
     let mut vk = compile_one(solc, &rendered.vk_sol, VK_CONTRACT)?;
     // solc's deployedBytecode is the empty contract's; the deployed code is the key's words.
