@@ -7,12 +7,15 @@
 //! - [`exec`]: in-process EVM (revm) deployment and calls, with gas.
 //! - [`calldata`]: the verifier's raw calldata and the wrapper / Guard calls (`alloy-sol-types`).
 //! - [`mod@proof_length`]: the exact byte length of a circuit's proofs, from its verifying key.
+//! - [`shared_verifier`]: app circuits on the shared verifier (`zkguard-halo2-solidity`): the
+//!   verifier of a proof system and one small key contract per circuit.
 
 pub mod calldata;
 pub mod codegen;
 pub mod context;
 pub mod exec;
 pub mod proof_length;
+pub mod shared_verifier;
 
 pub use calldata::encode_calldata;
 pub use codegen::{CodegenError, GeneratedVerifier, VerifierSpec};

@@ -1,0 +1,50 @@
+//! zkguard's circuits on the shared verifier (`zkguard-halo2-solidity`): one `Halo2Verifier` per
+//! proof system, one `Halo2VerifyingKey` contract per circuit (docs/ONCHAIN.md, "The shared
+//! verifier").
+//!
+//! - [`pair`]: which proof system an app circuit belongs to, and its rendered and compiled pair.
+//! - [`compile`]: both contracts through [`super::codegen::compile`] (the one solc path), the
+//!   key's runtime and code hash.
+//! - [`mod@write`]: the pair as files (sources with headers, forge-style artifacts).
+//! - [`local_evm`]: revm holding several contracts (verifier, key, wrapper) for tests and the bench.
+
+pub mod compile;
+pub mod local_evm;
+pub mod pair;
+pub mod write;
+
+use std::path::PathBuf;
+
+pub use compile::{compile_pair, CompiledPair};
+pub use local_evm::{Deployed, LocalEvm};
+pub use pair::{app_pair, app_provenance, proof_system_of, AppPair};
+pub use write::{proof_system_id, write_pair, WrittenPair};
+
+/// Why a shared verifier pair could not be made or written.
+#[derive(Debug, thiserror::Error)]
+pub enum SharedPairError {
+    /// Rendering failed.
+    #[error(transparent)]
+    Render(#[from] zkguard_halo2_solidity::SharedVerifierError),
+    /// The Solidity compiler failed or refused a source.
+    #[error("cannot compile {contract}: {source}")]
+    Compile {
+        /// Which contract.
+        contract: &'static str,
+        /// The compiler error.
+        #[source]
+        source: super::CodegenError,
+    },
+    /// A circuit name that is not a safe directory name.
+    #[error("invalid circuit name {0:?}: use letters, digits, `-`, `_` and `.`")]
+    InvalidName(String),
+    /// Writing a generated file failed.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}
