@@ -7,6 +7,9 @@ use std::path::PathBuf;
 use super::*;
 use zkguard_test_utils::postgres::TestPostgres;
 
+mod segments;
+use segments::*;
+
 /// A store under test, with raw SQL beside it (to age rows, to count by scanning) and reopening.
 pub(crate) trait Fixture {
     fn store(&self) -> &dyn JobStore;
@@ -127,6 +130,9 @@ contract!(
     claims_skip_unserved_models_and_client_proofs_fail_through_the_claim,
     one_submitter_holds_an_account_until_its_lease_expires,
     a_newer_schema_is_refused_and_left_untouched,
+    segments_are_claimed_apart_and_the_aggregation_waits_for_all_of_them,
+    stale_segment_and_aggregation_results_are_refused,
+    segment_proofs_survive_a_restart_and_a_new_context_clears_them,
 );
 
 pub(crate) fn job(id: &str, rows: usize) -> NewJob {
@@ -149,6 +155,8 @@ fn batch_of(s: &dyn JobStore, ids: &[&str]) -> BatchRecord {
         issued_at: 5,
         subjects: vec![],
         nonce_floor: 0,
+        segments: 0,
+        aggregation_mb: 0,
     })
     .unwrap()
 }
@@ -189,6 +197,8 @@ fn batches_take_nonces_and_move_their_jobs(f: &mut dyn Fixture) {
         issued_at: 5,
         subjects: vec![],
         nonce_floor: floor,
+        segments: 0,
+        aggregation_mb: 0,
     };
     let b = s.create_batch(&nb(&["a", "b"], 100)).unwrap();
     assert_eq!((b.nonce, b.sample_count, b.state), (100, 5, Some(BatchState::Created)));
@@ -296,6 +306,8 @@ fn attestations_are_stored_with_their_batch(f: &mut dyn Fixture) {
         issued_at: 42,
         subjects: vec![],
         nonce_floor: 0,
+        segments: 0,
+        aggregation_mb: 0,
     };
     let b = store.create_batch(&batch(&["a"])).unwrap();
     assert_eq!((b.nonce, b.issued_at), (nonce, 1_700_000_000));
@@ -462,20 +474,20 @@ fn a_claim_leases_a_batch_and_a_stale_result_is_refused(f: &mut dyn Fixture) {
     let first = batch_of(s, &["a"]);
     let second = batch_of(s, &["b"]);
     let one = models(&["1"]);
-    let c1 = s.claim_batch("prover-1", &one, 60_000).unwrap().expect("a batch to claim");
+    let c1 = s.claim_batch("prover-1", &one, 60_000, u64::MAX).unwrap().expect("a batch to claim");
     assert_eq!(
         (c1.batch.id, c1.batch.state, c1.took_over_from.as_deref()),
         (first.id, Some(BatchState::Proving), None)
     );
-    let c2 = s.claim_batch("prover-2", &one, 60_000).unwrap().expect("the next batch");
+    let c2 = s.claim_batch("prover-2", &one, 60_000, u64::MAX).unwrap().expect("the next batch");
     assert_eq!(c2.batch.id, second.id, "a leased batch is skipped");
-    assert!(s.claim_batch("prover-3", &one, 60_000).unwrap().is_none(), "nothing left");
+    assert!(s.claim_batch("prover-3", &one, 60_000, u64::MAX).unwrap().is_none(), "nothing left");
     s.renew_lease(c1.batch.id, c1.token, 60_000).unwrap();
 
     // prover-1's lease runs out (aged here): prover-3 takes the batch over with a higher token.
     f.sql(&format!("UPDATE batches SET lease_until_ms = 1 WHERE id = {}", first.id));
     let s = f.store();
-    let c3 = s.claim_batch("prover-3", &one, 60_000).unwrap().expect("the expired batch");
+    let c3 = s.claim_batch("prover-3", &one, 60_000, u64::MAX).unwrap().expect("the expired batch");
     assert_eq!((c3.batch.id, c3.took_over_from.as_deref()), (first.id, Some("prover-1")));
     assert!(c3.token > c1.token);
     assert!(matches!(s.renew_lease(first.id, c1.token, 60_000), Err(StoreError::LeaseLost { .. })));
@@ -516,7 +528,7 @@ fn a_claim_leases_a_batch_and_a_stale_result_is_refused(f: &mut dyn Fixture) {
         "again",
     )
     .unwrap();
-    let c4 = s.claim_batch("prover-1", &one, 60_000).unwrap().unwrap();
+    let c4 = s.claim_batch("prover-1", &one, 60_000, u64::MAX).unwrap().unwrap();
     assert!(c4.token > c3.token);
 }
 
@@ -534,11 +546,13 @@ fn claims_skip_unserved_models_and_client_proofs_fail_through_the_claim(f: &mut 
         issued_at: 5,
         subjects: vec![],
         nonce_floor: 0,
+        segments: 0,
+        aggregation_mb: 0,
     })
     .unwrap();
-    assert!(s.claim_batch("p", &models(&["1"]), 1_000).unwrap().is_none());
-    assert!(s.claim_batch("p", &[], 1_000).unwrap().is_none());
-    let c = s.claim_batch("p", &models(&["1", "2"]), 1_000).unwrap().unwrap();
+    assert!(s.claim_batch("p", &models(&["1"]), 1_000, u64::MAX).unwrap().is_none());
+    assert!(s.claim_batch("p", &[], 1_000, u64::MAX).unwrap().is_none());
+    let c = s.claim_batch("p", &models(&["1", "2"]), 1_000, u64::MAX).unwrap().unwrap();
     assert_eq!(c.batch.model_id, "2");
     let u = BatchUpdate { error: Some("model 2 is no longer served".into()), ..Default::default() };
     let failed = s.finish_claim(c.batch.id, c.token, BatchState::Failed, &u, "failed").unwrap();

@@ -8,7 +8,9 @@ use postgres::Transaction;
 use super::rows::*;
 use super::PgStore;
 use crate::store::types::*;
-use crate::store::{Claim, JobStore, LeaseToken, StoreError, SubmitterLease};
+use crate::store::{
+    Claim, JobStore, LeaseToken, SegmentClaim, SegmentProof, SegmentRecord, StoreError, SubmitterLease,
+};
 
 /// The job already stored under `job.id`, or a conflict when that id was used for another body.
 fn existing_job(tx: &mut Transaction<'_>, job: &NewJob) -> Result<Option<Inserted>, StoreError> {
@@ -72,6 +74,10 @@ pub(super) fn transition_in(
     )
     .map_err(pg)?;
     record(tx, "batch", &batch_id.to_string(), Some(from.as_str()), to.as_str(), detail)?;
+    if to == BatchState::Created && u.clear_proof {
+        // Proved again with a new context: its segments' proofs are bound to the old one.
+        super::segments::reset(tx, batch_id)?;
+    }
     let (job_from, job_to) = (from.job_state(), to.job_state());
     if job_from != job_to {
         let rows = tx
@@ -269,7 +275,8 @@ impl JobStore for PgStore {
             let row = tx
                 .query_one(
                     "INSERT INTO batches (model_id, state, nonce, issued_at, salt, subjects, sample_count, \
-                       created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7) RETURNING id",
+                       created_ms, updated_ms, segments, aggregation_mb) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, $8, $9) RETURNING id",
                     &[
                         &batch.model_id,
                         &BatchState::Created.as_str(),
@@ -278,10 +285,13 @@ impl JobStore for PgStore {
                         &batch.salt,
                         &json(&batch.subjects),
                         &now,
+                        &(batch.segments as i64),
+                        &(batch.aggregation_mb.min(i64::MAX as u64) as i64),
                     ],
                 )
                 .map_err(pg)?;
             let id: i64 = row.try_get(0).map_err(pg)?;
+            super::segments::insert(&mut tx, id, batch.segments)?;
             if let Some(a) = &attested {
                 tx.execute(
                     "INSERT INTO batch_attestations (batch_id, attestations, fixed_context) VALUES ($1, $2, TRUE)",
@@ -508,9 +518,65 @@ impl JobStore for PgStore {
         self.call(|c, target| Ok((super::schema_version_of(c, target)?, crate::store::schema::LATEST)))
     }
 
-    fn claim_batch(&self, worker: &str, models: &[String], lease_ms: i64) -> Result<Option<Claim>, StoreError> {
+    fn claim_batch(
+        &self,
+        worker: &str,
+        models: &[String],
+        lease_ms: i64,
+        budget: u64,
+    ) -> Result<Option<Claim>, StoreError> {
         let (worker, models) = (worker.to_string(), models.to_vec());
-        self.call(move |c, _| super::claims::claim(c, &worker, &models, lease_ms))
+        self.call(move |c, _| super::claims::claim(c, &worker, &models, lease_ms, budget))
+    }
+
+    fn claim_segment(
+        &self,
+        worker: &str,
+        models: &[String],
+        lease_ms: i64,
+    ) -> Result<Option<SegmentClaim>, StoreError> {
+        let (worker, models) = (worker.to_string(), models.to_vec());
+        self.call(move |c, _| super::segments::claim(c, &worker, &models, lease_ms))
+    }
+
+    fn renew_segment_lease(
+        &self,
+        batch_id: i64,
+        index: usize,
+        token: LeaseToken,
+        lease_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.call(move |c, _| super::segments::renew(c, batch_id, index, token, lease_ms))
+    }
+
+    fn finish_segment(
+        &self,
+        batch: i64,
+        index: usize,
+        token: LeaseToken,
+        p: &SegmentProof,
+    ) -> Result<SegmentRecord, StoreError> {
+        let p = p.clone();
+        self.call(move |c, _| super::segments::finish(c, batch, index, token, &p))
+    }
+
+    fn fail_segment(
+        &self,
+        batch: i64,
+        index: usize,
+        token: LeaseToken,
+        reason: &str,
+    ) -> Result<BatchRecord, StoreError> {
+        let reason = reason.to_string();
+        self.call(move |c, _| super::segments::fail(c, batch, index, token, &reason))
+    }
+
+    fn segments(&self, batch_id: i64) -> Result<Vec<SegmentRecord>, StoreError> {
+        self.call(move |c, _| super::segments::list(c, batch_id))
+    }
+
+    fn release_segment_leases(&self) -> Result<usize, StoreError> {
+        self.call(|c, _| super::segments::release(c))
     }
 
     fn renew_lease(&self, batch_id: i64, token: LeaseToken, lease_ms: i64) -> Result<(), StoreError> {

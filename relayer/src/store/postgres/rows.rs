@@ -18,7 +18,7 @@ pub(super) const JOB_COLUMNS: &str =
 pub(super) const BATCH_COLUMNS: &str =
     "id, model_id, state, nonce, issued_at, salt, subjects, sample_count, instances, proof, \
      decisions, scores, tx_hash, block_number, gas_used, prove_ms, error, created_ms, updated_ms, client_proof, \
-     carried_by, proved_by";
+     carried_by, proved_by, segments, aggregation_mb";
 
 pub(super) fn job_of(row: &Row) -> Result<JobRecord, StoreError> {
     let state: String = row.try_get(2).map_err(pg)?;
@@ -70,6 +70,8 @@ pub(super) fn batch_of(row: &Row) -> Result<BatchRecord, StoreError> {
         client_proof: row.try_get(19).map_err(pg)?,
         carried_by: row.try_get(20).map_err(pg)?,
         proved_by: row.try_get(21).map_err(pg)?,
+        segments: row.try_get::<_, i64>(22).map_err(pg)? as usize,
+        aggregation_mb: row.try_get::<_, i64>(23).map_err(pg)? as u64,
     })
 }
 

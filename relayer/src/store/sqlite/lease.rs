@@ -12,8 +12,10 @@ pub(super) fn claim(
     worker: &str,
     models: &[String],
     lease_ms: i64,
+    memory_budget_mb: u64,
 ) -> Result<Option<Claim>, StoreError> {
     let tx = conn.transaction()?;
+    let budget = memory_budget_mb.min(i64::MAX as u64) as i64;
     let now = now_ms();
     let list = models.iter().map(|m| format!("'{}'", m.replace('\'', "''"))).collect::<Vec<_>>().join(", ");
     if list.is_empty() {
@@ -22,11 +24,14 @@ pub(super) fn claim(
     let found: Option<(i64, String, Option<String>, i64)> = tx
         .query_row(
             &format!(
-                "SELECT id, state, lease_owner, lease_token FROM batches WHERE model_id IN ({list}) \
-                 AND (state = 'created' OR (state = 'proving' AND COALESCE(lease_until_ms, 0) < ?1)) \
+                "SELECT id, state, lease_owner, lease_token FROM batches b WHERE model_id IN ({list}) \
+                 AND aggregation_mb <= ?2 \
+                 AND ((state = 'created' AND segments = \
+                         (SELECT COUNT(*) FROM segments s WHERE s.batch_id = b.id AND s.state = 'proved')) \
+                      OR (state = 'proving' AND COALESCE(lease_until_ms, 0) < ?1)) \
                  ORDER BY id LIMIT 1"
             ),
-            [now],
+            params![now, budget],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;

@@ -7,11 +7,14 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::schema::{LATEST, MIGRATIONS};
 use super::types::*;
-use super::{Backend, Claim, JobStore, LeaseToken, StoreError, SubmitterLease};
+use super::{
+    Backend, Claim, JobStore, LeaseToken, SegmentClaim, SegmentProof, SegmentRecord, StoreError, SubmitterLease,
+};
 
 mod lease;
 mod maintenance;
 mod rows;
+mod segments;
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
@@ -114,6 +117,10 @@ fn transition_in(
         ],
     )?;
     record(tx, "batch", &batch_id.to_string(), Some(from.as_str()), to.as_str(), detail)?;
+    if to == BatchState::Created && u.clear_proof {
+        // Proved again with a new context: its segments' proofs are bound to the old one.
+        segments::reset(tx, batch_id)?;
+    }
     let (job_from, job_to) = (from.job_state(), to.job_state());
     if job_from != job_to {
         let ids: Vec<String> = {
@@ -309,8 +316,9 @@ impl JobStore for SqliteStore {
             };
             let now = now_ms();
             tx.execute(
-                "INSERT INTO batches (model_id, state, nonce, issued_at, salt, subjects, sample_count, created_ms, updated_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?7)",
+                "INSERT INTO batches (model_id, state, nonce, issued_at, salt, subjects, sample_count, created_ms, updated_ms, \
+                   segments, aggregation_mb) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?7, ?8, ?9)",
                 params![
                     batch.model_id,
                     BatchState::Created.as_str(),
@@ -318,10 +326,13 @@ impl JobStore for SqliteStore {
                     issued_at as i64,
                     batch.salt,
                     json(&batch.subjects),
-                    now
+                    now,
+                    batch.segments as i64,
+                    batch.aggregation_mb.min(i64::MAX as u64) as i64
                 ],
             )?;
             let id = tx.last_insert_rowid();
+            segments::insert(&tx, id, batch.segments)?;
             if let Some(a) = &attested {
                 tx.execute(
                     "INSERT INTO batch_attestations (batch_id, attestations, fixed_context) VALUES (?1, ?2, 1)",
@@ -530,8 +541,79 @@ impl JobStore for SqliteStore {
         self.with(|conn| Ok((conn.pragma_query_value(None, "user_version", |r| r.get(0))?, LATEST)))
     }
 
-    fn claim_batch(&self, worker: &str, models: &[String], lease_ms: i64) -> Result<Option<Claim>, StoreError> {
-        self.with(|conn| lease::claim(conn, worker, models, lease_ms))
+    fn claim_batch(
+        &self,
+        worker: &str,
+        models: &[String],
+        lease_ms: i64,
+        memory_budget_mb: u64,
+    ) -> Result<Option<Claim>, StoreError> {
+        self.with(|conn| lease::claim(conn, worker, models, lease_ms, memory_budget_mb))
+    }
+
+    fn claim_segment(
+        &self,
+        worker: &str,
+        models: &[String],
+        lease_ms: i64,
+    ) -> Result<Option<SegmentClaim>, StoreError> {
+        self.with(|conn| segments::claim(conn, worker, models, lease_ms))
+    }
+
+    fn renew_segment_lease(
+        &self,
+        batch_id: i64,
+        index: usize,
+        token: LeaseToken,
+        lease_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.with(|conn| segments::renew(conn, batch_id, index, token, lease_ms))
+    }
+
+    fn finish_segment(
+        &self,
+        batch_id: i64,
+        index: usize,
+        token: LeaseToken,
+        proof: &SegmentProof,
+    ) -> Result<SegmentRecord, StoreError> {
+        self.with(|conn| segments::finish(conn, batch_id, index, token, proof))
+    }
+
+    fn fail_segment(
+        &self,
+        batch_id: i64,
+        index: usize,
+        token: LeaseToken,
+        reason: &str,
+    ) -> Result<BatchRecord, StoreError> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            segments::check_claim(&tx, batch_id, index, token)?;
+            tx.execute(
+                "UPDATE segments SET state = 'created', lease_owner = NULL, lease_until_ms = NULL \
+                 WHERE batch_id = ?1 AND idx = ?2",
+                params![batch_id, index as i64],
+            )?;
+            let u =
+                BatchUpdate { error: Some(format!("proving failed: segment {index}: {reason}")), ..Default::default() };
+            let rec = transition_in(&tx, batch_id, BatchState::Created, BatchState::Failed, &u, "proving failed")?;
+            tx.commit()?;
+            Ok(rec)
+        })
+    }
+
+    fn segments(&self, batch_id: i64) -> Result<Vec<SegmentRecord>, StoreError> {
+        self.with(|conn| segments::list(conn, batch_id))
+    }
+
+    fn release_segment_leases(&self) -> Result<usize, StoreError> {
+        self.with(|conn| {
+            Ok(conn.execute(
+                "UPDATE segments SET state = 'created', lease_owner = NULL, lease_until_ms = NULL WHERE state = 'proving'",
+                [],
+            )?)
+        })
     }
 
     fn renew_lease(&self, batch_id: i64, token: LeaseToken, lease_ms: i64) -> Result<(), StoreError> {

@@ -12,7 +12,8 @@ pub(super) const JOB_COLUMNS: &str =
     "id, model_id, state, rows, salt, subjects, batch_id, sample_offset, created_ms, updated_ms, error";
 pub(super) const BATCH_COLUMNS: &str =
     "id, model_id, state, nonce, issued_at, salt, subjects, sample_count, instances, proof, \
-     decisions, scores, tx_hash, block_number, gas_used, prove_ms, error, created_ms, updated_ms, client_proof, carried_by, proved_by";
+     decisions, scores, tx_hash, block_number, gas_used, prove_ms, error, created_ms, updated_ms, client_proof, carried_by, proved_by, \
+     segments, aggregation_mb";
 
 pub(super) struct RawJob {
     rec: JobRecord,
@@ -78,6 +79,8 @@ pub(super) fn raw_batch(row: &Row<'_>) -> rusqlite::Result<RawBatch> {
             client_proof: row.get(19)?,
             carried_by: row.get(20)?,
             proved_by: row.get(21)?,
+            segments: row.get::<_, i64>(22)? as usize,
+            aggregation_mb: row.get::<_, i64>(23)? as u64,
             ..BatchRecord::default()
         },
         subjects: row.get(6)?,

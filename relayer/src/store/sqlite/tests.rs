@@ -77,7 +77,7 @@ fn a_version_4_database_gains_the_lease_columns() {
     }
     let s = SqliteStore::open(&path).unwrap();
     assert_eq!(s.schema_version().unwrap(), (LATEST, LATEST));
-    let c = s.claim_batch("w", &["1".to_string()], 1_000).unwrap().expect("the old batch is claimable");
+    let c = s.claim_batch("w", &["1".to_string()], 1_000, u64::MAX).unwrap().expect("the old batch is claimable");
     assert_eq!(c.token, LeaseToken(1));
 }
 
