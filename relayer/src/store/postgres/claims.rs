@@ -5,7 +5,6 @@
 
 use postgres::{Client, GenericClient};
 
-use super::ops::transition_in;
 use super::rows::*;
 use crate::store::types::*;
 use crate::store::{Claim, LeaseToken, StoreError, SubmitterLease};

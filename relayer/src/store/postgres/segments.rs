@@ -4,7 +4,6 @@
 
 use postgres::{Client, GenericClient, Transaction};
 
-use super::ops::transition_in;
 use super::rows::*;
 use crate::store::types::*;
 use crate::store::{LeaseToken, SegmentClaim, SegmentProof, SegmentRecord, SegmentState, StoreError};

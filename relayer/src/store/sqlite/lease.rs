@@ -3,7 +3,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::rows::{get_batch, record};
+use super::rows::{get_batch, record, transition_in};
 use crate::store::types::*;
 use crate::store::{Claim, LeaseToken, StoreError, SubmitterLease};
 
@@ -129,4 +129,33 @@ pub(super) fn get_submitter(conn: &Connection, account: &str) -> Result<Option<S
             Ok(SubmitterLease { account: account.into(), holder: r.get(0)?, until_ms: r.get(1)?, token: r.get(2)? })
         })
         .optional()?)
+}
+
+/// Ends a claim while `token` still holds it ([`crate::store::JobStore::finish_claim`]).
+pub(super) fn finish(
+    conn: &mut Connection,
+    batch_id: i64,
+    token: LeaseToken,
+    to: BatchState,
+    u: &BatchUpdate,
+    detail: &str,
+) -> Result<BatchRecord, StoreError> {
+    let tx = conn.transaction()?;
+    let worker = check_claim(&tx, batch_id, token)?;
+    let mut rec = transition_in(&tx, batch_id, BatchState::Proving, to, u, detail)?;
+    tx.execute(
+        "UPDATE batches SET lease_owner = NULL, lease_until_ms = NULL, \
+         proved_by = CASE WHEN ?1 THEN ?2 ELSE proved_by END WHERE id = ?3",
+        params![to == BatchState::Proved, worker, batch_id],
+    )?;
+    if to == BatchState::Proved {
+        tx.execute(
+            "INSERT INTO worker_proofs (worker, proofs) VALUES (?1, 1) \
+             ON CONFLICT(worker) DO UPDATE SET proofs = proofs + 1",
+            [&worker],
+        )?;
+        rec.proved_by = Some(worker);
+    }
+    tx.commit()?;
+    Ok(rec)
 }

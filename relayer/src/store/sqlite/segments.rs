@@ -3,7 +3,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use super::rows::{get_batch, json, parse, record};
+use super::rows::{get_batch, json, parse, record, transition_in};
 use crate::store::types::*;
 use crate::store::{LeaseToken, SegmentClaim, SegmentProof, SegmentRecord, SegmentState, StoreError};
 
@@ -189,4 +189,33 @@ pub(super) fn list(conn: &Connection, batch_id: i64) -> Result<Vec<SegmentRecord
             })
         })
         .collect()
+}
+
+/// Fails a segment's batch while `token` holds the segment's claim ([`crate::store::JobStore::fail_segment`]).
+pub(super) fn fail(
+    conn: &mut Connection,
+    batch_id: i64,
+    index: usize,
+    token: LeaseToken,
+    reason: &str,
+) -> Result<BatchRecord, StoreError> {
+    let tx = conn.transaction()?;
+    check_claim(&tx, batch_id, index, token)?;
+    tx.execute(
+        "UPDATE segments SET state = 'created', lease_owner = NULL, lease_until_ms = NULL \
+         WHERE batch_id = ?1 AND idx = ?2",
+        params![batch_id, index as i64],
+    )?;
+    let u = BatchUpdate { error: Some(format!("proving failed: segment {index}: {reason}")), ..Default::default() };
+    let rec = transition_in(&tx, batch_id, BatchState::Created, BatchState::Failed, &u, "proving failed")?;
+    tx.commit()?;
+    Ok(rec)
+}
+
+/// Puts every `proving` segment back to `created` ([`crate::store::JobStore::release_segment_leases`]).
+pub(super) fn release(conn: &mut Connection) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        "UPDATE segments SET state = 'created', lease_owner = NULL, lease_until_ms = NULL WHERE state = 'proving'",
+        [],
+    )?)
 }
