@@ -67,6 +67,10 @@ pub struct Config {
     pub chain: ChainConfig,
     /// Proving settings.
     pub proving: ProvingConfig,
+    /// Settings of the processes started with `--role prover` (one config file can serve every
+    /// role of a fleet).
+    #[serde(default)]
+    pub prover: ProverRoleConfig,
     /// Batching policy.
     #[serde(default)]
     pub batching: BatchingConfig,
@@ -161,8 +165,11 @@ pub struct ProvingConfig {
     /// Concurrent proofs (each takes one blocking thread and the circuit's memory).
     #[serde(default = "one_usize")]
     pub workers: usize,
-    /// Memory the concurrent proofs may use together, MB (0: only `workers` limits them). Each
-    /// proof reserves its circuit's estimated peak (`ServedModel::proving_memory_mb`) first.
+    /// Memory the concurrent proofs of a process may use together, MB (0: only `workers` limits
+    /// them). Each proof reserves its estimated peak first (an app proof's, or an aggregation's);
+    /// an aggregation whose estimate exceeds the budget is never claimed by the process. The
+    /// `prover` role reads `[prover] memory_budget_mb` first; `ZKGUARD_RELAYER_MEMORY_BUDGET_MB`
+    /// overrides both for one process.
     #[serde(default)]
     pub memory_budget_mb: u64,
     /// Key and parameter cache directory.
@@ -179,6 +186,18 @@ pub struct ProvingConfig {
     /// Advice-column budget of the app circuits (must match the deployed verifiers).
     #[serde(default = "default_columns")]
     pub max_columns: usize,
+}
+
+/// Settings of the `prover` role.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProverRoleConfig {
+    /// This role's memory budget, MB, in place of `proving.memory_budget_mb` (0: unlimited).
+    /// Batch mode's aggregation jobs are claimed only by a prover whose budget covers their
+    /// estimated peak (`model::aggregation_memory_mb`); a prover with a smaller budget proves
+    /// segments only.
+    #[serde(default)]
+    pub memory_budget_mb: Option<u64>,
 }
 
 /// When requests are flushed into a proof.
@@ -381,7 +400,8 @@ impl Config {
         }
     }
 
-    /// `ZKGUARD_RELAYER_{LISTEN,DATABASE,TOKEN,RPC_URL,CHAIN_ID,GUARD,CONFIRMATIONS,WORKERS,MAX_WAIT_MS,RETENTION_DAYS}`.
+    /// `ZKGUARD_RELAYER_{LISTEN,DATABASE,TOKEN,RPC_URL,CHAIN_ID,GUARD,CONFIRMATIONS,WORKERS,MAX_WAIT_MS,
+    /// RETENTION_DAYS,MEMORY_BUDGET_MB}` (the last one is this process's budget, whatever its role).
     pub fn apply_env(&mut self) -> Result<(), ConfigError> {
         env_parse("ZKGUARD_RELAYER_LISTEN", &mut self.listen)?;
         env_parse("ZKGUARD_RELAYER_DATABASE", &mut self.database)?;
@@ -395,7 +415,22 @@ impl Config {
         env_parse("ZKGUARD_RELAYER_WORKERS", &mut self.proving.workers)?;
         env_parse("ZKGUARD_RELAYER_MAX_WAIT_MS", &mut self.batching.max_wait_ms)?;
         env_parse("ZKGUARD_RELAYER_RETENTION_DAYS", &mut self.retention.finished_after_days)?;
+        let name = "ZKGUARD_RELAYER_MEMORY_BUDGET_MB";
+        if let Ok(value) = std::env::var(name) {
+            let mb: u64 = value.parse().map_err(|_| ConfigError::Env { name: name.into(), value })?;
+            self.proving.memory_budget_mb = mb;
+            self.prover.memory_budget_mb = Some(mb);
+        }
         Ok(())
+    }
+
+    /// The memory budget of a process in `role` (`"prover"` reads `[prover]` first), MB; 0:
+    /// unlimited.
+    pub fn memory_budget_mb(&self, role: &str) -> u64 {
+        match (role, self.prover.memory_budget_mb) {
+            ("prover", Some(mb)) => mb,
+            _ => self.proving.memory_budget_mb,
+        }
     }
 
     /// Checks ranges and required values.
@@ -520,6 +555,22 @@ mod tests {
         assert_eq!(with("visibility = \"committed\"\n").unwrap().models[0].visibility, Visibility::Committed);
         let err = with("visibility = \"public\"\n").unwrap_err().to_string();
         assert!(err.contains("public") && err.contains("fixed"), "{err}");
+    }
+
+    #[test]
+    fn the_prover_role_reads_its_own_memory_budget() {
+        let with = |extra: &str| toml::from_str::<Config>(&format!("{MINIMAL}\n{extra}")).unwrap();
+        let shared = with("");
+        assert_eq!((shared.memory_budget_mb("prover"), shared.memory_budget_mb("all")), (0, 0));
+        let c = with("[prover]\nmemory_budget_mb = 2000\n");
+        assert_eq!(c.memory_budget_mb("prover"), 2000, "[prover] applies to --role prover");
+        assert_eq!(c.memory_budget_mb("all"), 0, "and not to the other roles");
+        let proving = toml::from_str::<Config>(
+            &MINIMAL.replace("insecure_dev_srs = true", "insecure_dev_srs = true\nmemory_budget_mb = 9000"),
+        )
+        .unwrap();
+        assert_eq!((proving.memory_budget_mb("prover"), proving.memory_budget_mb("all")), (9000, 9000));
+        assert!(toml::from_str::<Config>(&format!("{MINIMAL}\n[prover]\nbogus = 1\n")).is_err());
     }
 
     #[test]

@@ -6,8 +6,11 @@
 /// The environment variable naming the crash point.
 pub const CRASH_ENV: &str = "ZKGUARD_RELAYER_CRASH_AT";
 
-/// While a batch is being proved (its state is `proving`).
+/// While a batch is being proved (its state is `proving`): direct mode's proof, or batch mode's
+/// aggregation.
 pub const PROVING: &str = "proving";
+/// Batch mode: while a segment is being proved (the segment is `proving`, its batch `created`).
+pub const PROVING_SEGMENT: &str = "proving_segment";
 /// Right after the relayer's own attestation of a batch was stored, before a transaction carries it.
 pub const AFTER_ATTESTING: &str = "after_attesting";
 /// Right after a transaction was signed and stored (`signed`), before it is broadcast.

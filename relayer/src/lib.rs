@@ -6,7 +6,9 @@
 //! - [`config`]: the TOML config and its environment overrides; [`secret`]: redacted secrets.
 //! - [`store`]: the [`store::JobStore`] trait, the SQLite implementation and the state machine.
 //! - [`intake`]: the HTTP API (axum), auth and validation; [`client`]: its client.
-//! - [`batcher`]: the batching policy; [`worker`]: the proving pool; [`model`]: served models.
+//! - [`batcher`]: the batching policy; [`worker`]: the proving pool (claims, leases, memory
+//!   budget); [`proving`]: the proofs it makes (direct, segments, aggregation); [`model`]: served
+//!   models.
 //! - [`chain`]: the Guard ABI, revert decoding, the start-up registration check, RPC retries, the
 //!   signer and the submitter.
 //! - [`metrics`]: Prometheus text; [`service`]: wiring and recovery; [`cli`]: the commands.
@@ -21,6 +23,7 @@ pub mod crash;
 pub mod intake;
 pub mod metrics;
 pub mod model;
+pub mod proving;
 pub mod secret;
 pub mod service;
 pub mod store;

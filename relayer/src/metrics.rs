@@ -58,10 +58,34 @@ struct Inner {
     fee_bumps: u64,
     requests_rejected: u64,
     claims: u64,
+    segment_claims: u64,
+    aggregation_claims: u64,
     lease_takeovers: u64,
     stale_results: u64,
     proved_here: u64,
     submitter_active: bool,
+}
+
+/// What a prover claimed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimKind {
+    /// A batch proved whole (direct mode).
+    Batch,
+    /// One segment of a batch-mode batch.
+    Segment,
+    /// A batch-mode batch's aggregation.
+    Aggregation,
+}
+
+impl ClaimKind {
+    /// The kind's name in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimKind::Batch => "batch",
+            ClaimKind::Segment => "segment",
+            ClaimKind::Aggregation => "aggregation",
+        }
+    }
 }
 
 /// The in-memory part of the metrics.
@@ -101,10 +125,12 @@ impl Metrics {
         self.with(|m| m.requests_rejected += 1);
     }
 
-    /// This process claimed a batch (`took_over`: a batch whose prover's lease had expired).
-    pub fn claimed(&self, took_over: bool) {
+    /// This process claimed work of `kind` (`took_over`: work whose prover's lease had expired).
+    pub fn claimed(&self, kind: ClaimKind, took_over: bool) {
         self.with(|m| {
             m.claims += 1;
+            m.segment_claims += u64::from(kind == ClaimKind::Segment);
+            m.aggregation_claims += u64::from(kind == ClaimKind::Aggregation);
             m.lease_takeovers += u64::from(took_over);
         });
     }
@@ -182,7 +208,17 @@ impl Metrics {
             ("zkguard_relayer_rpc_retries_total", "Transient RPC errors retried.", m.rpc_retries),
             ("zkguard_relayer_fee_bumps_total", "Stuck transactions replaced with higher fees.", m.fee_bumps),
             ("zkguard_relayer_requests_rejected_total", "Requests refused with a 4xx.", m.requests_rejected),
-            ("zkguard_relayer_claims_total", "Batches this process claimed to prove.", m.claims),
+            (
+                "zkguard_relayer_claims_total",
+                "Work this process claimed to prove (batches, segments, aggregations).",
+                m.claims,
+            ),
+            ("zkguard_relayer_segment_claims_total", "Batch-mode segments this process claimed.", m.segment_claims),
+            (
+                "zkguard_relayer_aggregation_claims_total",
+                "Batch-mode aggregations this process claimed.",
+                m.aggregation_claims,
+            ),
             (
                 "zkguard_relayer_lease_expiries_total",
                 "Claims of batches whose prover's lease had expired.",

@@ -112,9 +112,12 @@ pub fn recover(store: &dyn JobStore) -> Result<usize, StoreError> {
             "resumed after restart",
         )?;
     }
+    // Its segment leases too: batch mode's stored segment proofs are kept, the ones it was proving
+    // are claimable again at once.
+    let segments = store.release_segment_leases()?;
     let pending = store.batches_in(&[BatchState::Created, BatchState::Proved, BatchState::Signed, BatchState::Sent])?;
     if !pending.is_empty() {
-        tracing::info!(batches = pending.len(), reproving = stuck.len(), "resuming unfinished batches");
+        tracing::info!(batches = pending.len(), reproving = stuck.len(), segments, "resuming unfinished batches");
     }
     Ok(stuck.len())
 }
@@ -444,7 +447,7 @@ async fn run(
             chain_id: config.chain.chain_id,
             guard: config.chain.guard,
             workers: config.proving.workers,
-            memory_budget_mb: config.proving.memory_budget_mb,
+            memory_budget_mb: config.memory_budget_mb(role.as_str()),
             metrics: metrics.clone(),
             new_batch: new_batch.clone(),
             proved: proved.clone(),

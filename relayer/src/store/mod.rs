@@ -21,6 +21,7 @@
 pub mod lease;
 pub mod postgres;
 pub mod schema;
+pub mod segments;
 pub mod sqlite;
 pub mod types;
 mod url;
@@ -30,6 +31,7 @@ mod contract_tests;
 
 pub use lease::{Claim, LeaseToken, SubmitterLease};
 pub use postgres::PgStore;
+pub use segments::{SegmentClaim, SegmentProof, SegmentRecord, SegmentState};
 pub use sqlite::SqliteStore;
 pub use types::*;
 pub use url::{open, DatabaseUrl, DatabaseUrlError};
@@ -93,6 +95,17 @@ pub enum StoreError {
     LeaseLost {
         /// The batch.
         batch: i64,
+        /// The stale token.
+        token: i64,
+    },
+    /// A prover's lease on a segment is gone (it expired and another prover claimed the segment,
+    /// or the batch left `created`): its result is refused (fencing).
+    #[error("batch {batch} segment {segment}: the lease with token {token} is no longer held (stale result refused)")]
+    SegmentLeaseLost {
+        /// The batch.
+        batch: i64,
+        /// The segment.
+        segment: usize,
         /// The stale token.
         token: i64,
     },
@@ -208,7 +221,17 @@ pub trait JobStore: Send + Sync + 'static {
     /// that expired, for `worker` until `now + lease_ms`; the claim's token is one more than the
     /// batch's last. On PostgreSQL concurrent claimers skip each other's rows (`FOR UPDATE SKIP
     /// LOCKED`). `None`: nothing to claim.
-    fn claim_batch(&self, worker: &str, models: &[String], lease_ms: i64) -> Result<Option<Claim>, StoreError>;
+    ///
+    /// A batch-mode batch (`segments > 0`) is its aggregation job here: claimable only once all
+    /// its segments are proved, and only when `memory_budget_mb` covers its `aggregation_mb`
+    /// (`u64::MAX`: no budget).
+    fn claim_batch(
+        &self,
+        worker: &str,
+        models: &[String],
+        lease_ms: i64,
+        memory_budget_mb: u64,
+    ) -> Result<Option<Claim>, StoreError>;
     /// Extends a claim's lease (a heartbeat); [`StoreError::LeaseLost`] when the batch was claimed
     /// again (or left `proving`).
     fn renew_lease(&self, batch_id: i64, token: LeaseToken, lease_ms: i64) -> Result<(), StoreError>;
@@ -223,6 +246,44 @@ pub trait JobStore: Send + Sync + 'static {
         update: &BatchUpdate,
         detail: &str,
     ) -> Result<BatchRecord, StoreError>;
+    /// Claims the oldest segment (`created`, or `proving` under a lease that expired) of a
+    /// `created` batch of one of `models`, for `worker` until `now + lease_ms`, with a token one
+    /// more than the segment's last ([`segments`]). `None`: nothing to claim.
+    fn claim_segment(&self, worker: &str, models: &[String], lease_ms: i64)
+        -> Result<Option<SegmentClaim>, StoreError>;
+    /// Extends a segment claim's lease; [`StoreError::SegmentLeaseLost`] when it was claimed again
+    /// (or the segment or its batch moved on).
+    fn renew_segment_lease(
+        &self,
+        batch_id: i64,
+        index: usize,
+        token: LeaseToken,
+        lease_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// Stores a segment's proof (`proved`) while `token` still holds its claim and its batch is
+    /// still `created`; a stale result is refused with [`StoreError::SegmentLeaseLost`] and
+    /// changes nothing. Counts the proof for the worker.
+    fn finish_segment(
+        &self,
+        batch_id: i64,
+        index: usize,
+        token: LeaseToken,
+        proof: &SegmentProof,
+    ) -> Result<SegmentRecord, StoreError>;
+    /// Fails a segment's batch (`created` to `failed`, with `reason`) while `token` still holds
+    /// the segment's claim (a batch-wide proving failure).
+    fn fail_segment(
+        &self,
+        batch_id: i64,
+        index: usize,
+        token: LeaseToken,
+        reason: &str,
+    ) -> Result<BatchRecord, StoreError>;
+    /// The segments of a batch, by index (none in direct mode).
+    fn segments(&self, batch_id: i64) -> Result<Vec<SegmentRecord>, StoreError>;
+    /// Ends every segment lease, putting `proving` segments back to `created` (one process
+    /// restarting on its own database owns them all); returns how many.
+    fn release_segment_leases(&self) -> Result<usize, StoreError>;
     /// Proofs stored per worker (a counter kept as claims finish, never lowered by pruning).
     fn proofs_by_worker(&self) -> Result<Vec<(String, u64)>, StoreError>;
     /// Takes or renews the submitter lease of `account` for `holder` until `now + lease_ms`: held

@@ -174,6 +174,32 @@ pub const MIGRATIONS: &[&str] = &[
     INSERT INTO worker_proofs (worker, proofs)
         SELECT proved_by, COUNT(*) FROM batches WHERE proved_by IS NOT NULL GROUP BY proved_by;
     "#,
+    // 7: batch mode as separate jobs. A batch-mode batch records its number of segments (N; 0: the
+    // batch is proved whole, direct mode) and its aggregation's estimated peak memory; each segment
+    // (one app proof over its slice of the batch's rows) is a row of `segments`, claimed with its
+    // own lease and fencing token, its proof stored there. The aggregation is the batch's own
+    // claim, possible once every segment is proved and only for a prover whose budget covers it.
+    r#"
+    ALTER TABLE batches ADD COLUMN segments INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE batches ADD COLUMN aggregation_mb INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE segments (
+        batch_id        INTEGER NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
+        idx             INTEGER NOT NULL,
+        state           TEXT    NOT NULL,
+        lease_owner     TEXT,
+        lease_until_ms  INTEGER,
+        lease_token     INTEGER NOT NULL DEFAULT 0,
+        instances       TEXT,
+        proof           TEXT,
+        decisions       TEXT,
+        scores          TEXT,
+        proved_by       TEXT,
+        prove_ms        INTEGER,
+        updated_ms      INTEGER NOT NULL,
+        PRIMARY KEY (batch_id, idx)
+    );
+    CREATE INDEX segments_state ON segments(state, batch_id, idx);
+    "#,
 ];
 
 /// The newest schema version this binary knows (both backends).

@@ -215,6 +215,12 @@ pub struct NewBatch {
     pub subjects: Vec<String>,
     /// The lowest Guard nonce to use if the model has none yet.
     pub nonce_floor: u64,
+    /// Batch mode: the number of segment jobs (N app proofs) to prove before the batch's
+    /// aggregation; 0: the batch is proved whole (direct mode).
+    pub segments: usize,
+    /// Batch mode: the aggregation's estimated peak memory (MB); only a prover whose budget
+    /// covers it claims the aggregation.
+    pub aggregation_mb: u64,
 }
 
 /// A stored batch.
@@ -269,6 +275,12 @@ pub struct BatchRecord {
     /// The worker whose proof was stored (a prover of the fleet, or this process).
     #[serde(default)]
     pub proved_by: Option<String>,
+    /// Batch mode: its segment jobs (N; 0: proved whole, direct mode).
+    #[serde(default)]
+    pub segments: usize,
+    /// Batch mode: the aggregation's estimated peak memory (MB).
+    #[serde(default)]
+    pub aggregation_mb: u64,
 }
 
 /// A batch that arrives proved: a client's ready proof (`POST /v1/proofs`), stored with its one

@@ -5,7 +5,6 @@
 
 use postgres::{Client, GenericClient};
 
-use super::ops::transition_in;
 use super::rows::*;
 use crate::store::types::*;
 use crate::store::{Claim, LeaseToken, StoreError, SubmitterLease};
@@ -15,18 +14,23 @@ pub(super) fn claim(
     worker: &str,
     models: &[String],
     lease_ms: i64,
+    memory_budget_mb: u64,
 ) -> Result<Option<Claim>, StoreError> {
     if models.is_empty() {
         return Ok(None);
     }
     let mut tx = c.transaction().map_err(pg)?;
     let now = now_ms();
+    let budget = memory_budget_mb.min(i64::MAX as u64) as i64;
     let found = tx
         .query_opt(
-            "SELECT id, state, lease_owner, lease_token FROM batches WHERE model_id = ANY($1) \
-             AND (state = 'created' OR (state = 'proving' AND COALESCE(lease_until_ms, 0) < $2)) \
+            "SELECT id, state, lease_owner, lease_token FROM batches b WHERE model_id = ANY($1) \
+             AND aggregation_mb <= $3 \
+             AND ((state = 'created' AND segments = \
+                     (SELECT COUNT(*) FROM segments s WHERE s.batch_id = b.id AND s.state = 'proved')) \
+                  OR (state = 'proving' AND COALESCE(lease_until_ms, 0) < $2)) \
              ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
-            &[&models, &now],
+            &[&models, &now, &budget],
         )
         .map_err(pg)?;
     let Some(row) = found else { return Ok(None) };

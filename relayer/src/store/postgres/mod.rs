@@ -21,6 +21,7 @@ mod maintenance;
 mod ops;
 mod rows;
 pub mod schema;
+mod segments;
 
 /// Store threads (each with one connection).
 const THREADS: usize = 3;

@@ -8,7 +8,9 @@ use postgres::Transaction;
 use super::rows::*;
 use super::PgStore;
 use crate::store::types::*;
-use crate::store::{Claim, JobStore, LeaseToken, StoreError, SubmitterLease};
+use crate::store::{
+    Claim, JobStore, LeaseToken, SegmentClaim, SegmentProof, SegmentRecord, StoreError, SubmitterLease,
+};
 
 /// The job already stored under `job.id`, or a conflict when that id was used for another body.
 fn existing_job(tx: &mut Transaction<'_>, job: &NewJob) -> Result<Option<Inserted>, StoreError> {
@@ -27,66 +29,6 @@ fn existing_job(tx: &mut Transaction<'_>, job: &NewJob) -> Result<Option<Inserte
 fn lock_request_id(tx: &mut Transaction<'_>, id: &str) -> Result<(), StoreError> {
     tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 17))", &[&id]).map_err(pg)?;
     Ok(())
-}
-
-/// Moves a batch (and its jobs) from `from` to `to` inside `tx` ([`JobStore::transition`]).
-pub(super) fn transition_in(
-    tx: &mut Transaction<'_>,
-    batch_id: i64,
-    from: BatchState,
-    to: BatchState,
-    u: &BatchUpdate,
-    detail: &str,
-) -> Result<BatchRecord, StoreError> {
-    expect_state(tx, batch_id, from)?;
-    let now = now_ms();
-    tx.execute(
-        "UPDATE batches SET state = $1, updated_ms = $2, \
-           nonce = COALESCE($3, nonce), issued_at = COALESCE($4, issued_at), \
-           instances = CASE WHEN $13 THEN NULL ELSE COALESCE($5, instances) END, \
-           proof = CASE WHEN $13 THEN NULL ELSE COALESCE($6, proof) END, \
-           decisions = CASE WHEN $13 THEN NULL ELSE COALESCE($7, decisions) END, \
-           scores = CASE WHEN $13 THEN NULL ELSE COALESCE($8, scores) END, \
-           tx_hash = COALESCE($9, tx_hash), block_number = COALESCE($10, block_number), \
-           gas_used = COALESCE($11, gas_used), prove_ms = COALESCE($12, prove_ms), \
-           error = COALESCE($14, error), carried_by = COALESCE($16, carried_by) \
-         WHERE id = $15",
-        &[
-            &to.as_str(),
-            &now,
-            &u.nonce.map(|n| n as i64),
-            &u.issued_at.map(|n| n as i64),
-            &u.instances.as_ref().map(json),
-            &u.proof,
-            &u.decisions.as_ref().map(json),
-            &u.scores.as_ref().map(json),
-            &u.tx_hash,
-            &u.block_number.map(|n| n as i64),
-            &u.gas_used.map(|n| n as i64),
-            &u.prove_ms,
-            &u.clear_proof,
-            &u.error,
-            &batch_id,
-            &u.carried_by,
-        ],
-    )
-    .map_err(pg)?;
-    record(tx, "batch", &batch_id.to_string(), Some(from.as_str()), to.as_str(), detail)?;
-    let (job_from, job_to) = (from.job_state(), to.job_state());
-    if job_from != job_to {
-        let rows = tx
-            .query(
-                "UPDATE jobs SET state = $1, updated_ms = $2, error = COALESCE($3, error) WHERE batch_id = $4 \
-                 RETURNING id",
-                &[&job_to.as_str(), &now, &u.error, &batch_id],
-            )
-            .map_err(pg)?;
-        for row in rows {
-            let id: String = row.try_get(0).map_err(pg)?;
-            record(tx, "job", &id, Some(job_from.as_str()), job_to.as_str(), &format!("batch {batch_id}: {detail}"))?;
-        }
-    }
-    get_batch(tx, batch_id)?.ok_or_else(|| StoreError::NotFound(format!("batch {batch_id}")))
 }
 
 fn nonce_taken(tx: &mut Transaction<'_>, model_id: &str, nonce: u64, with_jobs: bool) -> Result<bool, StoreError> {
@@ -269,7 +211,8 @@ impl JobStore for PgStore {
             let row = tx
                 .query_one(
                     "INSERT INTO batches (model_id, state, nonce, issued_at, salt, subjects, sample_count, \
-                       created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7) RETURNING id",
+                       created_ms, updated_ms, segments, aggregation_mb) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, $8, $9) RETURNING id",
                     &[
                         &batch.model_id,
                         &BatchState::Created.as_str(),
@@ -278,10 +221,13 @@ impl JobStore for PgStore {
                         &batch.salt,
                         &json(&batch.subjects),
                         &now,
+                        &(batch.segments as i64),
+                        &(batch.aggregation_mb.min(i64::MAX as u64) as i64),
                     ],
                 )
                 .map_err(pg)?;
             let id: i64 = row.try_get(0).map_err(pg)?;
+            super::segments::insert(&mut tx, id, batch.segments)?;
             if let Some(a) = &attested {
                 tx.execute(
                     "INSERT INTO batch_attestations (batch_id, attestations, fixed_context) VALUES ($1, $2, TRUE)",
@@ -508,9 +454,65 @@ impl JobStore for PgStore {
         self.call(|c, target| Ok((super::schema_version_of(c, target)?, crate::store::schema::LATEST)))
     }
 
-    fn claim_batch(&self, worker: &str, models: &[String], lease_ms: i64) -> Result<Option<Claim>, StoreError> {
+    fn claim_batch(
+        &self,
+        worker: &str,
+        models: &[String],
+        lease_ms: i64,
+        budget: u64,
+    ) -> Result<Option<Claim>, StoreError> {
         let (worker, models) = (worker.to_string(), models.to_vec());
-        self.call(move |c, _| super::claims::claim(c, &worker, &models, lease_ms))
+        self.call(move |c, _| super::claims::claim(c, &worker, &models, lease_ms, budget))
+    }
+
+    fn claim_segment(
+        &self,
+        worker: &str,
+        models: &[String],
+        lease_ms: i64,
+    ) -> Result<Option<SegmentClaim>, StoreError> {
+        let (worker, models) = (worker.to_string(), models.to_vec());
+        self.call(move |c, _| super::segments::claim(c, &worker, &models, lease_ms))
+    }
+
+    fn renew_segment_lease(
+        &self,
+        batch_id: i64,
+        index: usize,
+        token: LeaseToken,
+        lease_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.call(move |c, _| super::segments::renew(c, batch_id, index, token, lease_ms))
+    }
+
+    fn finish_segment(
+        &self,
+        batch: i64,
+        index: usize,
+        token: LeaseToken,
+        p: &SegmentProof,
+    ) -> Result<SegmentRecord, StoreError> {
+        let p = p.clone();
+        self.call(move |c, _| super::segments::finish(c, batch, index, token, &p))
+    }
+
+    fn fail_segment(
+        &self,
+        batch: i64,
+        index: usize,
+        token: LeaseToken,
+        reason: &str,
+    ) -> Result<BatchRecord, StoreError> {
+        let reason = reason.to_string();
+        self.call(move |c, _| super::segments::fail(c, batch, index, token, &reason))
+    }
+
+    fn segments(&self, batch_id: i64) -> Result<Vec<SegmentRecord>, StoreError> {
+        self.call(move |c, _| super::segments::list(c, batch_id))
+    }
+
+    fn release_segment_leases(&self) -> Result<usize, StoreError> {
+        self.call(|c, _| super::segments::release(c))
     }
 
     fn renew_lease(&self, batch_id: i64, token: LeaseToken, lease_ms: i64) -> Result<(), StoreError> {

@@ -1,7 +1,7 @@
 //! Rows and small queries of the PostgreSQL store: mapping rows to records, the transition log,
 //! state checks and the per-model nonce allocator (the same columns as SQLite's `rows.rs`).
 
-use postgres::{GenericClient, Row};
+use postgres::{GenericClient, Row, Transaction};
 
 use crate::store::types::*;
 use crate::store::StoreError;
@@ -18,7 +18,7 @@ pub(super) const JOB_COLUMNS: &str =
 pub(super) const BATCH_COLUMNS: &str =
     "id, model_id, state, nonce, issued_at, salt, subjects, sample_count, instances, proof, \
      decisions, scores, tx_hash, block_number, gas_used, prove_ms, error, created_ms, updated_ms, client_proof, \
-     carried_by, proved_by";
+     carried_by, proved_by, segments, aggregation_mb";
 
 pub(super) fn job_of(row: &Row) -> Result<JobRecord, StoreError> {
     let state: String = row.try_get(2).map_err(pg)?;
@@ -70,6 +70,8 @@ pub(super) fn batch_of(row: &Row) -> Result<BatchRecord, StoreError> {
         client_proof: row.try_get(19).map_err(pg)?,
         carried_by: row.try_get(20).map_err(pg)?,
         proved_by: row.try_get(21).map_err(pg)?,
+        segments: row.try_get::<_, i64>(22).map_err(pg)? as usize,
+        aggregation_mb: row.try_get::<_, i64>(23).map_err(pg)? as u64,
     })
 }
 
@@ -138,4 +140,68 @@ pub(super) fn take_nonce(c: &mut impl GenericClient, model_id: &str, floor: u64)
         )
         .map_err(pg)?;
     Ok(row.try_get::<_, i64>(0).map_err(pg)? as u64)
+}
+
+/// Moves a batch (and its jobs) from `from` to `to` inside `tx` ([`crate::store::JobStore::transition`]).
+pub(super) fn transition_in(
+    tx: &mut Transaction<'_>,
+    batch_id: i64,
+    from: BatchState,
+    to: BatchState,
+    u: &BatchUpdate,
+    detail: &str,
+) -> Result<BatchRecord, StoreError> {
+    expect_state(tx, batch_id, from)?;
+    let now = now_ms();
+    tx.execute(
+        "UPDATE batches SET state = $1, updated_ms = $2, \
+           nonce = COALESCE($3, nonce), issued_at = COALESCE($4, issued_at), \
+           instances = CASE WHEN $13 THEN NULL ELSE COALESCE($5, instances) END, \
+           proof = CASE WHEN $13 THEN NULL ELSE COALESCE($6, proof) END, \
+           decisions = CASE WHEN $13 THEN NULL ELSE COALESCE($7, decisions) END, \
+           scores = CASE WHEN $13 THEN NULL ELSE COALESCE($8, scores) END, \
+           tx_hash = COALESCE($9, tx_hash), block_number = COALESCE($10, block_number), \
+           gas_used = COALESCE($11, gas_used), prove_ms = COALESCE($12, prove_ms), \
+           error = COALESCE($14, error), carried_by = COALESCE($16, carried_by) \
+         WHERE id = $15",
+        &[
+            &to.as_str(),
+            &now,
+            &u.nonce.map(|n| n as i64),
+            &u.issued_at.map(|n| n as i64),
+            &u.instances.as_ref().map(json),
+            &u.proof,
+            &u.decisions.as_ref().map(json),
+            &u.scores.as_ref().map(json),
+            &u.tx_hash,
+            &u.block_number.map(|n| n as i64),
+            &u.gas_used.map(|n| n as i64),
+            &u.prove_ms,
+            &u.clear_proof,
+            &u.error,
+            &batch_id,
+            &u.carried_by,
+        ],
+    )
+    .map_err(pg)?;
+    record(tx, "batch", &batch_id.to_string(), Some(from.as_str()), to.as_str(), detail)?;
+    if to == BatchState::Created && u.clear_proof {
+        // Proved again with a new context: its segments' proofs are bound to the old one.
+        super::segments::reset(tx, batch_id)?;
+    }
+    let (job_from, job_to) = (from.job_state(), to.job_state());
+    if job_from != job_to {
+        let rows = tx
+            .query(
+                "UPDATE jobs SET state = $1, updated_ms = $2, error = COALESCE($3, error) WHERE batch_id = $4 \
+                 RETURNING id",
+                &[&job_to.as_str(), &now, &u.error, &batch_id],
+            )
+            .map_err(pg)?;
+        for row in rows {
+            let id: String = row.try_get(0).map_err(pg)?;
+            record(tx, "job", &id, Some(job_from.as_str()), job_to.as_str(), &format!("batch {batch_id}: {detail}"))?;
+        }
+    }
+    get_batch(tx, batch_id)?.ok_or_else(|| StoreError::NotFound(format!("batch {batch_id}")))
 }

@@ -160,6 +160,31 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         SELECT proved_by, COUNT(*) FROM batches WHERE proved_by IS NOT NULL GROUP BY proved_by;
     "#,
     ),
+    // 7: segment jobs and the aggregation's memory (see the SQLite migration 7).
+    (
+        7,
+        r#"
+    ALTER TABLE batches ADD COLUMN segments BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE batches ADD COLUMN aggregation_mb BIGINT NOT NULL DEFAULT 0;
+    CREATE TABLE segments (
+        batch_id        BIGINT  NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
+        idx             BIGINT  NOT NULL,
+        state           TEXT    NOT NULL,
+        lease_owner     TEXT,
+        lease_until_ms  BIGINT,
+        lease_token     BIGINT  NOT NULL DEFAULT 0,
+        instances       TEXT,
+        proof           TEXT,
+        decisions       TEXT,
+        scores          TEXT,
+        proved_by       TEXT,
+        prove_ms        BIGINT,
+        updated_ms      BIGINT  NOT NULL,
+        PRIMARY KEY (batch_id, idx)
+    );
+    CREATE INDEX segments_state ON segments(state, batch_id, idx);
+    "#,
+    ),
 ];
 
 #[cfg(test)]

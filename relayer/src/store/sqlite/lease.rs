@@ -3,7 +3,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::rows::{get_batch, record};
+use super::rows::{get_batch, record, transition_in};
 use crate::store::types::*;
 use crate::store::{Claim, LeaseToken, StoreError, SubmitterLease};
 
@@ -12,8 +12,10 @@ pub(super) fn claim(
     worker: &str,
     models: &[String],
     lease_ms: i64,
+    memory_budget_mb: u64,
 ) -> Result<Option<Claim>, StoreError> {
     let tx = conn.transaction()?;
+    let budget = memory_budget_mb.min(i64::MAX as u64) as i64;
     let now = now_ms();
     let list = models.iter().map(|m| format!("'{}'", m.replace('\'', "''"))).collect::<Vec<_>>().join(", ");
     if list.is_empty() {
@@ -22,11 +24,14 @@ pub(super) fn claim(
     let found: Option<(i64, String, Option<String>, i64)> = tx
         .query_row(
             &format!(
-                "SELECT id, state, lease_owner, lease_token FROM batches WHERE model_id IN ({list}) \
-                 AND (state = 'created' OR (state = 'proving' AND COALESCE(lease_until_ms, 0) < ?1)) \
+                "SELECT id, state, lease_owner, lease_token FROM batches b WHERE model_id IN ({list}) \
+                 AND aggregation_mb <= ?2 \
+                 AND ((state = 'created' AND segments = \
+                         (SELECT COUNT(*) FROM segments s WHERE s.batch_id = b.id AND s.state = 'proved')) \
+                      OR (state = 'proving' AND COALESCE(lease_until_ms, 0) < ?1)) \
                  ORDER BY id LIMIT 1"
             ),
-            [now],
+            params![now, budget],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
@@ -124,4 +129,33 @@ pub(super) fn get_submitter(conn: &Connection, account: &str) -> Result<Option<S
             Ok(SubmitterLease { account: account.into(), holder: r.get(0)?, until_ms: r.get(1)?, token: r.get(2)? })
         })
         .optional()?)
+}
+
+/// Ends a claim while `token` still holds it ([`crate::store::JobStore::finish_claim`]).
+pub(super) fn finish(
+    conn: &mut Connection,
+    batch_id: i64,
+    token: LeaseToken,
+    to: BatchState,
+    u: &BatchUpdate,
+    detail: &str,
+) -> Result<BatchRecord, StoreError> {
+    let tx = conn.transaction()?;
+    let worker = check_claim(&tx, batch_id, token)?;
+    let mut rec = transition_in(&tx, batch_id, BatchState::Proving, to, u, detail)?;
+    tx.execute(
+        "UPDATE batches SET lease_owner = NULL, lease_until_ms = NULL, \
+         proved_by = CASE WHEN ?1 THEN ?2 ELSE proved_by END WHERE id = ?3",
+        params![to == BatchState::Proved, worker, batch_id],
+    )?;
+    if to == BatchState::Proved {
+        tx.execute(
+            "INSERT INTO worker_proofs (worker, proofs) VALUES (?1, 1) \
+             ON CONFLICT(worker) DO UPDATE SET proofs = proofs + 1",
+            [&worker],
+        )?;
+        rec.proved_by = Some(worker);
+    }
+    tx.commit()?;
+    Ok(rec)
 }

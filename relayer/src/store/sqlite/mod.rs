@@ -7,11 +7,14 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::schema::{LATEST, MIGRATIONS};
 use super::types::*;
-use super::{Backend, Claim, JobStore, LeaseToken, StoreError, SubmitterLease};
+use super::{
+    Backend, Claim, JobStore, LeaseToken, SegmentClaim, SegmentProof, SegmentRecord, StoreError, SubmitterLease,
+};
 
 mod lease;
 mod maintenance;
 mod rows;
+mod segments;
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
@@ -70,67 +73,6 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tracing::info!(version = index + 1, "applied store migration");
     }
     Ok(())
-}
-
-/// Moves a batch (and its jobs) from `from` to `to` inside `tx` ([`JobStore::transition`]).
-fn transition_in(
-    tx: &rusqlite::Transaction<'_>,
-    batch_id: i64,
-    from: BatchState,
-    to: BatchState,
-    u: &BatchUpdate,
-    detail: &str,
-) -> Result<BatchRecord, StoreError> {
-    expect_state(tx, batch_id, from)?;
-    let now = now_ms();
-    tx.execute(
-        "UPDATE batches SET state = ?1, updated_ms = ?2, \
-               nonce = COALESCE(?3, nonce), issued_at = COALESCE(?4, issued_at), \
-               instances = CASE WHEN ?13 THEN NULL ELSE COALESCE(?5, instances) END, \
-               proof = CASE WHEN ?13 THEN NULL ELSE COALESCE(?6, proof) END, \
-               decisions = CASE WHEN ?13 THEN NULL ELSE COALESCE(?7, decisions) END, \
-               scores = CASE WHEN ?13 THEN NULL ELSE COALESCE(?8, scores) END, \
-               tx_hash = COALESCE(?9, tx_hash), block_number = COALESCE(?10, block_number), \
-               gas_used = COALESCE(?11, gas_used), prove_ms = COALESCE(?12, prove_ms), \
-               error = COALESCE(?14, error), carried_by = COALESCE(?16, carried_by) \
-             WHERE id = ?15",
-        params![
-            to.as_str(),
-            now,
-            u.nonce.map(|n| n as i64),
-            u.issued_at.map(|n| n as i64),
-            u.instances.as_ref().map(json),
-            u.proof,
-            u.decisions.as_ref().map(json),
-            u.scores.as_ref().map(json),
-            u.tx_hash,
-            u.block_number.map(|n| n as i64),
-            u.gas_used.map(|n| n as i64),
-            u.prove_ms,
-            u.clear_proof,
-            u.error,
-            batch_id,
-            u.carried_by
-        ],
-    )?;
-    record(tx, "batch", &batch_id.to_string(), Some(from.as_str()), to.as_str(), detail)?;
-    let (job_from, job_to) = (from.job_state(), to.job_state());
-    if job_from != job_to {
-        let ids: Vec<String> = {
-            let mut stmt = tx.prepare("SELECT id FROM jobs WHERE batch_id = ?1")?;
-            let ids = stmt.query_map([batch_id], |r| r.get(0))?.collect::<Result<Vec<_>, _>>()?;
-            ids
-        };
-        tx.execute(
-            "UPDATE jobs SET state = ?1, updated_ms = ?2, error = COALESCE(?3, error) WHERE batch_id = ?4",
-            params![job_to.as_str(), now, u.error, batch_id],
-        )?;
-        for id in ids {
-            record(tx, "job", &id, Some(job_from.as_str()), job_to.as_str(), &format!("batch {batch_id}: {detail}"))?;
-        }
-    }
-    let rec = get_batch(tx, batch_id)?.ok_or_else(|| StoreError::NotFound(format!("batch {batch_id}")))?;
-    Ok(rec)
 }
 
 /// The job already stored under `job.id` (the same request again), or a conflict when that id
@@ -309,8 +251,9 @@ impl JobStore for SqliteStore {
             };
             let now = now_ms();
             tx.execute(
-                "INSERT INTO batches (model_id, state, nonce, issued_at, salt, subjects, sample_count, created_ms, updated_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?7)",
+                "INSERT INTO batches (model_id, state, nonce, issued_at, salt, subjects, sample_count, created_ms, updated_ms, \
+                   segments, aggregation_mb) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?7, ?8, ?9)",
                 params![
                     batch.model_id,
                     BatchState::Created.as_str(),
@@ -318,10 +261,13 @@ impl JobStore for SqliteStore {
                     issued_at as i64,
                     batch.salt,
                     json(&batch.subjects),
-                    now
+                    now,
+                    batch.segments as i64,
+                    batch.aggregation_mb.min(i64::MAX as u64) as i64
                 ],
             )?;
             let id = tx.last_insert_rowid();
+            segments::insert(&tx, id, batch.segments)?;
             if let Some(a) = &attested {
                 tx.execute(
                     "INSERT INTO batch_attestations (batch_id, attestations, fixed_context) VALUES (?1, ?2, 1)",
@@ -530,8 +476,61 @@ impl JobStore for SqliteStore {
         self.with(|conn| Ok((conn.pragma_query_value(None, "user_version", |r| r.get(0))?, LATEST)))
     }
 
-    fn claim_batch(&self, worker: &str, models: &[String], lease_ms: i64) -> Result<Option<Claim>, StoreError> {
-        self.with(|conn| lease::claim(conn, worker, models, lease_ms))
+    fn claim_batch(
+        &self,
+        worker: &str,
+        models: &[String],
+        lease_ms: i64,
+        memory_budget_mb: u64,
+    ) -> Result<Option<Claim>, StoreError> {
+        self.with(|conn| lease::claim(conn, worker, models, lease_ms, memory_budget_mb))
+    }
+
+    fn claim_segment(
+        &self,
+        worker: &str,
+        models: &[String],
+        lease_ms: i64,
+    ) -> Result<Option<SegmentClaim>, StoreError> {
+        self.with(|conn| segments::claim(conn, worker, models, lease_ms))
+    }
+
+    fn renew_segment_lease(
+        &self,
+        batch_id: i64,
+        index: usize,
+        token: LeaseToken,
+        lease_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.with(|conn| segments::renew(conn, batch_id, index, token, lease_ms))
+    }
+
+    fn finish_segment(
+        &self,
+        batch_id: i64,
+        index: usize,
+        token: LeaseToken,
+        proof: &SegmentProof,
+    ) -> Result<SegmentRecord, StoreError> {
+        self.with(|conn| segments::finish(conn, batch_id, index, token, proof))
+    }
+
+    fn fail_segment(
+        &self,
+        batch_id: i64,
+        index: usize,
+        token: LeaseToken,
+        reason: &str,
+    ) -> Result<BatchRecord, StoreError> {
+        self.with(|conn| segments::fail(conn, batch_id, index, token, reason))
+    }
+
+    fn segments(&self, batch_id: i64) -> Result<Vec<SegmentRecord>, StoreError> {
+        self.with(|conn| segments::list(conn, batch_id))
+    }
+
+    fn release_segment_leases(&self) -> Result<usize, StoreError> {
+        self.with(segments::release)
     }
 
     fn renew_lease(&self, batch_id: i64, token: LeaseToken, lease_ms: i64) -> Result<(), StoreError> {
@@ -546,26 +545,7 @@ impl JobStore for SqliteStore {
         u: &BatchUpdate,
         detail: &str,
     ) -> Result<BatchRecord, StoreError> {
-        self.with(|conn| {
-            let tx = conn.transaction()?;
-            let worker = lease::check_claim(&tx, batch_id, token)?;
-            let mut rec = transition_in(&tx, batch_id, BatchState::Proving, to, u, detail)?;
-            tx.execute(
-                "UPDATE batches SET lease_owner = NULL, lease_until_ms = NULL, \
-                 proved_by = CASE WHEN ?1 THEN ?2 ELSE proved_by END WHERE id = ?3",
-                params![to == BatchState::Proved, worker, batch_id],
-            )?;
-            if to == BatchState::Proved {
-                tx.execute(
-                    "INSERT INTO worker_proofs (worker, proofs) VALUES (?1, 1) \
-                     ON CONFLICT(worker) DO UPDATE SET proofs = proofs + 1",
-                    [&worker],
-                )?;
-                rec.proved_by = Some(worker);
-            }
-            tx.commit()?;
-            Ok(rec)
-        })
+        self.with(|conn| lease::finish(conn, batch_id, token, to, u, detail))
     }
 
     fn proofs_by_worker(&self) -> Result<Vec<(String, u64)>, StoreError> {

@@ -12,7 +12,8 @@ pub(super) const JOB_COLUMNS: &str =
     "id, model_id, state, rows, salt, subjects, batch_id, sample_offset, created_ms, updated_ms, error";
 pub(super) const BATCH_COLUMNS: &str =
     "id, model_id, state, nonce, issued_at, salt, subjects, sample_count, instances, proof, \
-     decisions, scores, tx_hash, block_number, gas_used, prove_ms, error, created_ms, updated_ms, client_proof, carried_by, proved_by";
+     decisions, scores, tx_hash, block_number, gas_used, prove_ms, error, created_ms, updated_ms, client_proof, carried_by, proved_by, \
+     segments, aggregation_mb";
 
 pub(super) struct RawJob {
     rec: JobRecord,
@@ -78,6 +79,8 @@ pub(super) fn raw_batch(row: &Row<'_>) -> rusqlite::Result<RawBatch> {
             client_proof: row.get(19)?,
             carried_by: row.get(20)?,
             proved_by: row.get(21)?,
+            segments: row.get::<_, i64>(22)? as usize,
+            aggregation_mb: row.get::<_, i64>(23)? as u64,
             ..BatchRecord::default()
         },
         subjects: row.get(6)?,
@@ -161,4 +164,69 @@ pub(super) fn take_nonce(tx: &Connection, model_id: &str, floor: u64) -> Result<
         params![model_id, (nonce + 1) as i64],
     )?;
     Ok(nonce)
+}
+
+/// Moves a batch (and its jobs) from `from` to `to` inside `tx` ([`crate::store::JobStore::transition`]).
+pub(super) fn transition_in(
+    tx: &rusqlite::Transaction<'_>,
+    batch_id: i64,
+    from: BatchState,
+    to: BatchState,
+    u: &BatchUpdate,
+    detail: &str,
+) -> Result<BatchRecord, StoreError> {
+    expect_state(tx, batch_id, from)?;
+    let now = now_ms();
+    tx.execute(
+        "UPDATE batches SET state = ?1, updated_ms = ?2, \
+               nonce = COALESCE(?3, nonce), issued_at = COALESCE(?4, issued_at), \
+               instances = CASE WHEN ?13 THEN NULL ELSE COALESCE(?5, instances) END, \
+               proof = CASE WHEN ?13 THEN NULL ELSE COALESCE(?6, proof) END, \
+               decisions = CASE WHEN ?13 THEN NULL ELSE COALESCE(?7, decisions) END, \
+               scores = CASE WHEN ?13 THEN NULL ELSE COALESCE(?8, scores) END, \
+               tx_hash = COALESCE(?9, tx_hash), block_number = COALESCE(?10, block_number), \
+               gas_used = COALESCE(?11, gas_used), prove_ms = COALESCE(?12, prove_ms), \
+               error = COALESCE(?14, error), carried_by = COALESCE(?16, carried_by) \
+             WHERE id = ?15",
+        params![
+            to.as_str(),
+            now,
+            u.nonce.map(|n| n as i64),
+            u.issued_at.map(|n| n as i64),
+            u.instances.as_ref().map(json),
+            u.proof,
+            u.decisions.as_ref().map(json),
+            u.scores.as_ref().map(json),
+            u.tx_hash,
+            u.block_number.map(|n| n as i64),
+            u.gas_used.map(|n| n as i64),
+            u.prove_ms,
+            u.clear_proof,
+            u.error,
+            batch_id,
+            u.carried_by
+        ],
+    )?;
+    record(tx, "batch", &batch_id.to_string(), Some(from.as_str()), to.as_str(), detail)?;
+    if to == BatchState::Created && u.clear_proof {
+        // Proved again with a new context: its segments' proofs are bound to the old one.
+        super::segments::reset(tx, batch_id)?;
+    }
+    let (job_from, job_to) = (from.job_state(), to.job_state());
+    if job_from != job_to {
+        let ids: Vec<String> = {
+            let mut stmt = tx.prepare("SELECT id FROM jobs WHERE batch_id = ?1")?;
+            let ids = stmt.query_map([batch_id], |r| r.get(0))?.collect::<Result<Vec<_>, _>>()?;
+            ids
+        };
+        tx.execute(
+            "UPDATE jobs SET state = ?1, updated_ms = ?2, error = COALESCE(?3, error) WHERE batch_id = ?4",
+            params![job_to.as_str(), now, u.error, batch_id],
+        )?;
+        for id in ids {
+            record(tx, "job", &id, Some(job_from.as_str()), job_to.as_str(), &format!("batch {batch_id}: {detail}"))?;
+        }
+    }
+    let rec = get_batch(tx, batch_id)?.ok_or_else(|| StoreError::NotFound(format!("batch {batch_id}")))?;
+    Ok(rec)
 }

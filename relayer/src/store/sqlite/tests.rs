@@ -77,7 +77,7 @@ fn a_version_4_database_gains_the_lease_columns() {
     }
     let s = SqliteStore::open(&path).unwrap();
     assert_eq!(s.schema_version().unwrap(), (LATEST, LATEST));
-    let c = s.claim_batch("w", &["1".to_string()], 1_000).unwrap().expect("the old batch is claimable");
+    let c = s.claim_batch("w", &["1".to_string()], 1_000, u64::MAX).unwrap().expect("the old batch is claimable");
     assert_eq!(c.token, LeaseToken(1));
 }
 
@@ -104,4 +104,32 @@ fn a_version_5_database_counts_its_proofs_per_worker() {
     }
     let s = SqliteStore::open(&path).unwrap();
     assert_eq!(s.proofs_by_worker().unwrap(), vec![("w1".to_string(), 2), ("w2".to_string(), 1)]);
+}
+
+#[test]
+fn a_version_6_batch_is_proved_whole_after_migration_7() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.db");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        for (i, sql) in MIGRATIONS.iter().take(6).enumerate() {
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(sql).unwrap();
+            tx.pragma_update(None, "user_version", (i + 1) as i64).unwrap();
+            tx.commit().unwrap();
+        }
+        conn.execute(
+            "INSERT INTO batches (model_id, state, nonce, issued_at, salt, subjects, sample_count, created_ms, \
+             updated_ms) VALUES ('1', 'created', 1, 0, '', '[]', 1, 0, 0)",
+            [],
+        )
+        .unwrap();
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), (LATEST, LATEST));
+    let b = s.batches_in(&[BatchState::Created]).unwrap().remove(0);
+    assert_eq!((b.segments, b.aggregation_mb), (0, 0), "no segments recorded: the batch is proved whole");
+    assert!(s.segments(b.id).unwrap().is_empty());
+    assert!(s.claim_segment("w", &["1".to_string()], 1_000).unwrap().is_none());
+    assert_eq!(s.claim_batch("w", &["1".to_string()], 1_000, 1).unwrap().unwrap().batch.id, b.id);
 }
