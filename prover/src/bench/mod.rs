@@ -73,7 +73,8 @@ pub struct CircuitChoice {
     pub visibility: Visibility,
     /// How commitments are hashed.
     pub poseidon: PoseidonBackend,
-    /// Most halo2-base advice columns (k is the smallest that fits).
+    /// Most halo2-base advice columns (k is the smallest that fits); 0: the fastest layout
+    /// ([`AppCircuitConfig::choose_fastest`]).
     pub max_columns: usize,
 }
 
@@ -96,7 +97,10 @@ pub fn run_case(
         data.rows.iter().take(batch_size).map(|r| quantized.quantize_input(r)).collect::<Result<_, _>>()?;
     let witness = AppWitness::new(quantized.clone(), rows, batch_size, Fr::from(7u64), Fr::from(11u64))?;
     let shape = AppShape::for_model(&quantized, batch_size, visibility);
-    let config = AppCircuitConfig::choose_with(&shape, max_columns, poseidon)?;
+    let config = match max_columns {
+        0 => AppCircuitConfig::choose_fastest(&shape, poseidon)?,
+        _ => AppCircuitConfig::choose_with(&shape, max_columns, poseidon)?,
+    };
     let (advice_cells, poseidon_cells) = advice_cells(&config, &witness)?;
     if runs == 0 {
         // The circuit's size only: no parameters, keys or proofs.

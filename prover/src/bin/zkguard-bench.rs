@@ -2,7 +2,7 @@
 //! table and writes JSON. Not a test: numbers are recorded, never asserted.
 //!
 //! Usage: `zkguard-bench [--runs N] [--out FILE] [--cases model:batch[:committed|fixed],...]
-//! [--aggregate 1,2,4] [--poseidon flex-gate|gate] [--max-columns C]`, or `zkguard-bench --onchain
+//! [--aggregate 1,2,4] [--poseidon flex-gate|gate] [--max-columns C]` (`C = 0`: the fastest layout), or `zkguard-bench --onchain
 //! 1,16,256,256:none [--out bench/results/onchain.json]` for the direct-mode on-chain costs against
 //! the batch size (`:none`: without scores).
 
@@ -85,7 +85,8 @@ breast_cancer_xgboost:1,breast_cancer_xgboost:16"
     /// deployable circuits) or `gate` (the dedicated Poseidon gate).
     #[arg(long, value_enum, default_value = "flex-gate")]
     poseidon: PoseidonArg,
-    /// Most halo2-base advice columns an app circuit may use (k is the smallest that fits).
+    /// Most halo2-base advice columns an app circuit may use (k is the smallest that fits); 0:
+    /// the fastest layout (the k and column count with the fewest weighted column-rows).
     #[arg(long, default_value_t = DEFAULT_MAX_ADVICE_COLUMNS)]
     max_columns: usize,
     /// Cache for the (insecure, benchmark-only) SRS.

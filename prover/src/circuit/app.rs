@@ -234,6 +234,9 @@ struct LoadedModel {
     trees: Option<TreeEval>,
     threshold: AssignedValue<Fr>,
     autoencoder: bool,
+    /// A fixed linear or MLP model: its parameters as constants of the chip's constant-operand
+    /// operations (`standardize` and `layers` are then empty).
+    constant: Option<QuantizedModel>,
 }
 
 impl LoadedModel {
@@ -263,13 +266,14 @@ impl LoadedModel {
             trees: Some(TreeEval::Committed(loaded)),
             threshold: threshold[0],
             autoencoder: false,
+            constant: None,
         };
         (features.into_iter().chain(values).collect(), model)
     }
 
     /// The fixed model as constants: no range checks (the parameters were validated natively,
-    /// see [`validate_fixed_params`]), one advice cell per linear or MLP parameter (a copy of
-    /// its fixed cell), none for tree nodes.
+    /// see [`validate_fixed_params`]) and no parameter cells: linear and MLP parameters are
+    /// constants of the chip's constant-operand operations, tree nodes of [`FixedTrees`].
     fn constant(ctx: &mut Context<Fr>, model: &QuantizedModel) -> Self {
         let shape = model.shape();
         if let QBody::Trees { trees, base } = &model.body {
@@ -279,10 +283,17 @@ impl LoadedModel {
                 trees: Some(TreeEval::Fixed(FixedTrees::new(trees, *base))),
                 threshold: ctx.load_constant(fr_from_i64(model.threshold)),
                 autoencoder: false,
+                constant: None,
             };
         }
-        let cells: Vec<_> = model.params().iter().map(|&p| ctx.load_constant(fr_from_i64(p))).collect();
-        Self::from_flat(&shape, &cells)
+        Self {
+            standardize: None,
+            layers: vec![],
+            trees: None,
+            threshold: ctx.load_constant(fr_from_i64(model.threshold)),
+            autoencoder: shape.family == Family::MlpAutoencoder,
+            constant: Some(model.clone()),
+        }
     }
 
     /// Splits the canonical flat parameter cells of a linear or MLP model.
@@ -310,7 +321,14 @@ impl LoadedModel {
             Family::TreeEnsemble => unreachable!("tree parameters are loaded by LoadedModel::load or ::constant"),
         };
         let threshold = take(1)[0];
-        Self { standardize, layers, trees: None, threshold, autoencoder: shape.family == Family::MlpAutoencoder }
+        Self {
+            standardize,
+            layers,
+            trees: None,
+            threshold,
+            autoencoder: shape.family == Family::MlpAutoencoder,
+            constant: None,
+        }
     }
 }
 
@@ -349,9 +367,17 @@ pub fn synthesize(
         }
     };
 
-    // Inputs: loaded, range-checked, committed with the salt.
-    let rows: Vec<Vec<_>> =
-        witness.rows.iter().map(|row| row.iter().map(|&x| chip.load_value(ctx, x)).collect()).collect();
+    // Inputs: loaded, range-checked, committed with the salt. A fixed model's circuit checks
+    // them in one chain each (fewer cells; committed circuits keep their layout and digest).
+    let load_input = |ctx: &mut Context<Fr>, x: i64| match shape.fixed_params {
+        Some(_) => {
+            let a = ctx.load_witness(fr_from_i64(x));
+            chip.check_signed_chained(ctx, a, fixed.value_bits);
+            a
+        }
+        None => chip.load_value(ctx, x),
+    };
+    let rows: Vec<Vec<_>> = witness.rows.iter().map(|row| row.iter().map(|&x| load_input(ctx, x)).collect()).collect();
     let salt = ctx.load_witness(witness.salt);
     let mut input_elements = vec![ctx.load_constant(commit::input_domain()), salt];
     let flat: Vec<_> = rows.iter().flatten().copied().collect();
@@ -396,6 +422,10 @@ fn infer_row(
         };
         return (score, chip.greater_than(ctx, score, model.threshold));
     }
+    if let Some(constant) = &model.constant {
+        let score = infer_constant(ctx, chip, constant, x);
+        return (score, chip.greater_than(ctx, score, model.threshold));
+    }
     let gate = chip.range().gate();
     let z: Vec<_> = match &model.standardize {
         Some((mean, inv_scale)) => x
@@ -427,4 +457,46 @@ fn infer_row(
     let score = if model.autoencoder { chip.squared_error(ctx, &a, &z) } else { a[0] };
     let decision = chip.greater_than(ctx, score, model.threshold);
     (score, decision)
+}
+
+/// The score of a fixed linear or MLP `model` on one row, its parameters constants of the
+/// chip's constant-operand operations (the same values and range checks as [`infer_row`]'s
+/// general path).
+fn infer_constant(
+    ctx: &mut Context<Fr>,
+    chip: &FixedPointChip<'_>,
+    model: &QuantizedModel,
+    x: &[AssignedValue<Fr>],
+) -> AssignedValue<Fr> {
+    let z: Vec<_> = match &model.standardize {
+        Some(s) => x
+            .iter()
+            .zip(s.mean.iter().zip(&s.inv_scale))
+            .map(|(&xi, (&m, &inv))| chip.standardize_constant(ctx, xi, m, inv))
+            .collect(),
+        None => x.to_vec(),
+    };
+    match &model.body {
+        QBody::Linear { weights, bias } => chip.affine_constant(ctx, weights, &z, *bias),
+        QBody::Mlp { layers } => {
+            let mut a = z.clone();
+            for layer in layers {
+                a = layer
+                    .weights
+                    .iter()
+                    .zip(&layer.bias)
+                    .map(|(row, &b)| {
+                        let v = chip.affine_constant(ctx, row, &a, b);
+                        if layer.relu {
+                            chip.relu(ctx, v)
+                        } else {
+                            v
+                        }
+                    })
+                    .collect();
+            }
+            chip.squared_error(ctx, &a, &z)
+        }
+        QBody::Trees { .. } => unreachable!("fixed trees are evaluated by FixedTrees"),
+    }
 }

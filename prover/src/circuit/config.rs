@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::app::{self, AppShape, AppWitness};
 use super::app_circuit::{AppCircuit, AppCircuitParams};
-use super::poseidon::{PoseidonBackend, PoseidonRequests};
+use super::poseidon::{gate, PoseidonBackend, PoseidonRequests};
 use super::CircuitError;
 
 /// Advice-column budget of an app circuit.
@@ -56,16 +56,8 @@ impl AppCircuitConfig {
         let dummy = AppWitness::dummy(shape);
         let mut k = MIN_K;
         while k <= MAX_K {
-            let mut builder = keygen_builder(k);
-            let mut requests = PoseidonRequests::new(poseidon);
-            app::synthesize(&mut builder, &mut requests, shape, &dummy);
-            let params = builder.calculate_params(Some(MINIMUM_ROWS));
-            let cells = builder.statistics().gate.total_advice_per_phase[0];
-            // The builder is only measured, never assigned: cleared, it drops without
-            // halo2-base's "LookupAnyManager was not assigned" / "advice_equalities not empty".
-            builder.clear();
             // The Poseidon region must fit the same usable rows as halo2-base's.
-            let poseidon_rows = requests.rows() + MINIMUM_ROWS;
+            let (params, cells, poseidon_rows) = measure(shape, &dummy, k, k as usize - 1, poseidon);
             if params.num_advice_per_phase[0] <= max_columns && poseidon_rows <= 1 << k {
                 return Ok(Self { shape: shape.clone(), params, break_points: vec![], poseidon });
             }
@@ -76,6 +68,52 @@ impl AppCircuitConfig {
             k = k_needed.max(k + 1);
         }
         Err(CircuitError::TooLarge { max_k: MAX_K, max_columns })
+    }
+
+    /// The layout that proves fastest: the k, lookup width and halo2-base column count
+    /// minimizing the circuit's weighted column-rows ([`layout_cost`]), with at most
+    /// [`FASTEST_MAX_ADVICE_COLUMNS`] halo2-base advice columns.
+    ///
+    /// Proving time follows columns x 2^k. [`AppCircuitConfig::choose`]'s few tall columns suit
+    /// the flex gate and aggregation (which pays per column of the circuit it verifies), but with
+    /// the Poseidon gate its 22 advice columns are as tall as halo2-base's and mostly empty, so
+    /// the fastest layout is a small k with as many halo2-base columns as the cells need. More
+    /// columns mean a larger proof and verifier; direct-mode circuits whose verifier must fit on
+    /// chain keep [`AppCircuitConfig::choose`]. A fixed model is validated first.
+    pub fn choose_fastest(shape: &AppShape, poseidon: PoseidonBackend) -> Result<Self, CircuitError> {
+        shape.validate()?;
+        let dummy = AppWitness::dummy(shape);
+        let mut best: Option<(u64, Self)> = None;
+        let mut cells_seen: Option<usize> = None;
+        for k in MIN_K..=MAX_K {
+            let rows = (1usize << k) - MINIMUM_ROWS;
+            // Skip a k whose column count is out of bounds without laying the circuit out
+            // (cells change little with k: only the number of lookup limbs does).
+            if let Some(cells) = cells_seen {
+                if cells.div_ceil(rows) > FASTEST_MAX_ADVICE_COLUMNS + 1 {
+                    continue;
+                }
+            }
+            let mut single_column = false;
+            for lookup_bits in lookup_bits_candidates(k, shape.model.fixed.value_bits) {
+                let (params, cells, poseidon_rows) = measure(shape, &dummy, k, lookup_bits, poseidon);
+                cells_seen = Some(cells);
+                if params.num_advice_per_phase[0] > FASTEST_MAX_ADVICE_COLUMNS || poseidon_rows > 1 << k {
+                    continue;
+                }
+                let cost = layout_cost(&params, poseidon);
+                single_column |= params.num_advice_per_phase[0] == 1;
+                if best.as_ref().is_none_or(|(best_cost, _)| cost < *best_cost) {
+                    best = Some((cost, Self { shape: shape.clone(), params, break_points: vec![], poseidon }));
+                }
+            }
+            // From one column on, a larger k only adds empty rows.
+            if single_column {
+                break;
+            }
+        }
+        best.map(|(_, config)| config)
+            .ok_or(CircuitError::TooLarge { max_k: MAX_K, max_columns: FASTEST_MAX_ADVICE_COLUMNS })
     }
 
     /// k of this circuit.
@@ -108,9 +146,60 @@ impl AppCircuitConfig {
     }
 }
 
-fn keygen_builder(k: u32) -> BaseCircuitBuilder<Fr> {
+/// Most halo2-base advice columns [`AppCircuitConfig::choose_fastest`] considers.
+pub const FASTEST_MAX_ADVICE_COLUMNS: usize = 64;
+
+/// Weighted column-rows of a layout, the proving-time estimate [`AppCircuitConfig::choose_fastest`]
+/// minimizes: each advice column (halo2-base's and the Poseidon gate's) counts 1 per row, each
+/// lookup advice column 3 (its permuted input and table columns and its product are committed
+/// and extended too), each fixed column 1/4 (precomputed in the proving key, only read).
+pub fn layout_cost(params: &BaseCircuitParams, poseidon: PoseidonBackend) -> u64 {
+    let gate = match poseidon {
+        PoseidonBackend::Gate => (gate::ADVICE_COLUMNS, gate::FIXED_COLUMNS),
+        PoseidonBackend::FlexGate => (0, 0),
+    };
+    let advice = params.num_advice_per_phase.iter().sum::<usize>() + gate.0;
+    let lookup = params.num_lookup_advice_per_phase.iter().sum::<usize>();
+    let fixed = params.num_fixed + gate.1;
+    let weighted_quarters = 4 * advice + 12 * lookup + fixed;
+    ((weighted_quarters as u64) << params.k) / 4
+}
+
+/// The lookup widths [`AppCircuitConfig::choose_fastest`] tries at `k`: the widest table
+/// (`k - 1` bits), and the widest that divides `value_bits` (most range checks are of values: a
+/// width that divides it needs no extra cell to bound the top limb).
+fn lookup_bits_candidates(k: u32, value_bits: u32) -> Vec<usize> {
+    let widest = k as usize - 1;
+    let dividing = (1..=widest).rev().find(|bits| (value_bits as usize).is_multiple_of(*bits));
+    std::iter::once(widest).chain(dividing.filter(|&bits| bits != widest && bits >= 8)).collect()
+}
+
+/// Lays `shape` out at `k` with `lookup_bits` and the dummy witness: halo2-base's parameters
+/// for that layout, its advice cells and the Poseidon region's rows (with the blinding rows).
+fn measure(
+    shape: &AppShape,
+    dummy: &AppWitness,
+    k: u32,
+    lookup_bits: usize,
+    poseidon: PoseidonBackend,
+) -> (BaseCircuitParams, usize, usize) {
+    let mut builder = keygen_builder(k, lookup_bits);
+    let mut requests = PoseidonRequests::new(poseidon);
+    app::synthesize(&mut builder, &mut requests, shape, dummy);
+    let params = builder.calculate_params(Some(MINIMUM_ROWS));
+    let cells = builder.statistics().gate.total_advice_per_phase[0];
+    // The builder is only measured, never assigned: cleared, it drops without halo2-base's
+    // "LookupAnyManager was not assigned" / "advice_equalities not empty".
+    builder.clear();
+    (params, cells, requests.rows() + MINIMUM_ROWS)
+}
+
+fn keygen_builder(k: u32, lookup_bits: usize) -> BaseCircuitBuilder<Fr> {
     BaseCircuitBuilder::from_stage(CircuitBuilderStage::Keygen)
         .use_k(k as usize)
-        .use_lookup_bits(k as usize - 1)
+        .use_lookup_bits(lookup_bits)
         .use_instance_columns(1)
 }
+
+#[cfg(test)]
+mod tests;

@@ -192,5 +192,9 @@ fn fr_from_i64(v: i64) -> Fr {
     fr_from_i128(v as i128)
 }
 
+mod constant;
+
+#[cfg(test)]
+mod constant_tests;
 #[cfg(test)]
 mod tests;

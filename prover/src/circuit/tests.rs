@@ -278,3 +278,21 @@ fn fixed_parameters_out_of_range_are_refused_before_layout() {
     let err = AppCircuitConfig::choose(&shape, DEFAULT_MAX_ADVICE_COLUMNS).unwrap_err().to_string();
     assert!(err.contains("fixed model parameter 7") && err.contains("40 signed bits"), "{err}");
 }
+
+#[test]
+fn out_of_range_inputs_are_rejected_with_a_fixed_model() {
+    // The fixed circuit checks inputs in one chain each (`check_signed_chained`): an input one
+    // past either end of the 40 signed bits makes it unsatisfiable, whatever it outputs.
+    for shape in [linear_shape(5, true), mlp_shape(4, 3)] {
+        let (witness, _) = fixture(shape);
+        let fixed = fixed_shape(&witness);
+        let config = AppCircuitConfig::choose(&fixed, DEFAULT_MAX_ADVICE_COLUMNS).unwrap();
+        for bad in [1i64 << 39, -(1i64 << 39) - 1] {
+            let mut t = witness.clone();
+            t.rows[0][1] = bad;
+            let (circuit, values) = config.builder(CircuitBuilderStage::Mock, &t).unwrap();
+            let prover = MockProver::run(config.k(), &circuit, vec![values]).unwrap();
+            assert!(prover.verify().is_err(), "input {bad} accepted");
+        }
+    }
+}

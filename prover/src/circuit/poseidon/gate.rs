@@ -45,6 +45,9 @@ pub const PARTIAL_PER_ROW: usize = 7;
 pub const HELPERS: usize = 2 * PARTIAL_PER_ROW - 1;
 /// Advice columns of the gate.
 pub const ADVICE_COLUMNS: usize = T + HELPERS;
+/// Fixed columns of the gate (selectors aside): the round constants of a row and the folded
+/// constants of its partial rounds.
+pub const FIXED_COLUMNS: usize = T + PARTIAL_PER_ROW;
 /// Gate rows of one permutation.
 pub const GATE_ROWS: usize = R_F + R_P / PARTIAL_PER_ROW;
 /// Rows of one permutation with its input and output rows.
