@@ -8,7 +8,7 @@ use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr};
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use zkguard_prover::circuit::poseidon::PoseidonBackend;
 use zkguard_prover::circuit::{AppCircuitConfig, AppShape, AppWitness};
-use zkguard_prover::evm::demo;
+use zkguard_prover::demo;
 use zkguard_prover::evm::shared_verifier::{app_pair, AppPair};
 use zkguard_prover::keys::{load_params, AppKeys, SrsSource};
 use zkguard_prover::prove::{prove, AppProof, Transcript};
