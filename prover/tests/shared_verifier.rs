@@ -11,10 +11,10 @@ use zkguard_halo2_solidity::encode_verify_proof;
 use zkguard_halo2_solidity::SharedVerifierError;
 use zkguard_prover::circuit::poseidon::PoseidonBackend;
 use zkguard_prover::circuit::{AppCircuitConfig, AppShape};
+use zkguard_prover::demo;
 use zkguard_prover::evm::context::FIELD_MODULUS;
 use zkguard_prover::evm::shared_verifier::proof_system_of;
 use zkguard_prover::evm::shared_verifier::LocalEvm;
-use zkguard_prover::demo;
 use zkguard_prover::evm::CallOutcome;
 use zkguard_prover::keys::{load_params, AppKeys, SrsSource};
 

@@ -13,8 +13,8 @@ use std::time::Instant;
 
 use crate::circuit::poseidon::PoseidonBackend;
 use crate::circuit::{AppCircuitConfig, AppShape, AppWitness};
-use crate::evm::codegen::{compile, verifier_source, MAX_RUNTIME_SIZE};
 use crate::demo::{demo_context, demo_model, demo_rows, demo_shape};
+use crate::evm::codegen::{compile, verifier_source, MAX_RUNTIME_SIZE};
 use crate::evm::exec::{calldata_gas, deploy_and_call};
 use crate::evm::{encode_calldata, CallOutcome};
 use crate::keys::{load_params, AppKeys, SrsSource};

@@ -12,8 +12,8 @@ use std::path::Path;
 
 use crate::circuit::poseidon::PoseidonBackend;
 use crate::circuit::AppCircuitConfig;
-use crate::pipeline::verifier::describe_app;
 use crate::keys::{AppKeys, SrsSource};
+use crate::pipeline::verifier::describe_app;
 use halo2_base::halo2_proofs::halo2curves::bn256::Bn256;
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 
