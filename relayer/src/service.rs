@@ -57,6 +57,9 @@ pub enum ServiceError {
     /// The relayer cannot satisfy a model's input policy (or its attester key is unusable).
     #[error("refusing to start: {0}")]
     InputPolicy(String),
+    /// A model's registered input policy could not be read or cannot be satisfied.
+    #[error("refusing to start: {0}")]
+    InputPolicyCheck(#[from] crate::chain::inputs::InputPolicyError),
     /// Listening or serving.
     #[error("http: {0}")]
     Io(#[from] std::io::Error),
@@ -255,7 +258,7 @@ pub async fn check_input_policies(
     for m in &config.models {
         let read = crate::chain::inputs::read(provider, config.chain.guard, &m.id);
         let registered = match tokio::time::timeout(STARTUP_CHAIN_CHECK, read).await {
-            Ok(r) => r.map_err(|e| ServiceError::InputPolicy(e.to_string()))?,
+            Ok(r) => r?,
             Err(_) => continue,
         };
         crate::chain::inputs::check_satisfiable(
@@ -264,8 +267,7 @@ pub async fn check_input_policies(
             m.attestation,
             signer,
             attester.as_ref().map(|a| a.address()),
-        )
-        .map_err(|e| ServiceError::InputPolicy(e.to_string()))?;
+        )?;
         tracing::info!(model = %m.id, mode = ?registered.mode, threshold = registered.threshold,
             source = ?m.attestation, "input policy satisfiable");
         out.push((m.id.clone(), registered));
@@ -287,7 +289,7 @@ pub async fn read_input_policies(
     for m in &config.models {
         let read = crate::chain::inputs::read(provider, config.chain.guard, &m.id);
         match tokio::time::timeout(STARTUP_CHAIN_CHECK, read).await {
-            Ok(r) => out.push((m.id.clone(), r.map_err(|e| ServiceError::InputPolicy(e.to_string()))?)),
+            Ok(r) => out.push((m.id.clone(), r?)),
             Err(_) => continue,
         }
     }

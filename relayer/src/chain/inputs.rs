@@ -27,13 +27,16 @@ pub struct RegisteredInputs {
 /// Why the relayer cannot serve a model under its registered input policy.
 #[derive(Debug, thiserror::Error)]
 pub enum InputPolicyError {
-    /// The registry could not be read.
-    #[error("model {model_id}: reading its input policy: {message}")]
+    /// The registry could not be read (or answered something that does not decode).
+    #[error("model {model_id}: reading its input policy: {what}: {source}")]
     Rpc {
         /// Model id.
         model_id: String,
-        /// What went wrong.
-        message: String,
+        /// Which step failed.
+        what: &'static str,
+        /// The transport, decoding or parsing error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The configuration does not fit the registered policy.
     #[error("model {model_id}: {message}")]
@@ -51,19 +54,35 @@ pub async fn read(
     guard: Address,
     model_id: &str,
 ) -> Result<RegisteredInputs, InputPolicyError> {
-    let rpc = |message: String| InputPolicyError::Rpc { model_id: model_id.to_string(), message };
-    let id: U256 = model_id.parse().map_err(|_| rpc("the id is not a decimal uint256".into()))?;
+    let rpc = |what: &'static str| {
+        move |e: Box<dyn std::error::Error + Send + Sync>| InputPolicyError::Rpc {
+            model_id: model_id.to_string(),
+            what,
+            source: e,
+        }
+    };
+    let id: U256 = model_id
+        .parse()
+        .map_err(|e: alloy::primitives::ruint::ParseError| rpc("the id is not a decimal uint256")(e.into()))?;
     let call = |to: Address, input: Vec<u8>| {
         let tx = TransactionRequest::default().with_to(to).with_input(input);
-        async move { provider.call(tx).await.map_err(|e| e.to_string()) }
+        async move { provider.call(tx).await }
     };
-    let out = call(guard, Guard::registryCall {}.abi_encode()).await.map_err(rpc)?;
-    let registry = Guard::registryCall::abi_decode_returns(&out).map_err(|e| rpc(e.to_string()))?;
-    let out = call(registry, ModelRegistry::getModelCall { modelId: id }.abi_encode()).await.map_err(rpc)?;
-    let m = ModelRegistry::getModelCall::abi_decode_returns(&out).map_err(|e| rpc(e.to_string()))?;
-    let mode = InputMode::from_abi(m.inputMode).ok_or_else(|| rpc(format!("unknown input mode {}", m.inputMode)))?;
-    let out = call(registry, ModelRegistry::inputMembersCall { modelId: id }.abi_encode()).await.map_err(rpc)?;
-    let members = ModelRegistry::inputMembersCall::abi_decode_returns(&out).map_err(|e| rpc(e.to_string()))?;
+    let out = call(guard, Guard::registryCall {}.abi_encode()).await.map_err(|e| rpc("Guard.registry()")(e.into()))?;
+    let registry =
+        Guard::registryCall::abi_decode_returns(&out).map_err(|e| rpc("decoding Guard.registry()")(e.into()))?;
+    let out = call(registry, ModelRegistry::getModelCall { modelId: id }.abi_encode())
+        .await
+        .map_err(|e| rpc("ModelRegistry.getModel")(e.into()))?;
+    let m = ModelRegistry::getModelCall::abi_decode_returns(&out)
+        .map_err(|e| rpc("decoding ModelRegistry.getModel")(e.into()))?;
+    let mode = InputMode::from_abi(m.inputMode)
+        .ok_or_else(|| rpc("the registry's input mode")(format!("unknown input mode {}", m.inputMode).into()))?;
+    let out = call(registry, ModelRegistry::inputMembersCall { modelId: id }.abi_encode())
+        .await
+        .map_err(|e| rpc("ModelRegistry.inputMembers")(e.into()))?;
+    let members = ModelRegistry::inputMembersCall::abi_decode_returns(&out)
+        .map_err(|e| rpc("decoding ModelRegistry.inputMembers")(e.into()))?;
     Ok(RegisteredInputs { mode, threshold: usize::from(m.attestThreshold), members: members.into_iter().collect() })
 }
 
@@ -145,5 +164,27 @@ mod tests {
         assert!(err(&submitters, Some(AttestationSource::Client), None).contains("remove it"));
         let open = RegisteredInputs { mode: InputMode::Open, threshold: 0, members: BTreeSet::new() };
         assert!(ok(&open, None, None));
+    }
+
+    /// A node that does not answer: the error names the model and the step, and keeps the
+    /// transport error as its source (nothing flattened to a string).
+    #[tokio::test]
+    async fn an_unreachable_node_is_an_rpc_error_with_its_source() {
+        use alloy::providers::{Provider, ProviderBuilder};
+        // a loopback port nothing listens on: bind, read the port, close
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let url = format!("http://127.0.0.1:{port}").parse().unwrap();
+        let provider = ProviderBuilder::new().disable_recommended_fillers().connect_http(url).erased();
+        let err = read(&provider, Address::repeat_byte(0xa1), "7").await.unwrap_err();
+        match &err {
+            InputPolicyError::Rpc { model_id, what, .. } => {
+                assert_eq!((model_id.as_str(), *what), ("7", "Guard.registry()"))
+            }
+            other => panic!("not an RPC error: {other}"),
+        }
+        assert!(std::error::Error::source(&err).is_some(), "{err}");
+        assert!(err.to_string().starts_with("model 7: reading its input policy: Guard.registry(): "), "{err}");
+        let bad_id = read(&provider, Address::repeat_byte(0xa1), "seven").await.unwrap_err();
+        assert!(bad_id.to_string().contains("the id is not a decimal uint256"), "{bad_id}");
     }
 }
