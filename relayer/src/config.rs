@@ -502,11 +502,21 @@ impl Config {
     }
 }
 
+/// A minimal valid configuration for unit tests: one model `model_id` at `model_path`, batch 4,
+/// the INSECURE dev SRS (the one place tests write this TOML out).
+#[cfg(test)]
+pub(crate) fn test_config(model_id: &str, model_path: &std::path::Path) -> Config {
+    let toml = tests::MINIMAL
+        .replace("id = \"1\"", &format!("id = \"{model_id}\""))
+        .replace("\"m.json\"", &format!("{:?}", model_path.display().to_string()));
+    toml::from_str(&toml).expect("the test configuration parses")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const MINIMAL: &str = r#"
+    pub(super) const MINIMAL: &str = r#"
         database = "jobs.db"
         api_token = "0123456789abcdef"
         [chain]

@@ -310,23 +310,7 @@ mod tests {
     #[test]
     fn a_model_that_does_not_load_keeps_the_loaders_error() {
         let dir = tempfile::tempdir().unwrap();
-        let toml = r#"
-            database = "jobs.db"
-            api_token = "0123456789abcdef"
-            [chain]
-            rpc_url = "http://127.0.0.1:8545"
-            chain_id = 31337
-            guard = "0x00000000000000000000000000000000000000a1"
-            [proving]
-            cache_dir = "cache"
-            insecure_dev_srs = true
-            [[models]]
-            id = "7"
-            path = "PATH"
-            batch_size = 4
-        "#
-        .replace("PATH", &dir.path().join("missing.json").display().to_string());
-        let config: crate::config::Config = toml::from_str(&toml).unwrap();
+        let config = crate::config::test_config("7", &dir.path().join("missing.json"));
         let Err(err) = load_model(&config, &config.models[0]) else { panic!("a missing model file loads") };
         let ModelLoadError::Model { ref id, ref source } = err else { panic!("{err:?}") };
         assert_eq!(id, "7");

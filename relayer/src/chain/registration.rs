@@ -399,23 +399,7 @@ mod tests {
 
     /// A configuration whose model 1 is `model.json` in `dir` (which may not exist).
     fn config_in(dir: &std::path::Path) -> Config {
-        let toml = r#"
-            database = "jobs.db"
-            api_token = "0123456789abcdef"
-            [chain]
-            rpc_url = "http://127.0.0.1:8545"
-            chain_id = 31337
-            guard = "0x00000000000000000000000000000000000000a1"
-            [proving]
-            cache_dir = "cache"
-            insecure_dev_srs = true
-            [[models]]
-            id = "1"
-            path = "PATH"
-            batch_size = 4
-        "#
-        .replace("PATH", &dir.join("model.json").display().to_string());
-        toml::from_str(&toml).unwrap()
+        crate::config::test_config("1", &dir.join("model.json"))
     }
 
     #[test]
