@@ -1,7 +1,8 @@
 //! The key cache: `<cache>/keys/<circuit digest>-<srs id>/{config.json, pk.bin, vk.json}`
 //! (`vk.json`: the standalone verifying-key artifact of [`super::vk_file`]).
 //!
-//! The circuit digest is sha256 over a version tag (and for trees a tree version tag), the app
+//! The circuit digest is sha256 over a version tag (and for trees, and for fixed models, one more
+//! tag each), the app
 //! shape (with a fixed model's parameters) and the halo2 configuration (k, columns, lookup
 //! bits; a tag when commitments use the Poseidon gate); it is what registries and generated
 //! verifiers pin. Files are
@@ -31,6 +32,12 @@ pub const CIRCUIT_VERSION: &str = "zkguard-app-circuit/v2";
 /// committed multiplexers, constants in fixed mode), so that other families' digests, keys and
 /// fixtures stay valid.
 pub const TREE_CIRCUIT_VERSION: &str = "zkguard-tree-circuit/v2";
+/// Version tag hashed into the digests of `fixed`-visibility circuits only (the model's
+/// parameters are circuit constants); bump when their constraints change. v2: inputs checked in
+/// one chain each and linear/MLP parameters as constant operands (committed circuits unchanged,
+/// so their digests, keys and fixtures stay valid). The drift test
+/// `prover/tests/circuit_digest_drift.rs` fails when a circuit changes under an unchanged digest.
+pub const FIXED_CIRCUIT_VERSION: &str = "zkguard-fixed-circuit/v2";
 
 /// Why keys could not be made or loaded.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +74,9 @@ pub fn circuit_digest(config: &AppCircuitConfig) -> String {
     hasher.update(CIRCUIT_VERSION.as_bytes());
     if config.shape.model.family == Family::TreeEnsemble {
         hasher.update(TREE_CIRCUIT_VERSION.as_bytes());
+    }
+    if config.shape.fixed_params.is_some() {
+        hasher.update(FIXED_CIRCUIT_VERSION.as_bytes());
     }
     hasher.update(serde_json::to_vec(&config.shape).expect("shape serializes"));
     hasher.update(serde_json::to_vec(&config.params).expect("params serialize"));
