@@ -11,6 +11,7 @@ use alloy::primitives::Address;
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use zkguard_prover::aggregate::{aggregate, app_snark, AggregateError};
 use zkguard_prover::artifact::{fr_from_hex, fr_to_hex};
+use zkguard_prover::circuit::instances::AppInstances;
 use zkguard_prover::circuit::{AppWitness, CircuitError};
 use zkguard_prover::evm::SubmissionContext;
 use zkguard_prover::prove::{prove, verify, AppProof, ProveError, Transcript};
@@ -268,7 +269,7 @@ fn prove_direct(
         instances: Some(proof.instances.iter().map(fr_to_hex).collect()),
         proof: Some(format!("0x{}", hex::encode(&proof.proof))),
         decisions: Some(decoded.decisions[..n].to_vec()),
-        scores: Some(decoded.scores[..n].iter().map(|s| s.to_string()).collect()),
+        scores: Some(decoded.scores.iter().take(n).map(|s| s.to_string()).collect()),
         ..BatchUpdate::default()
     })
 }
@@ -311,7 +312,7 @@ pub fn prove_segment(
         instances: proof.instances.iter().map(fr_to_hex).collect(),
         proof: format!("0x{}", hex::encode(&proof.proof)),
         decisions: decoded.decisions[..n].to_vec(),
-        scores: decoded.scores[..n].iter().map(|s| s.to_string()).collect(),
+        scores: decoded.scores.iter().take(n).map(|s| s.to_string()).collect(),
         prove_ms: started.elapsed().as_millis() as i64,
     })
 }
@@ -331,21 +332,11 @@ pub fn aggregate_segments(
     }
     let (mut snarks, mut decisions, mut scores) = (vec![], vec![], vec![]);
     for (i, s) in segments.iter().enumerate() {
-        let instances = s
-            .instances
-            .iter()
-            .map(|h| fr_from_hex(h).ok_or(BatchFailure::StoredInstance(i)))
-            .collect::<Result<Vec<_>, _>>()?;
-        let bytes = hex::decode(s.proof.trim_start_matches("0x"))
-            .map_err(|source| BatchFailure::StoredHex { segment: i, source })?;
-        let decoded = model.decode(&instances).ok_or(BatchFailure::Decode { part: Part::Segment(i) })?;
-        let bound = decoded.context == ctx.context() && decoded.model_commitment == model.commitment;
-        if !bound || !verify(&model.params, model.keys.vk(), &instances, &bytes, Transcript::Poseidon) {
-            return Err(BatchFailure::SegmentRejected(i));
-        }
-        decisions.extend_from_slice(&s.decisions);
-        scores.extend(s.scores.iter().cloned());
-        let proof = AppProof { instances, proof: bytes, transcript: Transcript::Poseidon };
+        let (proof, verified) = checked_segment(model, s, i, ctx)?;
+        // What the batch reports comes from the verified instances, not the stored copies.
+        let n = verified.sample_count;
+        decisions.extend_from_slice(&verified.decisions[..n]);
+        scores.extend(verified.scores.iter().take(n).map(|s| s.to_string()));
         snarks.push(
             app_snark(&model.params, &model.keys, &proof, i)
                 .map_err(|source| BatchFailure::Aggregate { part: Part::Segment(i), source })?,
@@ -361,6 +352,31 @@ pub fn aggregate_segments(
         scores: Some(scores),
         ..BatchUpdate::default()
     })
+}
+
+/// Stored segment `i`, checked before it is aggregated: its instances and proof decode, it is
+/// bound to the batch's context and the model's commitment, and the model's key verifies it
+/// (a row changed in the store, or a segment of another batch, is refused here rather than
+/// aggregated). Returns the proof and its verified instances, decoded.
+fn checked_segment(
+    model: &ServedModel,
+    s: &SegmentProof,
+    i: usize,
+    ctx: &SubmissionContext,
+) -> Result<(AppProof, AppInstances), BatchFailure> {
+    let instances = s
+        .instances
+        .iter()
+        .map(|h| fr_from_hex(h).ok_or(BatchFailure::StoredInstance(i)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let bytes = hex::decode(s.proof.trim_start_matches("0x"))
+        .map_err(|source| BatchFailure::StoredHex { segment: i, source })?;
+    let decoded = model.decode(&instances).ok_or(BatchFailure::Decode { part: Part::Segment(i) })?;
+    let bound = decoded.context == ctx.context() && decoded.model_commitment == model.commitment;
+    if !bound || !verify(&model.params, model.keys.vk(), &instances, &bytes, Transcript::Poseidon) {
+        return Err(BatchFailure::SegmentRejected(i));
+    }
+    Ok((AppProof { instances, proof: bytes, transcript: Transcript::Poseidon }, decoded))
 }
 
 #[cfg(test)]
@@ -383,6 +399,88 @@ mod tests {
             updated_ms: 0,
             error: None,
         }
+    }
+
+    /// The demo model served in direct mode (B = 4, one advice column), its keys from the
+    /// workspace's test cache (generated there on first use).
+    fn served_demo() -> ServedModel {
+        use zkguard_prover::keys::{load_params, AppKeys, SrsSource};
+        let model = zkguard_prover::demo::demo_model(4);
+        let cache = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/zkguard-test-cache");
+        let srs = SrsSource::InsecureDev;
+        let config = AppKeys::choose_config(&zkguard_prover::circuit::AppShape::new(model.shape(), 4), 1).unwrap();
+        let params = load_params(&srs, config.k(), &cache).unwrap();
+        let keys = AppKeys::load_or_generate(config, &params, &srs, &cache).unwrap();
+        let commitment = zkguard_prover::circuit::commit::model_commitment(&model.shape(), &model.params());
+        ServedModel {
+            id: "1".into(),
+            id_u256: alloy::primitives::U256::from(1),
+            model,
+            batch_size: 4,
+            keys,
+            params,
+            aggregation: None,
+            commitment,
+            attestation: None,
+            input_policy: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// A real Poseidon-transcript segment proof of three demo rows bound to `ctx`, as stored.
+    fn stored_segment(model: &ServedModel, ctx: &SubmissionContext) -> SegmentProof {
+        let rows = zkguard_prover::demo::demo_rows(4, 3, 0);
+        let witness = AppWitness::new(model.model.clone(), rows, 4, Fr::from(5u64), ctx.context()).unwrap();
+        let proof = prove(&model.params, &model.keys, &witness, Transcript::Poseidon).unwrap();
+        let decoded = model.decode(&proof.instances).unwrap();
+        SegmentProof {
+            instances: proof.instances.iter().map(fr_to_hex).collect(),
+            proof: format!("0x{}", hex::encode(&proof.proof)),
+            decisions: decoded.decisions[..3].to_vec(),
+            scores: decoded.scores.iter().take(3).map(|s| s.to_string()).collect(),
+            prove_ms: 0,
+        }
+    }
+
+    /// A stored segment is verified before aggregation: a changed proof byte, another batch's
+    /// context, another model's commitment, undecodable hex or instances are refused, each
+    /// naming the segment; decisions changed in the store are not believed (the verified
+    /// instances' are used).
+    #[test]
+    fn a_tampered_stored_segment_is_refused_before_aggregation() {
+        let model = served_demo();
+        let ctx = zkguard_prover::demo::demo_context(3);
+        let good = stored_segment(&model, &ctx);
+        let (_, verified) = checked_segment(&model, &good, 0, &ctx).unwrap();
+        assert_eq!(verified.sample_count, 3);
+
+        let mut flipped = good.clone();
+        let mut bytes = hex::decode(&flipped.proof[2..]).unwrap();
+        bytes[100] ^= 1;
+        flipped.proof = format!("0x{}", hex::encode(bytes));
+        assert!(matches!(checked_segment(&model, &flipped, 2, &ctx), Err(BatchFailure::SegmentRejected(2))));
+
+        let other_batch = SubmissionContext { nonce: ctx.nonce + 1, ..ctx.clone() };
+        assert!(matches!(checked_segment(&model, &good, 1, &other_batch), Err(BatchFailure::SegmentRejected(1))));
+
+        let other_model = ServedModel { commitment: model.commitment + Fr::one(), ..served_demo() };
+        assert!(matches!(checked_segment(&other_model, &good, 0, &ctx), Err(BatchFailure::SegmentRejected(0))));
+
+        let bad_hex = SegmentProof { proof: "0xzz".into(), ..good.clone() };
+        assert!(matches!(checked_segment(&model, &bad_hex, 3, &ctx), Err(BatchFailure::StoredHex { segment: 3, .. })));
+        let mut bad_instance = good.clone();
+        bad_instance.instances[1] = "0xnot-a-field-element".into();
+        assert!(matches!(checked_segment(&model, &bad_instance, 4, &ctx), Err(BatchFailure::StoredInstance(4))));
+        let mut short = good.clone();
+        short.instances.pop();
+        assert!(matches!(
+            checked_segment(&model, &short, 5, &ctx),
+            Err(BatchFailure::Decode { part: Part::Segment(5) })
+        ));
+
+        let mut lying = good.clone();
+        lying.decisions = lying.decisions.iter().map(|d| !d).collect();
+        let (_, verified) = checked_segment(&model, &lying, 0, &ctx).unwrap();
+        assert_eq!(verified.decisions[..3], good.decisions[..]);
     }
 
     #[test]

@@ -393,7 +393,7 @@ pub fn prepare(
             instances: instances.iter().map(fr_to_hex).collect(),
             proof: format!("0x{}", hex::encode(&proof)),
             decisions: decoded.decisions[..n].to_vec(),
-            scores: decoded.scores[..n].iter().map(|s| s.to_string()).collect(),
+            scores: decoded.scores.iter().take(n).map(|s| s.to_string()).collect(),
             attestations,
         },
         instances,
