@@ -15,6 +15,8 @@
 //!
 //! Record: `cargo test -p zkguard-prover --test circuit_digest_drift -- --ignored record_circuit_digests`.
 
+mod small_models;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -25,7 +27,7 @@ use zkguard_prover::circuit::field::fr_to_be_bytes;
 use zkguard_prover::circuit::poseidon::PoseidonBackend;
 use zkguard_prover::circuit::{AppCircuitConfig, AppShape, AppWitness, Visibility};
 use zkguard_prover::keys::{circuit_digest, load_params, SrsSource};
-use zkguard_prover::quant::{Family, FixedPoint, ModelShape, QuantizedModel, TreeShape};
+use zkguard_prover::quant::{ModelShape, QuantizedModel};
 
 /// A circuit's digest and its verifying key's transcript hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,55 +98,25 @@ fn features(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("x{i}")).collect()
 }
 
-fn linear() -> QuantizedModel {
-    let fixed = FixedPoint { scale_bits: 10, value_bits: 40 };
-    let shape =
-        ModelShape { family: Family::Linear, n_features: 4, standardize: true, layers: vec![], fixed, trees: None };
-    let params = vec![10, -20, 30, 0, 1024, 512, 2048, 1024, 700, -300, 50, 1, 20, 0];
-    shape.model_from_params("drift", &features(4), &params)
-}
-
-fn autoencoder() -> QuantizedModel {
-    let fixed = FixedPoint { scale_bits: 8, value_bits: 40 };
-    let shape = ModelShape {
-        family: Family::MlpAutoencoder,
-        n_features: 3,
-        standardize: false,
-        layers: vec![(2, true), (3, false)],
-        fixed,
-        trees: None,
-    };
-    let params: Vec<i64> = (0..shape.param_count() as i64).map(|i| (i * 37 % 200) - 100).collect();
-    shape.model_from_params("drift", &features(3), &params)
-}
-
-fn trees() -> QuantizedModel {
-    let fixed = FixedPoint { scale_bits: 8, value_bits: 40 };
-    let shape = ModelShape {
-        family: Family::TreeEnsemble,
-        n_features: 3,
-        standardize: false,
-        layers: vec![],
-        fixed,
-        trees: Some(TreeShape { n_trees: 2, depth: 2 }),
-    };
-    let mut params = vec![0, 1, 2, 2, 0, 1];
-    params.extend([100, -50, 300, 0, 20, -20]);
-    params.extend([-256, 128, 512, 64, 32, -32, 16, 1024]);
-    params.extend([10, 200]);
-    shape.model_from_params("drift", &features(3), &params)
+/// A small model of `shape` with `params`, as the drift test's circuits carry it.
+fn model((shape, params): (ModelShape, Vec<i64>)) -> QuantizedModel {
+    shape.model_from_params("drift", &features(shape.n_features), &params)
 }
 
 /// One small circuit of each kind, by name.
 fn cases() -> Vec<(String, AppCircuitConfig)> {
     let mut out = Vec::new();
-    for (family, model) in [("linear", linear()), ("autoencoder", autoencoder()), ("trees", trees())] {
+    for (family, model) in [
+        ("linear", model(small_models::linear())),
+        ("autoencoder", model(small_models::autoencoder())),
+        ("trees", model(small_models::trees())),
+    ] {
         for visibility in [Visibility::Committed, Visibility::Fixed] {
             let shape = AppShape::for_model(&model, 2, visibility);
             out.push((format!("{family}-{visibility}"), AppCircuitConfig::choose(&shape, 4).unwrap()));
         }
     }
-    let linear = AppShape::for_model(&linear(), 2, Visibility::Committed);
+    let linear = AppShape::for_model(&model(small_models::linear()), 2, Visibility::Committed);
     out.push((
         "linear-committed-no-scores".into(),
         AppCircuitConfig::choose(&linear.clone().with_scores(false), 4).unwrap(),

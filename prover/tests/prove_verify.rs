@@ -2,6 +2,8 @@
 //! smallest k that fits, and verifications that must fail (wrong public input, tampered proof,
 //! wrong transcript, a proof of the other visibility's circuit).
 
+mod small_models;
+
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr};
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use zkguard_prover::circuit::poseidon::PoseidonBackend;
@@ -9,7 +11,7 @@ use zkguard_prover::circuit::{AppCircuitConfig, AppShape, AppWitness, Visibility
 use zkguard_prover::evm::{proof_length, ProofShape};
 use zkguard_prover::keys::{load_params, AppKeys, SrsSource};
 use zkguard_prover::prove::{prove, verify, Transcript};
-use zkguard_prover::quant::{Family, FixedPoint, ModelShape};
+use zkguard_prover::quant::ModelShape;
 
 /// Keys and parameters are cached here across test runs (keygen once per shape).
 fn cache_dir() -> std::path::PathBuf {
@@ -93,55 +95,25 @@ fn roundtrip_with(kzg: &ParamsKZG<Bn256>, keys: &AppKeys, witness: &AppWitness, 
 
 #[test]
 fn linear_filter_proves_and_verifies() {
-    let fixed = FixedPoint { scale_bits: 10, value_bits: 40 };
-    let shape =
-        ModelShape { family: Family::Linear, n_features: 4, standardize: true, layers: vec![], fixed, trees: None };
-    // mean (4), inv_scale (4), weights (4), bias, threshold
-    let params = vec![10, -20, 30, 0, 1024, 512, 2048, 1024, 700, -300, 50, 1, 20, 0];
+    let (shape, params) = small_models::linear();
     roundtrip(shape, params, vec![vec![1000, 2000, -500, 30], vec![-4000, 100, 0, 5]], 2);
 }
 
 #[test]
 fn linear_filter_proves_and_verifies_with_the_poseidon_gate() {
-    let fixed = FixedPoint { scale_bits: 10, value_bits: 40 };
-    let shape =
-        ModelShape { family: Family::Linear, n_features: 4, standardize: true, layers: vec![], fixed, trees: None };
-    let params = vec![10, -20, 30, 0, 1024, 512, 2048, 1024, 700, -300, 50, 1, 20, 0];
+    let (shape, params) = small_models::linear();
     let rows = vec![vec![1000, 2000, -500, 30], vec![-4000, 100, 0, 5]];
     roundtrip_with_the_gate(shape, params, rows, 2);
 }
 
 #[test]
 fn mlp_autoencoder_proves_and_verifies() {
-    let fixed = FixedPoint { scale_bits: 8, value_bits: 40 };
-    let shape = ModelShape {
-        family: Family::MlpAutoencoder,
-        n_features: 3,
-        standardize: false,
-        layers: vec![(2, true), (3, false)],
-        fixed,
-        trees: None,
-    };
-    let params: Vec<i64> = (0..shape.param_count() as i64).map(|i| (i * 37 % 200) - 100).collect();
+    let (shape, params) = small_models::autoencoder();
     roundtrip(shape, params, vec![vec![300, -200, 100]], 1);
 }
 
 #[test]
 fn tree_ensemble_proves_and_verifies() {
-    use zkguard_prover::quant::TreeShape;
-    let fixed = FixedPoint { scale_bits: 8, value_bits: 40 };
-    let shape = ModelShape {
-        family: Family::TreeEnsemble,
-        n_features: 3,
-        standardize: false,
-        layers: vec![],
-        fixed,
-        trees: Some(TreeShape { n_trees: 2, depth: 2 }),
-    };
-    // Per tree 3 internal nodes: feature indices (6), thresholds (6), leaves (2 x 4), base, threshold.
-    let mut params = vec![0, 1, 2, 2, 0, 1];
-    params.extend([100, -50, 300, 0, 20, -20]);
-    params.extend([-256, 128, 512, 64, 32, -32, 16, 1024]);
-    params.extend([10, 200]);
+    let (shape, params) = small_models::trees();
     roundtrip(shape, params, vec![vec![150, -60, 400], vec![-5, 0, 5]], 2);
 }
