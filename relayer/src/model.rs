@@ -121,10 +121,40 @@ pub struct InputPolicyContext {
 pub struct Aggregation {
     /// App proofs per aggregation proof (N).
     pub proofs: usize,
+    /// The aggregation circuit's shape (its digest and k), known without its keys.
+    pub shape: AggregationShape,
+    /// Its keys and parameters: loaded only by a process that may aggregate (the `prover` and
+    /// `all` roles, when the memory budget admits the aggregation's estimate); `None` elsewhere,
+    /// which never claim an aggregation and so never hold its ~3-12 GB.
+    pub prover: Option<AggregationProver>,
+}
+
+/// What proving an aggregation needs.
+pub struct AggregationProver {
     /// The aggregation circuit's keys.
     pub keys: AggregationKeys,
     /// Its KZG parameters (k of the aggregation circuit).
     pub params: ParamsKZG<Bn256>,
+}
+
+/// Which aggregation keys a process loads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AggregationKeysPolicy {
+    /// None: the process never aggregates (intake, submitter).
+    Skip,
+    /// Those whose estimated peak fits this budget, MB (0: unlimited); a prover with a smaller
+    /// budget proves segments only (the store never hands it an aggregation it cannot afford).
+    WithinBudget(u64),
+}
+
+impl AggregationKeysPolicy {
+    /// Whether an aggregation estimated at `need_mb` is loaded.
+    pub fn loads(self, need_mb: u64) -> bool {
+        match self {
+            Self::Skip => false,
+            Self::WithinBudget(budget) => budget == 0 || need_mb <= budget,
+        }
+    }
 }
 
 /// How a batch's rows split into its segments (the prover's, so that input commitments a data
@@ -138,7 +168,7 @@ impl std::fmt::Debug for ServedModel {
             .field("name", &self.model.name)
             .field("batch_size", &self.batch_size)
             .field("circuit", &self.keys.digest)
-            .field("aggregate", &self.aggregation.as_ref().map(|a| (a.proofs, a.keys.config.shape.k)))
+            .field("aggregate", &self.aggregation.as_ref().map(|a| (a.proofs, a.shape.k)))
             .finish_non_exhaustive()
     }
 }
@@ -192,7 +222,7 @@ impl ServedModel {
         let app = self.app_proving_memory_mb();
         match &self.aggregation {
             None => app,
-            Some(a) => app + aggregation_memory_mb(a.keys.config.shape.k),
+            Some(a) => app + aggregation_memory_mb(a.shape.k),
         }
     }
 
@@ -224,7 +254,11 @@ pub type Models = Arc<BTreeMap<String, Arc<ServedModel>>>;
 
 /// Loads one model: quantization, circuit choice, parameters and keys (generated and cached on
 /// first use; the cache is the prover's, keyed by circuit digest).
-pub fn load_model(config: &Config, m: &ModelConfig) -> Result<ServedModel, ModelLoadError> {
+pub fn load_model(
+    config: &Config,
+    m: &ModelConfig,
+    policy: AggregationKeysPolicy,
+) -> Result<ServedModel, ModelLoadError> {
     let id = || m.id.clone();
     let model = load_quantized(&m.path, m.calibration.as_deref())
         .map_err(|source| ModelLoadError::Model { id: id(), source: Box::new(source) })?;
@@ -237,7 +271,7 @@ pub fn load_model(config: &Config, m: &ModelConfig) -> Result<ServedModel, Model
     let keys = AppKeys::load_or_generate(circuit, &params, &srs, &config.proving.cache_dir).map_err(keys_err)?;
     let id_u256 = m.id.parse().map_err(|_| ModelLoadError::Id { id: id() })?;
     let aggregation = match (m.aggregate, m.aggregation_degree()) {
-        (Some(proofs), Some(k)) => Some(load_aggregation(config, m, &shape, &keys, &params, proofs, k)?),
+        (Some(proofs), Some(k)) => Some(load_aggregation(config, m, &shape, &keys, &params, proofs, k, policy)?),
         _ => None,
     };
     let commitment = zkguard_prover::circuit::commit::model_commitment(&model.shape(), &model.params());
@@ -261,6 +295,7 @@ pub fn load_model(config: &Config, m: &ModelConfig) -> Result<ServedModel, Model
 
 /// Loads (or, the first time, generates: minutes and gigabytes) the aggregation keys of N proofs
 /// of a model's app circuit at degree `k`, with their parameters.
+#[allow(clippy::too_many_arguments)]
 fn load_aggregation(
     config: &Config,
     m: &ModelConfig,
@@ -269,6 +304,7 @@ fn load_aggregation(
     app_params: &ParamsKZG<Bn256>,
     proofs: usize,
     k: u32,
+    policy: AggregationKeysPolicy,
 ) -> Result<Aggregation, ModelLoadError> {
     let srs = config.srs().map_err(|source| ModelLoadError::Srs { id: m.id.clone(), source })?;
     let aggregation_err = |source| ModelLoadError::Aggregation { id: m.id.clone(), source };
@@ -276,6 +312,11 @@ fn load_aggregation(
     let agg_shape = AggregationShape::new(&app_keys.digest, shape.layout().len(), proofs, k);
     AggregationKeys::check_shape(&agg_shape).map_err(aggregation_err)?;
     let digest = agg_shape.digest();
+    if !policy.loads(aggregation_memory_mb(k)) {
+        tracing::info!(model = %m.id, proofs, k, aggregation = %&digest[..12], ?policy,
+            "aggregation keys not loaded: this process never aggregates this model");
+        return Ok(Aggregation { proofs, shape: agg_shape, prover: None });
+    }
     let cached = AggregationKeys::cache_path(&digest, &srs, cache).join("pk.bin").exists();
     if cached {
         tracing::info!(model = %m.id, proofs, k, aggregation = %&digest[..12], "loading cached aggregation keys");
@@ -287,31 +328,44 @@ fn load_aggregation(
     let started = std::time::Instant::now();
     let params =
         load_params(&srs, k, cache).map_err(|source| ModelLoadError::AggregationParams { id: m.id.clone(), source })?;
-    let keys = AggregationKeys::load_or_generate(agg_shape, app_keys, app_params, &params, &srs, cache)
+    let keys = AggregationKeys::load_or_generate(agg_shape.clone(), app_keys, app_params, &params, &srs, cache)
         .map_err(aggregation_err)?;
     tracing::info!(model = %m.id, proofs, k, aggregation = %&digest[..12], seconds = started.elapsed().as_secs_f64(),
         "aggregation keys ready");
-    Ok(Aggregation { proofs, keys, params })
+    Ok(Aggregation { proofs, shape: agg_shape, prover: Some(AggregationProver { keys, params }) })
 }
 
-/// Loads every configured model (blocking: keygen may take seconds).
-pub fn load_models(config: &Config) -> Result<Models, ModelLoadError> {
+/// Loads every configured model (blocking: keygen may take seconds), with the aggregation keys
+/// `policy` admits.
+pub fn load_models(config: &Config, policy: AggregationKeysPolicy) -> Result<Models, ModelLoadError> {
     let mut map = BTreeMap::new();
     for m in &config.models {
-        map.insert(m.id.clone(), Arc::new(load_model(config, m)?));
+        map.insert(m.id.clone(), Arc::new(load_model(config, m, policy)?));
     }
     Ok(Arc::new(map))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{aggregation_memory_mb, estimate_memory_mb, load_model, segment_sizes, ModelLoadError};
+    use super::{
+        aggregation_memory_mb, estimate_memory_mb, load_model, segment_sizes, AggregationKeysPolicy, ModelLoadError,
+    };
+
+    #[test]
+    fn aggregation_keys_load_only_where_they_can_be_used() {
+        assert!(!AggregationKeysPolicy::Skip.loads(1));
+        assert!(AggregationKeysPolicy::WithinBudget(0).loads(u64::MAX), "0 is unlimited");
+        assert!(AggregationKeysPolicy::WithinBudget(3_584).loads(3_584));
+        assert!(!AggregationKeysPolicy::WithinBudget(3_583).loads(3_584));
+    }
 
     #[test]
     fn a_model_that_does_not_load_keeps_the_loaders_error() {
         let dir = tempfile::tempdir().unwrap();
         let config = crate::config::test_config("7", &dir.path().join("missing.json"));
-        let Err(err) = load_model(&config, &config.models[0]) else { panic!("a missing model file loads") };
+        let Err(err) = load_model(&config, &config.models[0], AggregationKeysPolicy::Skip) else {
+            panic!("a missing model file loads")
+        };
         let ModelLoadError::Model { ref id, ref source } = err else { panic!("{err:?}") };
         assert_eq!(id, "7");
         assert!(matches!(**source, zkguard_prover::load::LoadError::Io { .. }), "{source:?}");

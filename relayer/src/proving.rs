@@ -141,6 +141,10 @@ pub enum BatchFailure {
     /// context than the batch's.
     #[error("segment {0}: the stored proof does not verify for this batch")]
     SegmentRejected(usize),
+    /// This process did not load the model's aggregation keys (its role or memory budget rules
+    /// aggregation out), yet was asked to aggregate.
+    #[error("model {0}: this process did not load the aggregation keys (role or memory budget)")]
+    NoAggregationKeys(String),
     /// snark-verifier refused a segment or the aggregation.
     #[error("{part}: {source}")]
     Aggregate {
@@ -343,7 +347,8 @@ pub fn aggregate_segments(
         );
     }
     crate::crash::point(crate::crash::PROVING);
-    let proof = aggregate(&aggregation.params, &aggregation.keys, snarks)
+    let prover = aggregation.prover.as_ref().ok_or_else(|| BatchFailure::NoAggregationKeys(model.id.clone()))?;
+    let proof = aggregate(&prover.params, &prover.keys, snarks)
         .map_err(|source| BatchFailure::Aggregate { part: Part::Aggregation, source })?;
     Ok(BatchUpdate {
         instances: Some(proof.instances.iter().map(fr_to_hex).collect()),

@@ -20,7 +20,7 @@ use crate::chain::Submitter;
 use crate::config::Config;
 use crate::intake::{router, AppState, ProofIntake};
 use crate::metrics::Metrics;
-use crate::model::{load_models, ModelLoadError};
+use crate::model::{load_models, AggregationKeysPolicy, ModelLoadError};
 use crate::store::lease::default_worker_name;
 use crate::store::{BatchState, BatchUpdate, JobStore, StoreError};
 use crate::worker::ProverPool;
@@ -407,7 +407,13 @@ async fn run(
     };
     let models = {
         let config = config.clone();
-        tokio::task::spawn_blocking(move || load_models(&config))
+        // Only a process that may aggregate holds aggregation keys (gigabytes each).
+        let policy = if role.proves() {
+            AggregationKeysPolicy::WithinBudget(config.memory_budget_mb(role.as_str()))
+        } else {
+            AggregationKeysPolicy::Skip
+        };
+        tokio::task::spawn_blocking(move || load_models(&config, policy))
             .await
             .map_err(|e| ServiceError::Rpc(format!("model loading panicked: {e}")))??
     };

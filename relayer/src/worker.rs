@@ -109,7 +109,7 @@ fn memory_permits(budget_mb: u64) -> u64 {
 
 /// The aggregation's estimated peak of a batch-mode model, MB (0 in direct mode).
 pub fn aggregation_mb(model: &ServedModel) -> u64 {
-    model.aggregation.as_ref().map_or(0, |a| aggregation_memory_mb(a.keys.config.shape.k))
+    model.aggregation.as_ref().map_or(0, |a| aggregation_memory_mb(a.shape.k))
 }
 
 impl ProverPool {

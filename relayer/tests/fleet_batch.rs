@@ -50,7 +50,7 @@ async fn segments_spread_and_only_a_big_budget_prover_aggregates_taking_over_a_d
         s
     };
     let intake = Relayer::start(&setup("intake", "intake"), &d, None).await;
-    let _submitter = Relayer::start(&setup("submitter", "submitter"), &d, None).await;
+    let submitter = Relayer::start(&setup("submitter", "submitter"), &d, None).await;
     let mut small = setup("prover", "prover-small");
     small.env = vec![("ZKGUARD_RELAYER_MEMORY_BUDGET_MB".into(), SMALL_BUDGET_MB.into())];
     let small = Relayer::start(&small, &d, None).await;
@@ -58,6 +58,11 @@ async fn segments_spread_and_only_a_big_budget_prover_aggregates_taking_over_a_d
     big.memory_budget_mb = 16_000;
     let mut dying = Relayer::start(&big, &d, Some(zkguard_relayer::crash::PROVING)).await;
     assert!(small.log_text().contains("never claims its aggregations"), "{}", small.log_text());
+    // Only a prover whose budget admits the aggregation holds its keys (gigabytes).
+    for (role, relayer) in [("intake", &intake), ("submitter", &submitter), ("small prover", &small)] {
+        assert!(relayer.log_text().contains("aggregation keys not loaded"), "{role}: {}", relayer.log_text());
+    }
+    assert!(!dying.log_text().contains("aggregation keys not loaded"), "{}", dying.log_text());
 
     let rows = rows(N * B);
     let ids = ["r0".to_string(), "r1".to_string()];

@@ -247,7 +247,7 @@ pub fn expected_from_config(config: &Config, m: &ModelConfig) -> Result<Expected
 
 /// The expected registration of a loaded model.
 pub fn expected_from_served(model: &ServedModel) -> Result<ExpectedRegistration, RegistrationError> {
-    let aggregate = model.aggregation.as_ref().map(|a| (a.proofs, a.keys.config.shape.k));
+    let aggregate = model.aggregation.as_ref().map(|a| (a.proofs, a.shape.k));
     expected_for(&model.id, &model.model, model.batch_size, &model.keys.digest, aggregate)
 }
 
