@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use alloy::primitives::Address;
 use serde::Deserialize;
+use zkguard_prover::circuit::config::Layout;
 
 use crate::secret::Secret;
 
@@ -285,12 +286,30 @@ pub struct ModelConfig {
     /// registered verifier.
     #[serde(default)]
     pub visibility: zkguard_prover::circuit::Visibility,
+    /// The app circuit's layout (`zkguard_prover::circuit::config::Layout`): `compact`, the
+    /// default (few tall columns, at most `proving.max_columns`; its Solidity verifier fits on
+    /// chain), or `fast` (the Poseidon gate and many short columns: several times faster app
+    /// proofs, but 7-27 KB proofs and a Solidity verifier over EIP-170). `fast` only in batch
+    /// mode (`aggregate`), where the app proofs are verified inside the aggregation circuit;
+    /// refused in direct mode. Must match the registered circuit (it is part of its digest).
+    #[serde(default)]
+    pub layout: Layout,
 }
 
 impl ModelConfig {
     /// The app circuit of `model` (this model's file, loaded) as configured.
     pub fn app_shape(&self, model: &zkguard_prover::quant::QuantizedModel) -> zkguard_prover::circuit::AppShape {
         zkguard_prover::circuit::AppShape::for_model(model, self.batch_size, self.visibility)
+    }
+
+    /// The app circuit's configuration for `shape` in this model's layout (`proving.max_columns`
+    /// bounds the compact layout only).
+    pub fn app_circuit(
+        &self,
+        shape: &zkguard_prover::circuit::AppShape,
+        proving: &ProvingConfig,
+    ) -> Result<zkguard_prover::circuit::AppCircuitConfig, zkguard_prover::keys::KeyError> {
+        Ok(zkguard_prover::circuit::AppCircuitConfig::for_layout(shape, self.layout, proving.max_columns)?)
     }
 }
 
@@ -465,6 +484,17 @@ impl Config {
                     return bad(format!("models[{i}].aggregation_k = {k} is outside {MIN_K}..={MAX_K}"));
                 }
             }
+            if m.aggregate.is_none() && !m.layout.suits_direct_on_chain() {
+                return bad(format!(
+                    "models[{i}] (id {}): layout = \"{}\" is refused in direct mode: each app proof would be \
+                     verified on chain by the circuit's own Solidity verifier, which for this layout is over \
+                     EIP-170's 24,576 bytes (the Poseidon gate's unrolled constraints and 22 more columns: \
+                     ~50 KB for the demo circuit; ~790k gas per verify on the shared verifier); use \
+                     layout = \"compact\", or batch mode (aggregate = N), where the aggregation circuit \
+                     verifies the app proofs",
+                    m.id, m.layout
+                ));
+            }
             if self.models[..i].iter().any(|o| o.id == m.id) {
                 return bad(format!("model id {} appears twice", m.id));
             }
@@ -565,6 +595,28 @@ mod tests {
         assert_eq!(with("visibility = \"committed\"\n").unwrap().models[0].visibility, Visibility::Committed);
         let err = with("visibility = \"public\"\n").unwrap_err().to_string();
         assert!(err.contains("public") && err.contains("fixed"), "{err}");
+    }
+
+    #[test]
+    fn the_fast_layout_is_refused_in_direct_mode_naming_the_model_and_why() {
+        let with = |extra: &str| toml::from_str::<Config>(&format!("{MINIMAL}{extra}")).unwrap();
+        assert_eq!(with("").models[0].layout, Layout::Compact);
+        assert_eq!(with("layout = \"compact\"\n").models[0].layout, Layout::Compact);
+        let err = with("layout = \"fast\"\n").validate().unwrap_err().to_string();
+        for part in ["models[0] (id 1)", "layout = \"fast\"", "direct mode", "EIP-170", "gas", "aggregate = N"] {
+            assert!(err.contains(part), "{part:?} missing from: {err}");
+        }
+        // Batch mode verifies the app proofs inside the aggregation circuit: allowed.
+        let batch = with("layout = \"fast\"\naggregate = 1\n");
+        assert!(batch.validate().is_ok());
+        assert_eq!(batch.models[0].layout, Layout::Fast);
+        let err = toml::from_str::<Config>(&format!("{MINIMAL}layout = \"fastest\"\n")).unwrap_err().to_string();
+        assert!(err.contains("fastest") && err.contains("compact"), "{err}");
+        // Config::load validates: the refusal comes at load.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relayer.toml");
+        std::fs::write(&path, format!("{MINIMAL}layout = \"fast\"\n")).unwrap();
+        assert!(Config::load(&path).unwrap_err().to_string().contains("refused in direct mode"));
     }
 
     #[test]

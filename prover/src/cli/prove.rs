@@ -8,9 +8,8 @@ use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::halo2_proofs::halo2curves::ff::Field;
 use rand::rngs::OsRng;
 
-use super::common::{check_output, positive, CacheArgs, ModelArgs, SrsArgs};
+use super::common::{check_output, positive, CacheArgs, LayoutArgs, ModelArgs, SrsArgs};
 use crate::artifact::{self, fr_from_hex, fr_to_hex, ProofArtifact, Provenance, ARTIFACT_VERSION, PROOF_FORMAT};
-use crate::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS;
 use crate::circuit::{AppInstances, AppShape, AppWitness};
 use crate::data;
 use crate::keys::{load_params, AppKeys};
@@ -50,9 +49,9 @@ pub struct ProveArgs {
     /// Transcript.
     #[arg(long, value_enum, default_value_t = TranscriptArg::Evm)]
     pub transcript: TranscriptArg,
-    /// Advice-column budget (at least 1).
-    #[arg(long, default_value_t = DEFAULT_MAX_ADVICE_COLUMNS, value_parser = positive)]
-    pub max_columns: usize,
+    /// Circuit layout and column budget.
+    #[command(flatten)]
+    pub layout: LayoutArgs,
     /// Output proof artifact.
     #[arg(long, short, value_name = "FILE")]
     pub out: PathBuf,
@@ -104,7 +103,7 @@ pub fn run_prove(args: ProveArgs) -> anyhow::Result<()> {
     let salt = salt.unwrap_or_else(|| Fr::random(OsRng));
     let witness = AppWitness::new(model.clone(), rows, args.batch_size, salt, context)?;
     let shape = AppShape::for_model(&model, args.batch_size, args.model.visibility);
-    let config = AppKeys::choose_config(&shape, args.max_columns)?;
+    let config = args.layout.config(&shape)?;
     let params = load_params(&srs, config.k(), &args.cache.cache_dir)?;
     let keys = AppKeys::load_or_generate(config, &params, &srs, &args.cache.cache_dir)?;
     let transcript = match args.transcript {

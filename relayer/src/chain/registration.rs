@@ -15,7 +15,7 @@ use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
 use zkguard_prover::identity::{circuit_identity, CircuitIdentity, IdentityError};
-use zkguard_prover::keys::{cache::circuit_digest, AppKeys, KeyError};
+use zkguard_prover::keys::{cache::circuit_digest, KeyError};
 use zkguard_prover::load::LoadError;
 use zkguard_prover::quant::QuantizedModel;
 
@@ -239,7 +239,8 @@ pub fn expected_from_config(config: &Config, m: &ModelConfig) -> Result<Expected
     let model = zkguard_prover::load::load_quantized(&m.path, m.calibration.as_deref())
         .map_err(|source| RegistrationError::Model { model_id: m.id.clone(), source: Box::new(source) })?;
     let shape = m.app_shape(&model);
-    let circuit = AppKeys::choose_config(&shape, config.proving.max_columns)
+    let circuit = m
+        .app_circuit(&shape, &config.proving)
         .map_err(|source| RegistrationError::Circuit { model_id: m.id.clone(), source })?;
     let aggregate = m.aggregate.zip(m.aggregation_degree());
     expected_for(&m.id, &model, m.batch_size, &circuit_digest(&circuit), aggregate)
@@ -427,7 +428,10 @@ mod tests {
         let config = config_in(dir.path());
         let m = &config.models[0];
         let expected = expected_from_config(&config, m).unwrap();
-        let circuit = AppKeys::choose_config(&m.app_shape(&model), config.proving.max_columns).unwrap();
+        // The default layout is compact: today's few-tall-columns circuit.
+        let circuit =
+            zkguard_prover::circuit::AppCircuitConfig::choose(&m.app_shape(&model), config.proving.max_columns)
+                .unwrap();
         let identity = circuit_identity(&model, 4, &circuit_digest(&circuit), None).unwrap();
         assert_eq!(
             expected,
