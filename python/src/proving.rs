@@ -84,6 +84,11 @@ impl PyKeys {
     fn layout(&self) -> String {
         self.keys.config.layout().to_string()
     }
+    /// Whether proofs carry a score per sample (`keygen(scores=False)`: decisions only).
+    #[getter]
+    fn has_scores(&self) -> bool {
+        self.keys.config.shape.has_scores
+    }
     /// Public instances per proof.
     #[getter]
     fn num_instance(&self) -> usize {
@@ -117,7 +122,7 @@ impl PyKeys {
 
 /// Generates the keys of `model`'s circuit at `batch_size` (or loads them from `cache_dir`).
 #[pyfunction]
-#[pyo3(signature = (model, batch_size, *, cache_dir, srs=None, srs_sha256=None, insecure_dev_srs=false, max_columns=None, visibility="committed", layout="compact"))]
+#[pyo3(signature = (model, batch_size, *, cache_dir, srs=None, srs_sha256=None, insecure_dev_srs=false, max_columns=None, visibility="committed", layout="compact", scores=true))]
 #[allow(clippy::too_many_arguments)]
 fn keygen(
     py: Python<'_>,
@@ -130,6 +135,7 @@ fn keygen(
     max_columns: Option<usize>,
     visibility: &str,
     layout: &str,
+    scores: bool,
 ) -> PyResult<PyKeys> {
     let visibility: Visibility = visibility.parse().map_err(InputError::new_err)?;
     let layout: Layout = layout.parse().map_err(InputError::new_err)?;
@@ -141,7 +147,7 @@ fn keygen(
         return Err(InputError::new_err("max_columns must be at least 1"));
     }
     let budget = layout.column_budget(max_columns).map_err(|e| to_py::<InputError>(&e))?;
-    let shape = AppShape::for_model(&model.model, batch_size, visibility);
+    let shape = AppShape::for_model(&model.model, batch_size, visibility).with_scores(scores);
     let config = AppCircuitConfig::for_layout(&shape, layout, budget).map_err(|e| to_py::<KeysError>(&e))?;
     let (keys, params) = py
         .detach(|| -> Result<_, String> {
@@ -356,8 +362,9 @@ fn prove(
     let quantized = quantize_rows(&model.model, &rows)?;
     let context = context.map(|c| field("context", c)).transpose()?.unwrap_or(Fr::ZERO);
     let salt = salt.map(|s| field("salt", s)).transpose()?.unwrap_or_else(|| Fr::random(OsRng));
-    let witness =
-        AppWitness::new(model.model.clone(), quantized, batch, salt, context).map_err(|e| to_py::<InputError>(&e))?;
+    let witness = AppWitness::new(model.model.clone(), quantized, batch, salt, context)
+        .map_err(|e| to_py::<InputError>(&e))?
+        .with_scores(keys.keys.config.shape.has_scores);
     let (k, p) = (Arc::clone(&keys.keys), Arc::clone(&keys.params));
     let proof = py.detach(move || prover::prove(&p, &k, &witness, transcript)).map_err(|e| to_py::<ProofError>(&e))?;
     let decoded = AppInstances::from_slice(keys.keys.config.shape.layout(), &proof.instances)

@@ -219,3 +219,19 @@ def test_fast_layout_keygen_prove_verify_and_its_refusals(flow):
         zkguard.keygen(q, BATCH, cache_dir=TEST_CACHE, insecure_dev_srs=True, layout="fastest")
     with pytest.raises(zkguard.InputError, match="max_columns = 4 applies to the compact layout only"):
         zkguard.keygen(q, BATCH, cache_dir=TEST_CACHE, insecure_dev_srs=True, layout="fast", max_columns=4)
+
+
+def test_keys_without_scores_prove_decisions_only(flow):
+    X, _, _, _, q, keys = flow
+    assert keys.has_scores
+    with pytest.warns(UserWarning, match="INSECURE DEVELOPMENT SRS"):
+        bare = zkguard.keygen(q, BATCH, cache_dir=TEST_CACHE, insecure_dev_srs=True, scores=False)
+    assert not bare.has_scores and bare.circuit_digest != keys.circuit_digest
+    assert bare.num_instance < keys.num_instance
+    rows = X[[0, 19]]
+    proof, scored = zkguard.prove(bare, q, rows), zkguard.prove(keys, q, rows)
+    assert proof.scores_fixed == [] and proof.decisions == scored.decisions
+    verified = zkguard.verify(bare, proof)
+    assert verified.scores_fixed == [] and verified.decisions == scored.decisions
+    again = zkguard.Proof.from_json(proof.to_json())
+    assert zkguard.verify(bare, again).sample_count == 2

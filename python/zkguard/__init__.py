@@ -191,6 +191,7 @@ def keygen(
     max_columns: int | None = None,
     visibility: str = "committed",
     layout: str = "compact",
+    scores: bool = True,
 ) -> Keys:
     """Generates (or loads from ``cache_dir``) the proving and verifying keys of ``model``'s
     circuit at ``batch_size`` samples per proof. Choose the KZG parameters explicitly: a ceremony
@@ -205,11 +206,13 @@ def keygen(
     several times faster, proofs are 7-27 KB and the circuit's own Solidity verifier is over the
     24,576-byte contract limit, so use it for proofs verified off chain (:func:`verify`). It sizes
     its own columns: ``max_columns`` with ``layout="fast"`` is refused. :func:`prove` and
-    :func:`verify` follow the keys' layout (``keys.layout``)."""
+    :func:`verify` follow the keys' layout (``keys.layout``). ``scores=False`` makes a circuit
+    whose proofs carry each sample's decision but no score (fewer public instances; enough for a
+    policy on flagged counts or verdicts): ``proof.scores_fixed`` is then empty."""
     return _zkguard.keygen(
         model, int(batch_size), cache_dir=os.fspath(cache_dir),
         max_columns=None if max_columns is None else int(max_columns),
-        visibility=str(visibility), layout=str(layout), **_srs_args(srs, srs_sha256, insecure_dev_srs),
+        visibility=str(visibility), layout=str(layout), scores=bool(scores), **_srs_args(srs, srs_sha256, insecure_dev_srs),
     )
 
 

@@ -22,6 +22,11 @@ pub struct KeygenArgs {
     /// Circuit layout and column budget.
     #[command(flatten)]
     pub layout: LayoutArgs,
+    /// Expose no scores: the proof carries each sample's decision but no score words (fewer
+    /// public instances, cheaper verification; enough for a policy on flagged counts or verdicts).
+    /// Part of the circuit digest: `keygen` and `prove` must agree; `verify` reads it from the keys.
+    #[arg(long)]
+    pub no_scores: bool,
     /// Also copy the verifying-key artifact here (it is always written beside the cached keys).
     #[arg(long, value_name = "FILE")]
     pub vk_out: Option<PathBuf>,
@@ -40,16 +45,17 @@ pub fn run(args: KeygenArgs) -> anyhow::Result<()> {
     }
     let model = args.model.load()?;
     let srs = args.srs.source()?;
-    let shape = AppShape::for_model(&model, args.batch_size, args.model.visibility);
+    let shape = AppShape::for_model(&model, args.batch_size, args.model.visibility).with_scores(!args.no_scores);
     let config = args.layout.config(&shape)?;
     let params = load_params(&srs, config.k(), &args.cache.cache_dir)?;
     let keys = AppKeys::load_or_generate(config, &params, &srs, &args.cache.cache_dir)?;
     println!(
-        "circuit {} ({} model, {} layout): k = {}, advice columns = {:?}, lookup bits = {:?}, batch size = {}, \
+        "circuit {} ({} model, {} layout{}): k = {}, advice columns = {:?}, lookup bits = {:?}, batch size = {}, \
          instances = {}",
         keys.digest,
         shape.visibility(),
         keys.config.layout(),
+        if shape.has_scores { "" } else { ", no scores" },
         keys.config.k(),
         keys.config.params.num_advice_per_phase,
         keys.config.params.lookup_bits,

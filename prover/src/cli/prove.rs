@@ -52,6 +52,11 @@ pub struct ProveArgs {
     /// Circuit layout and column budget.
     #[command(flatten)]
     pub layout: LayoutArgs,
+    /// Expose no scores: the proof carries each sample's decision but no score words (fewer
+    /// public instances, cheaper verification; enough for a policy on flagged counts or verdicts).
+    /// Part of the circuit digest: `keygen` and `prove` must agree; `verify` reads it from the keys.
+    #[arg(long)]
+    pub no_scores: bool,
     /// Output proof artifact.
     #[arg(long, short, value_name = "FILE")]
     pub out: PathBuf,
@@ -101,8 +106,8 @@ pub fn run_prove(args: ProveArgs) -> anyhow::Result<()> {
         Fr::zero()
     });
     let salt = salt.unwrap_or_else(|| Fr::random(OsRng));
-    let witness = AppWitness::new(model.clone(), rows, args.batch_size, salt, context)?;
-    let shape = AppShape::for_model(&model, args.batch_size, args.model.visibility);
+    let witness = AppWitness::new(model.clone(), rows, args.batch_size, salt, context)?.with_scores(!args.no_scores);
+    let shape = AppShape::for_model(&model, args.batch_size, args.model.visibility).with_scores(!args.no_scores);
     let config = args.layout.config(&shape)?;
     let params = load_params(&srs, config.k(), &args.cache.cache_dir)?;
     let keys = AppKeys::load_or_generate(config, &params, &srs, &args.cache.cache_dir)?;
@@ -125,15 +130,16 @@ pub fn run_prove(args: ProveArgs) -> anyhow::Result<()> {
         instances: proof.instances.iter().map(fr_to_hex).collect(),
         proof: format!("0x{}", hex::encode(&proof.proof)),
         decisions: decoded.decisions[..decoded.sample_count].to_vec(),
-        scores: decoded.scores[..decoded.sample_count].iter().map(|s| s.to_string()).collect(),
+        scores: decoded.scores.iter().take(decoded.sample_count).map(|s| s.to_string()).collect(),
         produced_by: Provenance::of(&srs),
     };
     artifact::write_json(&args.out, &artifact)?;
     let flagged = artifact.decisions.iter().filter(|d| **d).count();
     println!(
-        "proved {} samples ({} flagged) with circuit {}: {} instances, {} proof bytes -> {}",
+        "proved {} samples ({} flagged{}) with circuit {}: {} instances, {} proof bytes -> {}",
         decoded.sample_count,
         flagged,
+        if shape.has_scores { "" } else { ", no scores" },
         &keys.digest[..12],
         proof.instances.len(),
         proof.proof.len(),

@@ -12,8 +12,9 @@
 //!   times faster (3-18x for the committed cases measured in `docs/PROVER_SPEED.md`), but
 //!   proofs are 7-27 KB, and the circuit's own Solidity verifier is over EIP-170 (the demo
 //!   circuit's unrolled verifier is ~50 KB; on the shared verifier it costs ~790k gas per
-//!   verify). For proofs verified off chain (`zkguard verify`, the Python package) and for app
-//!   proofs that are aggregated (batch mode: the aggregation circuit verifies them).
+//!   verify). For proofs verified off chain (`zkguard verify`, the Python package). Aggregating
+//!   them was measured dearer than compact app proofs, and the aggregation verifier over EIP-170
+//!   at the default aggregation k (`docs/PROVER_SPEED.md`), so the relayer refuses it.
 //!
 //! The layout is part of the circuit configuration, hence of the circuit digest and the keys: a
 //! verifier reads it from the cached configuration or the verifying-key artifact and needs no
@@ -54,12 +55,6 @@ impl Layout {
             Layout::Compact => PoseidonBackend::FlexGate,
             Layout::Fast => PoseidonBackend::Gate,
         }
-    }
-
-    /// Whether the circuit's own generated Solidity verifier is meant to verify its proofs on
-    /// chain (direct mode). Only the compact layout's fits EIP-170.
-    pub fn suits_direct_on_chain(self) -> bool {
-        self == Layout::Compact
     }
 
     /// Resolves a column budget given (or not) by a user: the compact layout takes it (default
@@ -137,6 +132,5 @@ mod tests {
         assert!(Layout::Fast.column_budget(None).is_ok());
         let err = Layout::Fast.column_budget(Some(4)).unwrap_err().to_string();
         assert!(err.contains("max_columns = 4") && err.contains("compact"), "{err}");
-        assert!(Layout::Compact.suits_direct_on_chain() && !Layout::Fast.suits_direct_on_chain());
     }
 }

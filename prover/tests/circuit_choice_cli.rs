@@ -1,8 +1,9 @@
-//! `--layout` on `zkguard keygen` and `prove`: a fast-layout circuit (the Poseidon gate and many
-//! short columns) of the demo model made, proved and verified through the CLI (from the key
-//! cache and from the verifying-key artifact alone, no layout flag), its digest distinct from the
-//! compact circuit's; and the refusals (an unknown layout, `--max-columns` with `--layout fast`)
-//! before any work.
+//! The circuit choices of `zkguard keygen` and `prove` beyond the model: `--layout` (a
+//! fast-layout circuit, the Poseidon gate and many short columns, of the demo model made, proved
+//! and verified through the CLI from the key cache and from the verifying-key artifact alone,
+//! with no layout flag; its digest distinct from the compact circuit's; the refusals of an
+//! unknown layout and of `--max-columns` with `--layout fast` before any work) and `--no-scores`
+//! (a proof without score instances that verifies, and `verify` saying there are none).
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +13,7 @@ use zkguard_prover::artifact::{self, QuantizedFile};
 use zkguard_prover::circuit::config::{AppCircuitConfig, Layout};
 use zkguard_prover::circuit::poseidon::PoseidonBackend;
 use zkguard_prover::circuit::{AppShape, Visibility};
-use zkguard_prover::cli::{self, Cli};
+use zkguard_prover::cli::{self, Cli, Command};
 use zkguard_prover::demo;
 use zkguard_prover::keys::cache::circuit_digest;
 
@@ -133,4 +134,50 @@ fn bad_layouts_and_a_column_budget_with_the_fast_layout_are_refused_before_any_w
     let err = err_of(run(&[&prove[..], &["-o", s(&out), "--insecure-dev-srs", "--cache-dir", cache]].concat()));
     assert!(err.contains("--max-columns applies to --layout compact only"), "{err}");
     assert!(!missing_cache.exists() && !out.exists(), "nothing was generated or written");
+}
+
+#[test]
+fn a_circuit_without_scores_proves_and_verifies_and_verify_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cache = cache();
+    let (model, csv) = inputs(d);
+    let b = BATCH.to_string();
+    let common = ["--insecure-dev-srs", "--cache-dir", &cache];
+    let prove = |extra: &[&str], out: &Path| {
+        let mut args = vec!["prove", "--model", s(&model), "--data", s(&csv), "--batch-size", &b, "-o", s(out)];
+        args.extend(extra);
+        args.extend(common);
+        run(&args)
+    };
+    let (bare, scored) = (d.join("bare.json"), d.join("scored.json"));
+    prove(&["--no-scores"], &bare).expect("prove --no-scores");
+    prove(&[], &scored).expect("prove with scores");
+    let (bare_artifact, scored_artifact) = (read(&bare), read(&scored));
+    assert_eq!(bare_artifact["scores"], Value::Array(vec![]));
+    assert_eq!(scored_artifact["scores"].as_array().unwrap().len(), 3);
+    assert_eq!(bare_artifact["decisions"], scored_artifact["decisions"]);
+    assert_ne!(bare_artifact["circuit_digest"], scored_artifact["circuit_digest"]);
+    let instances = |a: &Value| a["instances"].as_array().unwrap().len();
+    assert!(instances(&bare_artifact) < instances(&scored_artifact), "no score words");
+
+    let verified = |file: &Path| {
+        let mut args = vec!["zkguard", "verify", s(file)];
+        args.extend(common);
+        let Command::Verify(args) = Cli::try_parse_from(args).unwrap().command else { unreachable!() };
+        cli::verify::verify_artifact(&args)
+    };
+    let v = verified(&bare).expect("a proof without scores verifies (keys from the cache)");
+    assert!(v.instances.scores.is_empty() && !v.instances.layout.has_scores());
+    let line = cli::verify::summary(&v);
+    assert!(line.contains("3 samples") && line.contains("exposes no scores"), "{line}");
+    let line = cli::verify::summary(&verified(&scored).unwrap());
+    assert!(line.contains("decisions and scores match") && !line.contains("no scores"), "{line}");
+    // Scores added to a proof that has none are refused, naming the field.
+    let forged = d.join("forged.json");
+    let mut value = bare_artifact.clone();
+    value["scores"] = scored_artifact["scores"].clone();
+    std::fs::write(&forged, serde_json::to_string(&value).unwrap()).unwrap();
+    let err = format!("{:#}", verified(&forged).unwrap_err());
+    assert!(err.contains("`scores`"), "{err}");
 }
