@@ -215,9 +215,11 @@ def test_fast_layout_keygen_prove_verify_and_its_refusals(flow):
     assert loaded.layout == "fast" and zkguard.verify(loaded, zkguard.Proof.from_json(proof.to_json())).sample_count == 2
     with pytest.raises(zkguard.VerificationError, match="these keys are for"):
         zkguard.verify(keys, proof)
-    with pytest.raises(zkguard.InputError, match='unknown circuit layout "fastest"'):
+    insecure = pytest.warns(UserWarning, match="INSECURE DEVELOPMENT SRS")
+    with insecure, pytest.raises(zkguard.InputError, match='unknown circuit layout "fastest"'):
         zkguard.keygen(q, BATCH, cache_dir=TEST_CACHE, insecure_dev_srs=True, layout="fastest")
-    with pytest.raises(zkguard.InputError, match="max_columns = 4 applies to the compact layout only"):
+    insecure = pytest.warns(UserWarning, match="INSECURE DEVELOPMENT SRS")
+    with insecure, pytest.raises(zkguard.InputError, match="max_columns = 4 applies to the compact layout only"):
         zkguard.keygen(q, BATCH, cache_dir=TEST_CACHE, insecure_dev_srs=True, layout="fast", max_columns=4)
 
 
