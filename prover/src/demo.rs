@@ -118,6 +118,7 @@ pub fn demo_request_sized(
         batch_size,
         has_scores,
         max_columns: 1,
+        layout: crate::circuit::config::Layout::Compact,
         salt: Fr::from(0xba7cu64),
         ctx: demo_context(offset),
         k,

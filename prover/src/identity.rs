@@ -35,7 +35,19 @@ pub fn circuit_identity(
     app_digest: &str,
     aggregate: Option<(usize, u32)>,
 ) -> Result<CircuitIdentity, IdentityError> {
-    let layout = AppShape::new(model.shape(), batch_size).layout();
+    circuit_identity_with_scores(model, batch_size, true, app_digest, aggregate)
+}
+
+/// [`circuit_identity`] of a circuit with or without scores (`has_scores = false`: no score
+/// instances, score width 0).
+pub fn circuit_identity_with_scores(
+    model: &QuantizedModel,
+    batch_size: usize,
+    has_scores: bool,
+    app_digest: &str,
+    aggregate: Option<(usize, u32)>,
+) -> Result<CircuitIdentity, IdentityError> {
+    let layout = AppShape::new(model.shape(), batch_size).with_scores(has_scores).layout();
     let (digest, proof_count, accumulator_limbs) = match aggregate {
         None => (app_digest.to_string(), 1, 0),
         Some((proofs, k)) => {
@@ -82,5 +94,19 @@ mod tests {
         assert!(matches!(err, IdentityError::Digest { ref digest, .. } if digest == "not-hex"), "{err:?}");
         assert!(err.to_string().contains("not 32 bytes of hex"), "{err}");
         assert!(std::error::Error::source(&err).is_some(), "the parse error is kept as the source");
+    }
+
+    #[test]
+    fn an_identity_without_scores_pins_no_score_instances() {
+        let model = demo_model(4);
+        let app_digest = "11".repeat(32);
+        let scored = circuit_identity(&model, 4, &app_digest, None).unwrap();
+        let bare = circuit_identity_with_scores(&model, 4, false, &app_digest, None).unwrap();
+        assert_eq!(bare.score_bits, 0);
+        assert!(scored.score_bits > 0);
+        assert_eq!(bare.app_instances, AppShape::new(model.shape(), 4).with_scores(false).layout().len());
+        assert!(bare.app_instances < scored.app_instances);
+        let agg = |has_scores| circuit_identity_with_scores(&model, 4, has_scores, &app_digest, Some((2, 21)));
+        assert_ne!(agg(false).unwrap().digest, agg(true).unwrap().digest, "the aggregation pins the app layout");
     }
 }

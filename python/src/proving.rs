@@ -12,8 +12,8 @@ use pyo3::prelude::*;
 use rand::rngs::OsRng;
 use zkguard_prover::artifact::{fr_from_hex, fr_to_hex, ProofArtifact, Provenance, ARTIFACT_VERSION, PROOF_FORMAT};
 use zkguard_prover::circuit::commit::input_commitment;
-use zkguard_prover::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS;
-use zkguard_prover::circuit::{AppInstances, AppShape, AppWitness, Visibility};
+use zkguard_prover::circuit::config::Layout;
+use zkguard_prover::circuit::{AppCircuitConfig, AppInstances, AppShape, AppWitness, Visibility};
 use zkguard_prover::keys::{load_params, AppKeys, SrsSource};
 use zkguard_prover::prove::{self as prover, AppProof, Transcript};
 
@@ -78,6 +78,17 @@ impl PyKeys {
     fn visibility(&self) -> String {
         self.keys.config.shape.visibility().to_string()
     }
+    /// `compact` (small proofs, a verifier that fits on chain) or `fast` (the Poseidon gate and
+    /// many short columns: faster proving, larger proofs; for off-chain verification).
+    #[getter]
+    fn layout(&self) -> String {
+        self.keys.config.layout().to_string()
+    }
+    /// Whether proofs carry a score per sample (`keygen(scores=False)`: decisions only).
+    #[getter]
+    fn has_scores(&self) -> bool {
+        self.keys.config.shape.has_scores
+    }
     /// Public instances per proof.
     #[getter]
     fn num_instance(&self) -> usize {
@@ -111,7 +122,7 @@ impl PyKeys {
 
 /// Generates the keys of `model`'s circuit at `batch_size` (or loads them from `cache_dir`).
 #[pyfunction]
-#[pyo3(signature = (model, batch_size, *, cache_dir, srs=None, srs_sha256=None, insecure_dev_srs=false, max_columns=DEFAULT_MAX_ADVICE_COLUMNS, visibility="committed"))]
+#[pyo3(signature = (model, batch_size, *, cache_dir, srs=None, srs_sha256=None, insecure_dev_srs=false, max_columns=None, visibility="committed", layout="compact", scores=true))]
 #[allow(clippy::too_many_arguments)]
 fn keygen(
     py: Python<'_>,
@@ -121,19 +132,23 @@ fn keygen(
     srs: Option<PathBuf>,
     srs_sha256: Option<String>,
     insecure_dev_srs: bool,
-    max_columns: usize,
+    max_columns: Option<usize>,
     visibility: &str,
+    layout: &str,
+    scores: bool,
 ) -> PyResult<PyKeys> {
     let visibility: Visibility = visibility.parse().map_err(InputError::new_err)?;
+    let layout: Layout = layout.parse().map_err(InputError::new_err)?;
     let source = srs_source(srs, srs_sha256, insecure_dev_srs)?;
     if batch_size == 0 {
         return Err(InputError::new_err("batch_size must be at least 1"));
     }
-    if max_columns == 0 {
+    if max_columns == Some(0) {
         return Err(InputError::new_err("max_columns must be at least 1"));
     }
-    let shape = AppShape::for_model(&model.model, batch_size, visibility);
-    let config = AppKeys::choose_config(&shape, max_columns).map_err(|e| to_py::<KeysError>(&e))?;
+    let budget = layout.column_budget(max_columns).map_err(|e| to_py::<InputError>(&e))?;
+    let shape = AppShape::for_model(&model.model, batch_size, visibility).with_scores(scores);
+    let config = AppCircuitConfig::for_layout(&shape, layout, budget).map_err(|e| to_py::<KeysError>(&e))?;
     let (keys, params) = py
         .detach(|| -> Result<_, String> {
             let params = load_params(&source, config.k(), &cache_dir).map_err(|e| chain(&e))?;
@@ -347,8 +362,9 @@ fn prove(
     let quantized = quantize_rows(&model.model, &rows)?;
     let context = context.map(|c| field("context", c)).transpose()?.unwrap_or(Fr::ZERO);
     let salt = salt.map(|s| field("salt", s)).transpose()?.unwrap_or_else(|| Fr::random(OsRng));
-    let witness =
-        AppWitness::new(model.model.clone(), quantized, batch, salt, context).map_err(|e| to_py::<InputError>(&e))?;
+    let witness = AppWitness::new(model.model.clone(), quantized, batch, salt, context)
+        .map_err(|e| to_py::<InputError>(&e))?
+        .with_scores(keys.keys.config.shape.has_scores);
     let (k, p) = (Arc::clone(&keys.keys), Arc::clone(&keys.params));
     let proof = py.detach(move || prover::prove(&p, &k, &witness, transcript)).map_err(|e| to_py::<ProofError>(&e))?;
     let decoded = AppInstances::from_slice(keys.keys.config.shape.layout(), &proof.instances)

@@ -192,3 +192,48 @@ def test_a_quantized_file_from_the_cli_format_loads_with_its_commitment(flow, tm
     with pytest.raises(zkguard.ModelError, match="calibration"):
         zkguard.load_quantized(float_file)
     assert zkguard.load_quantized(float_file, ROOT / "data" / "breast_cancer_logistic.csv").family == "linear"
+
+
+def test_fast_layout_keygen_prove_verify_and_its_refusals(flow):
+    X, _, _, _, q, keys = flow
+    assert keys.layout == "compact"
+    with pytest.warns(UserWarning, match="INSECURE DEVELOPMENT SRS"):
+        fast = zkguard.keygen(q, BATCH, cache_dir=TEST_CACHE, insecure_dev_srs=True, layout="fast")
+    # Another circuit: the Poseidon gate's 22 columns beside halo2-base's.
+    assert fast.layout == "fast" and fast.circuit_digest != keys.circuit_digest
+    rows = X[[0, 19]]
+    salt = "0x" + "00" * 31 + "07"
+    proof, compact = zkguard.prove(fast, q, rows, salt=salt), zkguard.prove(keys, q, rows, salt=salt)
+    verified = zkguard.verify(fast, proof)
+    # Same statement in both layouts: commitments, decisions and scores are equal; the proof is larger.
+    assert verified.decisions == compact.decisions and verified.scores_fixed == compact.scores_fixed
+    assert proof.input_commitment == compact.input_commitment and proof.model_commitment == q.model_commitment
+    assert len(proof.proof) > len(compact.proof)
+    # The layout is read from the keys: loading them by digest verifies the same proof.
+    with pytest.warns(UserWarning, match="INSECURE DEVELOPMENT SRS"):
+        loaded = zkguard.load_keys(proof.circuit_digest, cache_dir=TEST_CACHE, insecure_dev_srs=True)
+    assert loaded.layout == "fast" and zkguard.verify(loaded, zkguard.Proof.from_json(proof.to_json())).sample_count == 2
+    with pytest.raises(zkguard.VerificationError, match="these keys are for"):
+        zkguard.verify(keys, proof)
+    insecure = pytest.warns(UserWarning, match="INSECURE DEVELOPMENT SRS")
+    with insecure, pytest.raises(zkguard.InputError, match='unknown circuit layout "fastest"'):
+        zkguard.keygen(q, BATCH, cache_dir=TEST_CACHE, insecure_dev_srs=True, layout="fastest")
+    insecure = pytest.warns(UserWarning, match="INSECURE DEVELOPMENT SRS")
+    with insecure, pytest.raises(zkguard.InputError, match="max_columns = 4 applies to the compact layout only"):
+        zkguard.keygen(q, BATCH, cache_dir=TEST_CACHE, insecure_dev_srs=True, layout="fast", max_columns=4)
+
+
+def test_keys_without_scores_prove_decisions_only(flow):
+    X, _, _, _, q, keys = flow
+    assert keys.has_scores
+    with pytest.warns(UserWarning, match="INSECURE DEVELOPMENT SRS"):
+        bare = zkguard.keygen(q, BATCH, cache_dir=TEST_CACHE, insecure_dev_srs=True, scores=False)
+    assert not bare.has_scores and bare.circuit_digest != keys.circuit_digest
+    assert bare.num_instance < keys.num_instance
+    rows = X[[0, 19]]
+    proof, scored = zkguard.prove(bare, q, rows), zkguard.prove(keys, q, rows)
+    assert proof.scores_fixed == [] and proof.decisions == scored.decisions
+    verified = zkguard.verify(bare, proof)
+    assert verified.scores_fixed == [] and verified.decisions == scored.decisions
+    again = zkguard.Proof.from_json(proof.to_json())
+    assert zkguard.verify(bare, again).sample_count == 2

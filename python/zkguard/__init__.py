@@ -89,7 +89,7 @@ __all__ = [
 ]
 
 DEFAULT_CACHE_DIR = ".zkguard"
-DEFAULT_MAX_COLUMNS = 4
+DEFAULT_MAX_COLUMNS = 4  # the compact layout's default column budget
 
 
 def limits() -> dict:
@@ -188,8 +188,10 @@ def keygen(
     srs: str | os.PathLike | None = None,
     srs_sha256: str | None = None,
     insecure_dev_srs: bool = False,
-    max_columns: int = DEFAULT_MAX_COLUMNS,
+    max_columns: int | None = None,
     visibility: str = "committed",
+    layout: str = "compact",
+    scores: bool = True,
 ) -> Keys:
     """Generates (or loads from ``cache_dir``) the proving and verifying keys of ``model``'s
     circuit at ``batch_size`` samples per proof. Choose the KZG parameters explicitly: a ceremony
@@ -197,10 +199,20 @@ def keygen(
     proofs; a warning says so). ``visibility="committed"`` (the default) keeps the parameters
     private behind the model commitment, one circuit per shape; ``"fixed"`` makes them constants
     of the circuit (one circuit per model: the verifying key pins it, proofs are cheaper, and the
-    proving key holds the weights); proving with another model than a fixed key's is refused."""
+    proving key holds the weights); proving with another model than a fixed key's is refused.
+    ``layout="compact"`` (the default) lays the circuit out in few tall columns (at most
+    ``max_columns``, default ``DEFAULT_MAX_COLUMNS``): ~2-3 KB proofs and a Solidity verifier that
+    fits on chain; ``"fast"`` uses the dedicated Poseidon gate and many short columns: proving is
+    several times faster, proofs are 7-27 KB and the circuit's own Solidity verifier is over the
+    24,576-byte contract limit, so use it for proofs verified off chain (:func:`verify`). It sizes
+    its own columns: ``max_columns`` with ``layout="fast"`` is refused. :func:`prove` and
+    :func:`verify` follow the keys' layout (``keys.layout``). ``scores=False`` makes a circuit
+    whose proofs carry each sample's decision but no score (fewer public instances; enough for a
+    policy on flagged counts or verdicts): ``proof.scores_fixed`` is then empty."""
     return _zkguard.keygen(
-        model, int(batch_size), cache_dir=os.fspath(cache_dir), max_columns=int(max_columns),
-        visibility=str(visibility), **_srs_args(srs, srs_sha256, insecure_dev_srs),
+        model, int(batch_size), cache_dir=os.fspath(cache_dir),
+        max_columns=None if max_columns is None else int(max_columns),
+        visibility=str(visibility), layout=str(layout), scores=bool(scores), **_srs_args(srs, srs_sha256, insecure_dev_srs),
     )
 
 

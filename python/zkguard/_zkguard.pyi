@@ -63,6 +63,10 @@ class Keys:
     @property
     def visibility(self) -> str: ...
     @property
+    def layout(self) -> str: ...
+    @property
+    def has_scores(self) -> bool: ...
+    @property
     def num_instance(self) -> int: ...
     @property
     def advice_columns(self) -> list[int]: ...
@@ -136,8 +140,10 @@ def keygen(
     srs: str | None = None,
     srs_sha256: str | None = None,
     insecure_dev_srs: bool = False,
-    max_columns: int = 4,
+    max_columns: int | None = None,
     visibility: str = "committed",
+    layout: str = "compact",
+    scores: bool = True,
 ) -> Keys: ...
 def load_keys(
     circuit_digest: str, *, cache_dir: str, srs: str | None = None, srs_sha256: str | None = None, insecure_dev_srs: bool = False

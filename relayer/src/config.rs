@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use alloy::primitives::Address;
 use serde::Deserialize;
+use zkguard_prover::circuit::config::Layout;
 
 use crate::secret::Secret;
 
@@ -285,12 +286,36 @@ pub struct ModelConfig {
     /// registered verifier.
     #[serde(default)]
     pub visibility: zkguard_prover::circuit::Visibility,
+    /// The app circuit's layout (`zkguard_prover::circuit::config::Layout`): `compact`, the
+    /// default (few tall columns, at most `proving.max_columns`; its Solidity verifier fits on
+    /// chain), or `fast` (the Poseidon gate and many short columns: several times faster app
+    /// proofs, but 7-27 KB proofs and a Solidity verifier over EIP-170). `fast` is refused at
+    /// config load in both modes, naming the model and why: in direct mode its verifier does not
+    /// deploy; in batch mode the aggregation verifier of its proofs was measured over EIP-170 at
+    /// the default aggregation k. Must match the registered circuit (it is part of its digest).
+    #[serde(default)]
+    pub layout: Layout,
+    /// Whether the proofs carry a score per sample (default true). `false`: decisions only, no
+    /// score instances (enough for a policy on flagged counts or verdicts). Part of the circuit
+    /// and of the registered identity (its score width is then 0).
+    #[serde(default = "yes")]
+    pub scores: bool,
 }
 
 impl ModelConfig {
     /// The app circuit of `model` (this model's file, loaded) as configured.
     pub fn app_shape(&self, model: &zkguard_prover::quant::QuantizedModel) -> zkguard_prover::circuit::AppShape {
-        zkguard_prover::circuit::AppShape::for_model(model, self.batch_size, self.visibility)
+        zkguard_prover::circuit::AppShape::for_model(model, self.batch_size, self.visibility).with_scores(self.scores)
+    }
+
+    /// The app circuit's configuration for `shape` in this model's layout (`proving.max_columns`
+    /// bounds the compact layout only).
+    pub fn app_circuit(
+        &self,
+        shape: &zkguard_prover::circuit::AppShape,
+        proving: &ProvingConfig,
+    ) -> Result<zkguard_prover::circuit::AppCircuitConfig, zkguard_prover::keys::KeyError> {
+        Ok(zkguard_prover::circuit::AppCircuitConfig::for_layout(shape, self.layout, proving.max_columns)?)
     }
 }
 
@@ -322,6 +347,9 @@ fn one() -> u64 {
 }
 fn one_usize() -> usize {
     1
+}
+fn yes() -> bool {
+    true
 }
 fn default_key_env() -> String {
     "ZKGUARD_RELAYER_KEY".into()
@@ -465,6 +493,28 @@ impl Config {
                     return bad(format!("models[{i}].aggregation_k = {k} is outside {MIN_K}..={MAX_K}"));
                 }
             }
+            if m.layout != Layout::Compact {
+                let why = match m.aggregate {
+                    None => {
+                        "in direct mode each app proof is verified on chain by the circuit's own Solidity \
+                             verifier, which for this layout is over EIP-170's 24,576 bytes (the Poseidon gate's \
+                             unrolled constraints and 22 more columns: ~50 KB for the demo circuit; ~790k gas \
+                             per verify on the shared verifier)"
+                    }
+                    Some(_) => {
+                        "in batch mode the aggregation circuit verifying fast-layout app proofs needs more \
+                                columns, and its Solidity verifier is over EIP-170's 24,576 bytes at the default \
+                                aggregation k (measured: 25,713 bytes for N = 1 at k = 20, against 18,060 for \
+                                compact app proofs; docs/PROVER_SPEED.md), while the app proofs it would speed up \
+                                are a small part of a batch's proving time"
+                    }
+                };
+                return bad(format!(
+                    "models[{i}] (id {}): layout = \"{}\" is refused: {why}; use layout = \"compact\" (the fast \
+                     layout is for proofs verified off chain: zkguard prove/verify --layout fast, or Python)",
+                    m.id, m.layout
+                ));
+            }
             if self.models[..i].iter().any(|o| o.id == m.id) {
                 return bad(format!("model id {} appears twice", m.id));
             }
@@ -565,6 +615,43 @@ mod tests {
         assert_eq!(with("visibility = \"committed\"\n").unwrap().models[0].visibility, Visibility::Committed);
         let err = with("visibility = \"public\"\n").unwrap_err().to_string();
         assert!(err.contains("public") && err.contains("fixed"), "{err}");
+    }
+
+    #[test]
+    fn the_fast_layout_is_refused_naming_the_model_and_why() {
+        let with = |extra: &str| toml::from_str::<Config>(&format!("{MINIMAL}{extra}")).unwrap();
+        assert_eq!(with("").models[0].layout, Layout::Compact);
+        assert!(with("layout = \"compact\"\naggregate = 1\n").validate().is_ok());
+        let err = with("layout = \"fast\"\n").validate().unwrap_err().to_string();
+        for part in ["models[0] (id 1)", "layout = \"fast\" is refused", "direct mode", "EIP-170", "gas"] {
+            assert!(err.contains(part), "{part:?} missing from: {err}");
+        }
+        // Batch mode: the aggregation verifier of fast-layout proofs was measured over EIP-170.
+        let batch = with("layout = \"fast\"\naggregate = 1\n");
+        assert_eq!(batch.models[0].layout, Layout::Fast);
+        let err = batch.validate().unwrap_err().to_string();
+        for part in ["models[0] (id 1)", "batch mode", "aggregation", "25,713 bytes", "layout = \"compact\""] {
+            assert!(err.contains(part), "{part:?} missing from: {err}");
+        }
+        let err = toml::from_str::<Config>(&format!("{MINIMAL}layout = \"fastest\"\n")).unwrap_err().to_string();
+        assert!(err.contains("fastest") && err.contains("compact"), "{err}");
+        // Config::load validates: the refusal comes at load.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relayer.toml");
+        std::fs::write(&path, format!("{MINIMAL}layout = \"fast\"\n")).unwrap();
+        assert!(Config::load(&path).unwrap_err().to_string().contains("is refused: in direct mode"));
+    }
+
+    #[test]
+    fn model_scores_default_to_on_and_shape_the_circuit() {
+        let with = |extra: &str| toml::from_str::<Config>(&format!("{MINIMAL}{extra}")).unwrap();
+        let model = zkguard_prover::demo::demo_model(4);
+        let scored = with("");
+        assert!(scored.models[0].scores && scored.models[0].app_shape(&model).has_scores);
+        let bare = with("scores = false\n");
+        assert!(!bare.models[0].scores && !bare.models[0].app_shape(&model).has_scores);
+        assert!(bare.validate().is_ok());
+        assert!(toml::from_str::<Config>(&format!("{MINIMAL}scores = \"no\"\n")).is_err());
     }
 
     #[test]

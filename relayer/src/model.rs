@@ -206,12 +206,19 @@ impl ServedModel {
 
     /// Estimated peak memory of one app proof, MB: about 1.1 KB per row per column (measured on
     /// the logistic circuits: 72 MB at k = 14 with 4 columns, 278 MB at k = 16 with 4 columns).
+    /// The fast layout's Poseidon gate columns count too.
     pub fn app_proving_memory_mb(&self) -> u64 {
+        use zkguard_prover::circuit::poseidon::{gate, PoseidonBackend};
         let p = &self.keys.config.params;
+        let gate_columns = match self.keys.config.poseidon {
+            PoseidonBackend::Gate => gate::ADVICE_COLUMNS + gate::FIXED_COLUMNS,
+            PoseidonBackend::FlexGate => 0,
+        };
         let columns = p.num_advice_per_phase.iter().sum::<usize>()
             + p.num_lookup_advice_per_phase.iter().sum::<usize>()
             + p.num_fixed
-            + p.num_instance_columns;
+            + p.num_instance_columns
+            + gate_columns;
         estimate_memory_mb(p.k as u32, columns)
     }
 
@@ -265,7 +272,7 @@ pub fn load_model(
     let shape = m.app_shape(&model);
     let srs = config.srs().map_err(|source| ModelLoadError::Srs { id: id(), source })?;
     let keys_err = |source| ModelLoadError::Keys { id: id(), source };
-    let circuit = AppKeys::choose_config(&shape, config.proving.max_columns).map_err(keys_err)?;
+    let circuit = m.app_circuit(&shape, &config.proving).map_err(keys_err)?;
     let params = load_params(&srs, circuit.k(), &config.proving.cache_dir)
         .map_err(|source| ModelLoadError::Params { id: id(), source })?;
     let keys = AppKeys::load_or_generate(circuit, &params, &srs, &config.proving.cache_dir).map_err(keys_err)?;

@@ -263,7 +263,8 @@ fn prove_direct(
 ) -> Result<BatchUpdate, ProveFailure> {
     let part = Part::Whole;
     let witness = AppWitness::new(model.model.clone(), rows, model.batch_size, salt, ctx.context())
-        .map_err(|e| circuit_failure(e, 0, part))?;
+        .map_err(|e| circuit_failure(e, 0, part))?
+        .with_scores(model.keys.config.shape.has_scores);
     crate::crash::point(crate::crash::PROVING);
     let proof = prove(&model.params, &model.keys, &witness, Transcript::Evm)
         .map_err(|source| BatchFailure::Prove { part, source })?;
@@ -303,7 +304,8 @@ pub fn prove_segment(
     let segment: Vec<Vec<i64>> = rows.into_iter().skip(offset).take(size).collect();
     let witness =
         AppWitness::new(model.model.clone(), segment, model.batch_size, salt + Fr::from(index as u64), ctx.context())
-            .map_err(|e| circuit_failure(e, offset, part))?;
+            .map_err(|e| circuit_failure(e, offset, part))?
+            .with_scores(model.keys.config.shape.has_scores);
     crate::crash::point(crate::crash::PROVING_SEGMENT);
     let proof = prove(&model.params, &model.keys, &witness, Transcript::Poseidon)
         .map_err(|source| BatchFailure::Prove { part, source })?;

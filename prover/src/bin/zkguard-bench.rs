@@ -2,7 +2,7 @@
 //! table and writes JSON. Not a test: numbers are recorded, never asserted.
 //!
 //! Usage: `zkguard-bench [--runs N] [--out FILE] [--cases model:batch[:committed|fixed],...]
-//! [--aggregate 1,2,4] [--poseidon flex-gate|gate] [--max-columns C]` (`C = 0`: the fastest layout), or `zkguard-bench --onchain
+//! [--aggregate 1,2,4:4:fast] [--poseidon flex-gate|gate] [--max-columns C]` (`C = 0`: the fastest layout), or `zkguard-bench --onchain
 //! 1,16,256,256:none [--out bench/results/onchain.json]` for the direct-mode on-chain costs against
 //! the batch size (`:none`: without scores).
 
@@ -67,7 +67,8 @@ breast_cancer_xgboost:1,breast_cancer_xgboost:16"
     #[arg(long, default_value = "bench/results/prover.json")]
     out: PathBuf,
     /// Aggregation cases: numbers of app proofs N to aggregate, comma separated (empty: none),
-    /// each `N` (app batch 4 with scores), `N:B` or `N:B:none` (app batch B without scores).
+    /// each `N` (app batch 4 with scores), `N:B` or `N:B:none` (app batch B without scores),
+    /// optionally followed by the app circuit's layout, `:compact` (the default) or `:fast`.
     /// N = 4 needs ~12 GB and several minutes on 2 cores.
     #[arg(long, default_value = "1,2")]
     aggregate: String,
@@ -119,8 +120,8 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     if let Some(case) = &args.child_aggregate {
-        let (proofs, batch, scores) = parse_aggregation_case(case)?;
-        let result = run_aggregation_case_sized(&root, proofs, batch, scores, &args.cache)?;
+        let (proofs, batch, scores, layout) = parse_aggregation_case(case)?;
+        let result = run_aggregation_case_sized(&root, proofs, batch, scores, layout, &args.cache)?;
         println!("{}", serde_json::to_string(&result)?);
         return Ok(());
     }

@@ -6,6 +6,10 @@
 //! column at k=16 and 6.3M with eleven at k=12), so k is the smallest at which the circuit fits
 //! in [`DEFAULT_MAX_ADVICE_COLUMNS`] advice columns, and the lookup table uses `k - 1` bits.
 //! With the Poseidon gate ([`PoseidonBackend::Gate`]) the gate's region must fit too.
+//!
+//! Users choose between two named layouts ([`Layout`]: `compact`, this policy with the
+//! flex-gate sponge, and `fast`, [`AppCircuitConfig::choose_fastest`] with the Poseidon gate)
+//! through [`AppCircuitConfig::for_layout`].
 
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::circuit::{BaseCircuitParams, CircuitBuilderStage};
@@ -17,6 +21,9 @@ use super::app::{self, AppShape, AppWitness};
 use super::app_circuit::{AppCircuit, AppCircuitParams};
 use super::poseidon::{gate, PoseidonBackend, PoseidonRequests};
 use super::CircuitError;
+
+pub mod layout;
+pub use layout::Layout;
 
 /// Advice-column budget of an app circuit.
 pub const DEFAULT_MAX_ADVICE_COLUMNS: usize = 4;

@@ -83,6 +83,12 @@ pub enum CircuitError {
         /// Why it is refused.
         reason: String,
     },
+    /// A column budget was given for the fast layout, which sizes its own columns.
+    #[error("max_columns = {max_columns} applies to the compact layout only: the fast layout chooses its own columns (omit max_columns, or use layout compact)")]
+    ColumnBudgetWithFastLayout {
+        /// The budget given.
+        max_columns: usize,
+    },
     /// No k up to the maximum fits the circuit.
     #[error("the circuit needs more than 2^{max_k} rows with {max_columns} advice columns")]
     TooLarge {

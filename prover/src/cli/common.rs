@@ -1,4 +1,5 @@
-//! Options shared by several subcommands (SRS, cache, model loading) and their resolution.
+//! Options shared by several subcommands (SRS, cache, model loading, circuit layout) and their
+//! resolution.
 
 use std::path::{Path, PathBuf};
 
@@ -6,7 +7,8 @@ use anyhow::{bail, Context};
 use clap::Args;
 use sha2::{Digest, Sha256};
 
-use crate::circuit::Visibility;
+use crate::circuit::config::Layout;
+use crate::circuit::{AppCircuitConfig, AppShape, Visibility};
 use crate::keys::srs::INSECURE_WARNING;
 use crate::keys::SrsSource;
 use crate::quant::QuantizedModel;
@@ -141,4 +143,34 @@ pub fn check_output(out: &Path, inputs: &[&Path]) -> anyhow::Result<()> {
     tempfile::NamedTempFile::new_in(&dir)
         .map(drop)
         .with_context(|| format!("cannot write {}: directory {} is not writable", out.display(), dir.display()))
+}
+
+/// The circuit layout and, for the compact layout, its column budget (`keygen` and `prove`).
+#[derive(Debug, Clone, Args)]
+pub struct LayoutArgs {
+    /// Circuit layout: `compact` (few tall columns, the flex-gate sponge: ~2-3 KB proofs, a
+    /// Solidity verifier that fits on chain; for direct on-chain verification) or `fast` (the
+    /// Poseidon gate and many short columns: several times faster proving, 7-27 KB proofs, a
+    /// verifier over EIP-170; for proofs verified off chain). Part of the circuit digest:
+    /// `keygen` and `prove` must agree; `verify` reads it from the keys.
+    #[arg(long, value_enum, default_value_t = Layout::Compact)]
+    pub layout: Layout,
+    /// Advice-column budget of the compact layout, at least 1 (default 4; fewer, taller columns
+    /// make aggregation cheaper). Refused with `--layout fast`, which sizes its own columns.
+    #[arg(long, value_parser = positive)]
+    pub max_columns: Option<usize>,
+}
+
+impl LayoutArgs {
+    /// The circuit configuration of `shape` in this layout (a budget given with `--layout fast`
+    /// is refused before any layout work).
+    pub fn config(&self, shape: &AppShape) -> anyhow::Result<AppCircuitConfig> {
+        let budget = self.layout.column_budget(self.max_columns).map_err(|_| {
+            anyhow::anyhow!(
+                "--max-columns applies to --layout compact only: --layout fast chooses its own columns \
+                 (drop --max-columns, or use --layout compact)"
+            )
+        })?;
+        Ok(AppCircuitConfig::for_layout(shape, self.layout, budget)?)
+    }
 }

@@ -169,6 +169,7 @@ pub fn run_fixture(args: FixtureArgs) -> anyhow::Result<()> {
                 batch_size: args.batch_size,
                 has_scores: true,
                 max_columns: args.max_columns,
+                layout: crate::circuit::config::Layout::Compact,
                 salt,
                 ctx,
                 k: args.k,

@@ -6,8 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use super::common::{check_output, positive, CacheArgs, ModelArgs, SrsArgs};
-use crate::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS;
+use super::common::{check_output, positive, CacheArgs, LayoutArgs, ModelArgs, SrsArgs};
 use crate::circuit::AppShape;
 use crate::keys::{load_params, AppKeys};
 
@@ -20,9 +19,14 @@ pub struct KeygenArgs {
     /// Samples per proof (at least 1).
     #[arg(long, default_value_t = 16, value_parser = positive)]
     pub batch_size: usize,
-    /// Advice-column budget, at least 1 (fewer, taller columns make aggregation cheaper).
-    #[arg(long, default_value_t = DEFAULT_MAX_ADVICE_COLUMNS, value_parser = positive)]
-    pub max_columns: usize,
+    /// Circuit layout and column budget.
+    #[command(flatten)]
+    pub layout: LayoutArgs,
+    /// Expose no scores: the proof carries each sample's decision but no score words (fewer
+    /// public instances, cheaper verification; enough for a policy on flagged counts or verdicts).
+    /// Part of the circuit digest: `keygen` and `prove` must agree; `verify` reads it from the keys.
+    #[arg(long)]
+    pub no_scores: bool,
     /// Also copy the verifying-key artifact here (it is always written beside the cached keys).
     #[arg(long, value_name = "FILE")]
     pub vk_out: Option<PathBuf>,
@@ -41,14 +45,17 @@ pub fn run(args: KeygenArgs) -> anyhow::Result<()> {
     }
     let model = args.model.load()?;
     let srs = args.srs.source()?;
-    let shape = AppShape::for_model(&model, args.batch_size, args.model.visibility);
-    let config = AppKeys::choose_config(&shape, args.max_columns)?;
+    let shape = AppShape::for_model(&model, args.batch_size, args.model.visibility).with_scores(!args.no_scores);
+    let config = args.layout.config(&shape)?;
     let params = load_params(&srs, config.k(), &args.cache.cache_dir)?;
     let keys = AppKeys::load_or_generate(config, &params, &srs, &args.cache.cache_dir)?;
     println!(
-        "circuit {} ({} model): k = {}, advice columns = {:?}, lookup bits = {:?}, batch size = {}, instances = {}",
+        "circuit {} ({} model, {} layout{}): k = {}, advice columns = {:?}, lookup bits = {:?}, batch size = {}, \
+         instances = {}",
         keys.digest,
         shape.visibility(),
+        keys.config.layout(),
+        if shape.has_scores { "" } else { ", no scores" },
         keys.config.k(),
         keys.config.params.num_advice_per_phase,
         keys.config.params.lookup_bits,

@@ -8,9 +8,8 @@ use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::halo2_proofs::halo2curves::ff::Field;
 use rand::rngs::OsRng;
 
-use super::common::{check_output, positive, CacheArgs, ModelArgs, SrsArgs};
+use super::common::{check_output, positive, CacheArgs, LayoutArgs, ModelArgs, SrsArgs};
 use crate::artifact::{self, fr_from_hex, fr_to_hex, ProofArtifact, Provenance, ARTIFACT_VERSION, PROOF_FORMAT};
-use crate::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS;
 use crate::circuit::{AppInstances, AppShape, AppWitness};
 use crate::data;
 use crate::keys::{load_params, AppKeys};
@@ -50,9 +49,14 @@ pub struct ProveArgs {
     /// Transcript.
     #[arg(long, value_enum, default_value_t = TranscriptArg::Evm)]
     pub transcript: TranscriptArg,
-    /// Advice-column budget (at least 1).
-    #[arg(long, default_value_t = DEFAULT_MAX_ADVICE_COLUMNS, value_parser = positive)]
-    pub max_columns: usize,
+    /// Circuit layout and column budget.
+    #[command(flatten)]
+    pub layout: LayoutArgs,
+    /// Expose no scores: the proof carries each sample's decision but no score words (fewer
+    /// public instances, cheaper verification; enough for a policy on flagged counts or verdicts).
+    /// Part of the circuit digest: `keygen` and `prove` must agree; `verify` reads it from the keys.
+    #[arg(long)]
+    pub no_scores: bool,
     /// Output proof artifact.
     #[arg(long, short, value_name = "FILE")]
     pub out: PathBuf,
@@ -102,9 +106,9 @@ pub fn run_prove(args: ProveArgs) -> anyhow::Result<()> {
         Fr::zero()
     });
     let salt = salt.unwrap_or_else(|| Fr::random(OsRng));
-    let witness = AppWitness::new(model.clone(), rows, args.batch_size, salt, context)?;
-    let shape = AppShape::for_model(&model, args.batch_size, args.model.visibility);
-    let config = AppKeys::choose_config(&shape, args.max_columns)?;
+    let witness = AppWitness::new(model.clone(), rows, args.batch_size, salt, context)?.with_scores(!args.no_scores);
+    let shape = AppShape::for_model(&model, args.batch_size, args.model.visibility).with_scores(!args.no_scores);
+    let config = args.layout.config(&shape)?;
     let params = load_params(&srs, config.k(), &args.cache.cache_dir)?;
     let keys = AppKeys::load_or_generate(config, &params, &srs, &args.cache.cache_dir)?;
     let transcript = match args.transcript {
@@ -126,15 +130,16 @@ pub fn run_prove(args: ProveArgs) -> anyhow::Result<()> {
         instances: proof.instances.iter().map(fr_to_hex).collect(),
         proof: format!("0x{}", hex::encode(&proof.proof)),
         decisions: decoded.decisions[..decoded.sample_count].to_vec(),
-        scores: decoded.scores[..decoded.sample_count].iter().map(|s| s.to_string()).collect(),
+        scores: decoded.scores.iter().take(decoded.sample_count).map(|s| s.to_string()).collect(),
         produced_by: Provenance::of(&srs),
     };
     artifact::write_json(&args.out, &artifact)?;
     let flagged = artifact.decisions.iter().filter(|d| **d).count();
     println!(
-        "proved {} samples ({} flagged) with circuit {}: {} instances, {} proof bytes -> {}",
+        "proved {} samples ({} flagged{}) with circuit {}: {} instances, {} proof bytes -> {}",
         decoded.sample_count,
         flagged,
+        if shape.has_scores { "" } else { ", no scores" },
         &keys.digest[..12],
         proof.instances.len(),
         proof.proof.len(),

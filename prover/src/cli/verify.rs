@@ -306,7 +306,7 @@ pub fn verify_artifact(args: &VerifyArgs) -> anyhow::Result<Verified> {
         let at = first_difference(&artifact.decisions, &decoded.decisions[..n]);
         return Err(refuse(path, "decisions", format!("differ from the proof's from sample {at}")));
     }
-    let scores: Vec<String> = decoded.scores[..n].iter().map(|s| s.to_string()).collect();
+    let scores: Vec<String> = decoded.scores.iter().take(n).map(|s| s.to_string()).collect();
     if artifact.scores != scores {
         let at = first_difference(&artifact.scores, &scores);
         return Err(refuse(path, "scores", format!("differ from the proof's from sample {at}")));
@@ -373,6 +373,13 @@ fn first_difference<T: PartialEq>(a: &[T], b: &[T]) -> usize {
 /// Runs `verify`.
 pub fn run_verify(args: VerifyArgs) -> anyhow::Result<()> {
     let v = verify_artifact(&args)?;
+    println!("{}", summary(&v));
+    Ok(())
+}
+
+/// The line `verify` prints for a verified artifact: circuit, model, context, samples and
+/// flagged count, and whether the proof carries scores.
+pub fn summary(v: &Verified) -> String {
     let d = &v.instances;
     let n = d.sample_count;
     let flagged = d.decisions[..n].iter().filter(|x| **x).count();
@@ -385,10 +392,14 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<()> {
     } else {
         format!("context {}", fr_to_hex(&d.context))
     };
-    println!(
-        "valid proof of circuit {}: {model}; {context}; {n} samples, {flagged} flagged; decisions and scores match the proof{}",
+    let matched = if d.layout.has_scores() {
+        "decisions and scores match the proof"
+    } else {
+        "decisions match the proof (this circuit exposes no scores)"
+    };
+    format!(
+        "valid proof of circuit {}: {model}; {context}; {n} samples, {flagged} flagged; {matched}{}",
         v.circuit_digest,
         if v.insecure_srs { " (INSECURE dev SRS: anyone can forge proofs)" } else { "" }
-    );
-    Ok(())
+    )
 }

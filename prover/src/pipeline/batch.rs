@@ -13,7 +13,8 @@ use super::verifier::{aggregation_verifier, aggregation_verifier_spec, default_b
 use super::PipelineError;
 use crate::aggregate::config::{default_k, AggregationShape};
 use crate::aggregate::{aggregate, app_snark, AggregationKeys, AggregationProof};
-use crate::circuit::{AppInstances, AppShape, AppWitness};
+use crate::circuit::config::Layout;
+use crate::circuit::{AppCircuitConfig, AppInstances, AppShape, AppWitness};
 use crate::evm::codegen::GeneratedVerifier;
 use crate::evm::context::SubmissionContext;
 use crate::evm::encode_calldata;
@@ -34,8 +35,11 @@ pub struct BatchRequest {
     /// Whether the app proofs expose packed scores (every score word is an instance of the
     /// aggregation verifier: large batches fit EIP-170 only without them).
     pub has_scores: bool,
-    /// Advice-column budget of the app circuit.
+    /// Advice-column budget of the app circuit (its compact layout only).
     pub max_columns: usize,
+    /// The app circuit's layout ([`Layout::Fast`]: the app proofs are verified inside the
+    /// aggregation circuit, never by their own Solidity verifier).
+    pub layout: Layout,
     /// Input-commitment salt of batch `i` is `salt + i`.
     pub salt: Fr,
     /// What every proof is bound to.
@@ -100,7 +104,7 @@ pub fn run(req: &BatchRequest) -> Result<BatchRun, PipelineError> {
     let n = req.batches.len();
     let shape = AppShape::new(req.model.shape(), req.batch_size).with_scores(req.has_scores);
     let started = Instant::now();
-    let app_config = AppKeys::choose_config(&shape, req.max_columns)?;
+    let app_config = AppCircuitConfig::for_layout(&shape, req.layout, req.max_columns)?;
     let app_params = load_params(&req.srs, app_config.k(), &req.cache_dir)?;
     let app_keys = AppKeys::load_or_generate(app_config, &app_params, &req.srs, &req.cache_dir)?;
     let context = req.ctx.context();

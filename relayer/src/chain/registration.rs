@@ -14,8 +14,8 @@ use alloy::primitives::{Address, FixedBytes, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
-use zkguard_prover::identity::{circuit_identity, CircuitIdentity, IdentityError};
-use zkguard_prover::keys::{cache::circuit_digest, AppKeys, KeyError};
+use zkguard_prover::identity::{circuit_identity_with_scores, CircuitIdentity, IdentityError};
+use zkguard_prover::keys::{cache::circuit_digest, KeyError};
 use zkguard_prover::load::LoadError;
 use zkguard_prover::quant::QuantizedModel;
 
@@ -214,16 +214,18 @@ pub fn compare(expected: &ExpectedRegistration, registered: &Registration) -> Re
 }
 
 /// The expected registration of a quantized model at `batch_size` whose app circuit has digest
-/// `app_digest`; in batch mode (`aggregate = Some((N, k))`) of the aggregation of N of its proofs
-/// (`zkguard_prover::identity::circuit_identity`, what `zkguard deploy` registers).
+/// `app_digest` (with or without scores); in batch mode (`aggregate = Some((N, k))`) of the
+/// aggregation of N of its proofs (`zkguard_prover::identity::circuit_identity_with_scores`, what
+/// `zkguard deploy` registers).
 pub fn expected_for(
     model_id: &str,
     model: &QuantizedModel,
     batch_size: usize,
+    has_scores: bool,
     app_digest: &str,
     aggregate: Option<(usize, u32)>,
 ) -> Result<ExpectedRegistration, RegistrationError> {
-    let identity = circuit_identity(model, batch_size, app_digest, aggregate)
+    let identity = circuit_identity_with_scores(model, batch_size, has_scores, app_digest, aggregate)
         .map_err(|source| RegistrationError::Identity { model_id: model_id.to_string(), source })?;
     Ok(ExpectedRegistration {
         model_id: model_id.to_string(),
@@ -239,16 +241,18 @@ pub fn expected_from_config(config: &Config, m: &ModelConfig) -> Result<Expected
     let model = zkguard_prover::load::load_quantized(&m.path, m.calibration.as_deref())
         .map_err(|source| RegistrationError::Model { model_id: m.id.clone(), source: Box::new(source) })?;
     let shape = m.app_shape(&model);
-    let circuit = AppKeys::choose_config(&shape, config.proving.max_columns)
+    let circuit = m
+        .app_circuit(&shape, &config.proving)
         .map_err(|source| RegistrationError::Circuit { model_id: m.id.clone(), source })?;
     let aggregate = m.aggregate.zip(m.aggregation_degree());
-    expected_for(&m.id, &model, m.batch_size, &circuit_digest(&circuit), aggregate)
+    expected_for(&m.id, &model, m.batch_size, m.scores, &circuit_digest(&circuit), aggregate)
 }
 
 /// The expected registration of a loaded model.
 pub fn expected_from_served(model: &ServedModel) -> Result<ExpectedRegistration, RegistrationError> {
     let aggregate = model.aggregation.as_ref().map(|a| (a.proofs, a.shape.k));
-    expected_for(&model.id, &model.model, model.batch_size, &model.keys.digest, aggregate)
+    let has_scores = model.keys.config.shape.has_scores;
+    expected_for(&model.id, &model.model, model.batch_size, has_scores, &model.keys.digest, aggregate)
 }
 
 async fn call(
@@ -412,7 +416,7 @@ mod tests {
         assert!(matches!(**source, LoadError::Io { .. }), "{source:?}");
         assert!(err.to_string().starts_with("model 1: cannot read model file"), "{err}");
         let model = zkguard_prover::demo::demo_model(4);
-        let err = expected_for("3", &model, 4, "not-hex", None).unwrap_err();
+        let err = expected_for("3", &model, 4, true, "not-hex", None).unwrap_err();
         assert!(matches!(err, RegistrationError::Identity { ref model_id, .. } if model_id == "3"), "{err:?}");
         assert!(err.to_string().starts_with("model 3: circuit digest not-hex"), "{err}");
         assert!(std::error::Error::source(&err).is_some());
@@ -427,12 +431,31 @@ mod tests {
         let config = config_in(dir.path());
         let m = &config.models[0];
         let expected = expected_from_config(&config, m).unwrap();
-        let circuit = AppKeys::choose_config(&m.app_shape(&model), config.proving.max_columns).unwrap();
-        let identity = circuit_identity(&model, 4, &circuit_digest(&circuit), None).unwrap();
+        // The default layout is compact: today's few-tall-columns circuit.
+        let circuit =
+            zkguard_prover::circuit::AppCircuitConfig::choose(&m.app_shape(&model), config.proving.max_columns)
+                .unwrap();
+        let identity = zkguard_prover::identity::circuit_identity(&model, 4, &circuit_digest(&circuit), None).unwrap();
         assert_eq!(
             expected,
             ExpectedRegistration { model_id: "1".into(), mode: "direct".into(), identity, batch_size: 4 }
         );
+    }
+
+    #[test]
+    fn a_model_without_scores_expects_an_identity_without_score_instances() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = zkguard_prover::demo::demo_model(4);
+        let file = zkguard_prover::artifact::QuantizedFile::new(model.clone(), "00".repeat(32));
+        zkguard_prover::artifact::write_json(&dir.path().join("model.json"), &file).unwrap();
+        let mut config = config_in(dir.path());
+        let scored = expected_from_config(&config, &config.models[0]).unwrap();
+        config.models[0].scores = false;
+        let bare = expected_from_config(&config, &config.models[0]).unwrap();
+        assert_eq!(bare.identity.score_bits, 0);
+        assert!(bare.identity.app_instances < scored.identity.app_instances);
+        assert_ne!(bare.identity.digest, scored.identity.digest, "another circuit");
+        assert_eq!(bare.identity.commitment, scored.identity.commitment, "the same model");
     }
 
     #[test]
