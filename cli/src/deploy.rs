@@ -1,6 +1,8 @@
 //! `zkguard deploy`: the contracts (registry, Guard, circuit breaker, verdict filter, example
-//! vault and token) on an RPC endpoint and, with `--model`, the model's generated verifier, its
-//! wrapper and its registration with a policy and an input policy (who vouches for the data:
+//! vault and token) on an RPC endpoint and, with `--model`, the model's verifier (`--verifier
+//! shared`, direct mode's default: the proof system's shared verifier once per chain through
+//! CREATE2, then the model's key; `unrolled`: a verifier generated for the circuit), its wrapper
+//! and its registration with a policy and an input policy (who vouches for the data:
 //! attesters, allowlisted submitters, or nobody). Writes the addresses as JSON.
 
 use std::path::PathBuf;
@@ -17,7 +19,7 @@ use zkguard_contracts::registration::{Action, InputPolicyArgs, PolicyArgs};
 use zkguard_prover::circuit::Visibility;
 use zkguard_prover::cli::common::{CacheArgs, SrsArgs};
 use zkguard_prover::cli::solidity::SolidityArgs;
-use zkguard_prover::pipeline::deploy::{prepare, DeployableRequest};
+use zkguard_prover::pipeline::deploy::{prepare, DeployableRequest, VerifierKind};
 
 /// Arguments of `zkguard deploy`.
 #[derive(Debug, Args)]
@@ -61,6 +63,12 @@ pub struct ModelRegistrationArgs {
     /// Batch mode: register the aggregation verifier of N app proofs (absent: direct mode).
     #[arg(long, value_name = "N")]
     pub aggregate: Option<usize>,
+    /// Which verifier: `shared` (direct mode's default: the proof system's verifier, deployed once
+    /// per chain at its CREATE2 address, and this model's key contract) or `unrolled` (a verifier
+    /// generated for this circuit alone; batch mode's default and, until the shared verifier
+    /// aggregates, its only one).
+    #[arg(long, value_enum)]
+    pub verifier: Option<VerifierKind>,
     /// How the circuit holds the model: `committed` (one circuit per shape) or `fixed` (the
     /// verifying key pins this model; the relayer's model config must say `visibility = "fixed"`).
     #[arg(long, value_enum, default_value_t = Visibility::Committed)]
@@ -211,6 +219,7 @@ pub fn run(args: DeployArgs) -> anyhow::Result<()> {
         m.window_seconds.is_none() || m.action == Action::Breaker,
         "--window-seconds applies to --action breaker only"
     );
+    let verifier = VerifierKind::for_mode(m.verifier, m.aggregate)?;
     let circuit = match &args.model {
         None => None,
         Some(path) => {
@@ -221,6 +230,7 @@ pub fn run(args: DeployArgs) -> anyhow::Result<()> {
                 batch_size: m.batch_size,
                 visibility: m.visibility,
                 aggregate: m.aggregate,
+                verifier,
                 max_columns: zkguard_prover::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS,
                 srs,
                 cache_dir: m.cache.cache_dir.clone(),
@@ -253,13 +263,33 @@ pub fn run(args: DeployArgs) -> anyhow::Result<()> {
                 let inputs = inputs.context("internal: input policy of the registered model")?;
                 let reg = circuit.registration(U256::from(m.model_id), policy, inputs)?;
                 let addresses = register_model(&provider, &stack, &artifacts, &reg).await?;
-                println!(
-                    "model {} registered ({}), verifier {} (wrapper {})",
-                    m.model_id,
-                    circuit.mode(),
-                    addresses.raw_verifier,
-                    addresses.verifier
-                );
+                match addresses.verifying_key {
+                    Some(key) => println!(
+                        "model {} registered ({}), shared verifier {} ({}), key {key}, wrapper {}; this model's \
+                         deployment: {} gas (key + wrapper)",
+                        m.model_id,
+                        circuit.mode(),
+                        addresses.raw_verifier,
+                        if addresses.raw_verifier_reused {
+                            "already deployed: reused".to_string()
+                        } else {
+                            format!(
+                                "deployed now through CREATE2, {} gas, once per proof system",
+                                addresses.verifier_deploy_gas
+                            )
+                        },
+                        addresses.verifier,
+                        addresses.model_deploy_gas()
+                    ),
+                    None => println!(
+                        "model {} registered ({}), verifier {} (wrapper {}); this model's deployment: {} gas",
+                        m.model_id,
+                        circuit.mode(),
+                        addresses.raw_verifier,
+                        addresses.verifier,
+                        addresses.model_deploy_gas()
+                    ),
+                }
                 Some(ModelEntry {
                     model_id: m.model_id,
                     mode: circuit.mode(),

@@ -1,6 +1,7 @@
 //! `zkguard deploy` against a real anvil: the contracts and a registered model (direct mode,
-//! breast-cancer logistic at B = 4, INSECURE dev SRS), the addresses file, and the refusals
-//! (no key, a key that is not a key, no chain). Anvil's dev keys are PUBLIC: local chain only.
+//! breast-cancer logistic at B = 4, INSECURE dev SRS) on the shared verifier (its default), a
+//! second deployment reusing that verifier, the addresses file, and the refusals (no key, a key
+//! that is not a key, no chain, the shared verifier in batch mode). Anvil's dev keys are PUBLIC: local chain only.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -51,6 +52,35 @@ async fn deploys_contracts_and_registers_a_model() {
     }
     let verifier: Address = file["model"]["verifier"].as_str().unwrap().parse().unwrap();
     assert!(!provider.get_code_at(verifier).await.unwrap().is_empty());
+    // Direct mode's default: the shared verifier (deployed now) and the model's key.
+    assert_eq!(file["model"]["verifierKind"], "shared", "{file}");
+    assert_eq!(file["model"]["rawVerifierReused"], false);
+    let key_contract: Address = file["model"]["verifyingKey"].as_str().unwrap().parse().unwrap();
+    assert!(!provider.get_code_at(key_contract).await.unwrap().is_empty());
+    let shared: Address = file["model"]["rawVerifier"].as_str().unwrap().parse().unwrap();
+    let wrapper = zkguard_contracts::rpc::ZkGuardKeyedVerifier::new(verifier, &provider);
+    assert_eq!(wrapper.sharedVerifier().call().await.unwrap(), shared);
+    assert_eq!(wrapper.verifyingKey().call().await.unwrap(), key_contract);
+    assert!(stdout.contains("deployed now through CREATE2"), "{stdout}");
+    // A second deployment on the chain finds the shared verifier and deploys only key and wrapper.
+    let again = dir.path().join("again.json");
+    let output = zkguard()
+        .args(["deploy", "--rpc-url", anvil.endpoint().as_str(), "--out", again.to_str().unwrap()])
+        .args(["--model", "models/breast_cancer_logistic.json", "--calibration", "data/breast_cancer_logistic.csv"])
+        .args(["--batch-size", "4", "--action", "breaker", "--model-id", "7", "--insecure-dev-srs"])
+        .args(["--input-policy", "attested", "--attester", &attester, "--threshold", "1"])
+        .args(["--cache-dir", "target/zkguard-test-cache", "--verifier", "shared"])
+        .env("ZKGUARD_DEPLOYER_KEY", &key)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "second deploy: {}", String::from_utf8_lossy(&output.stderr));
+    let second: serde_json::Value = serde_json::from_slice(&std::fs::read(&again).unwrap()).unwrap();
+    assert_eq!(second["model"]["rawVerifier"], file["model"]["rawVerifier"]);
+    assert_eq!(
+        (&second["model"]["rawVerifierReused"], &second["model"]["verifierDeployGas"]),
+        (&true.into(), &0.into())
+    );
+    assert_ne!(second["model"]["verifyingKey"], file["model"]["verifyingKey"]);
     // the model's input policy is on chain: the attester given, threshold 1
     let registry: Address = file["registry"].as_str().unwrap().parse().unwrap();
     let registry = zkguard_contracts::rpc::ModelRegistry::new(registry, &provider);
@@ -65,6 +95,10 @@ async fn deploys_contracts_and_registers_a_model() {
         (vec!["--input-policy", "attested"], "needs at least one --attester"),
         (vec!["--input-policy", "attested", "--attester", &attester, "--threshold", "2"], "--threshold 2"),
         (vec!["--input-policy", "submitters"], "needs at least one --submitter"),
+        (
+            vec!["--input-policy", "attested", "--attester", &attester, "--aggregate", "2", "--verifier", "shared"],
+            "the shared verifier has no accumulator yet",
+        ),
     ] {
         let out = zkguard()
             .args([

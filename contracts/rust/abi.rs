@@ -30,6 +30,11 @@ alloy_sol_types::sol!(
     ZkGuardVerifier,
     "abi/ZkGuardVerifier.json"
 );
+alloy_sol_types::sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    ZkGuardKeyedVerifier,
+    "abi/ZkGuardKeyedVerifier.json"
+);
 
 /// `ModelStatus` of `IModelRegistry.sol`, as its `uint8`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -96,13 +96,54 @@ pub struct CircuitIdentity {
     pub score_bits: u8,
 }
 
+/// The verifier a registration deploys behind its wrapper.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VerifierCode {
+    /// A verifier generated for this circuit alone (snark-verifier's unrolled code: the key and
+    /// the instance count are in its code), behind `ZkGuardVerifier`. Batch mode's aggregation
+    /// verifier is always one.
+    Unrolled {
+        /// Its creation code.
+        creation: Vec<u8>,
+    },
+    /// The proof system's shared `Halo2Verifier` (deployed once per chain through CREATE2) and
+    /// this circuit's `Halo2VerifyingKey` contract, behind `ZkGuardKeyedVerifier`.
+    Shared(SharedVerifierCode),
+}
+
+impl VerifierCode {
+    /// `unrolled` or `shared`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Unrolled { .. } => "unrolled",
+            Self::Shared(_) => "shared",
+        }
+    }
+}
+
+/// A circuit's code on the shared verifier: what `deploy::shared` puts on a chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SharedVerifierCode {
+    /// keccak256 of the verifier's source without its header (`Rendered::proof_system_digest`):
+    /// names the proof system; the CREATE2 salt.
+    pub proof_system_digest: FixedBytes<32>,
+    /// Creation code of the shared verifier (the same for every circuit of the proof system).
+    pub verifier_creation: Vec<u8>,
+    /// keccak256 of the shared verifier's runtime code (what must be at its CREATE2 address).
+    pub verifier_runtime_hash: FixedBytes<32>,
+    /// Creation code of the circuit's verifying-key contract.
+    pub key_creation: Vec<u8>,
+    /// keccak256 of the key contract's runtime code (`extcodehash`; the wrapper pins it).
+    pub key_codehash: FixedBytes<32>,
+}
+
 /// A verifier and the registration of the model it verifies.
 #[derive(Clone, Debug)]
 pub struct ModelRegistration {
     /// Registry model id.
     pub model_id: U256,
-    /// Creation code of the generated verifier.
-    pub verifier_code: Vec<u8>,
+    /// The verifier to deploy (the wrapper follows from it).
+    pub verifier: VerifierCode,
     /// The circuit the verifier checks and the model it commits to.
     pub identity: CircuitIdentity,
     /// Samples per app proof.

@@ -201,4 +201,28 @@ mod tests {
         }
         assert!(seen > 30, "{seen}");
     }
+
+    /// The keyed wrapper (shared verifier) raises the unrolled wrapper's errors during `verify`
+    /// (both inherit them from `ZkGuardVerifierBase`), so the retry policy decodes them alike; its
+    /// one own error, `VerifyingKeyHashMismatch`, is raised by its constructor only.
+    #[test]
+    fn the_keyed_wrappers_errors_are_the_wrappers_plus_a_constructor_error() {
+        let abi = |name: &str| -> JsonAbi {
+            let path = format!("{}/abi/{name}.json", env!("CARGO_MANIFEST_DIR"));
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+        };
+        let (unrolled, keyed) = (abi("ZkGuardVerifier"), abi("ZkGuardKeyedVerifier"));
+        let unrolled: Vec<_> = unrolled.errors().map(|e| e.selector()).collect();
+        let own: Vec<_> =
+            keyed.errors().filter(|e| !unrolled.contains(&e.selector())).map(|e| e.name.as_str()).collect();
+        assert_eq!(own, ["VerifyingKeyHashMismatch"]);
+        assert_eq!(keyed.errors().count(), unrolled.len() + 1);
+        for error in keyed.errors().filter(|e| e.name != "VerifyingKeyHashMismatch") {
+            let mut data = error.selector().to_vec();
+            data.extend(vec![0u8; 32 * error.inputs.len()]);
+            let decoded = SubmitRevert::decode(&data);
+            assert!(decoded.is_known(), "{}: {decoded}", error.name);
+            assert_eq!(decoded.disposition(), Disposition::Permanent, "{}", error.name);
+        }
+    }
 }

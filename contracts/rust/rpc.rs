@@ -36,6 +36,12 @@ alloy::sol!(
 alloy::sol!(
     #[sol(rpc)]
     #[derive(Debug, PartialEq, Eq)]
+    ZkGuardKeyedVerifier,
+    "abi/ZkGuardKeyedVerifier.json"
+);
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
     ProtectedVault,
     "abi/ProtectedVault.json"
 );

@@ -1,5 +1,7 @@
 //! A real anvil with zkguard's contracts and the logistic model registered, plus the model's
-//! circuit (keys, verifier) for a batch size, prepared once per test process.
+//! circuit (keys, verifier) for a batch size, prepared once per test process. Direct mode
+//! deploys the shared verifier and the model's key behind `ZkGuardKeyedVerifier` (the default of
+//! `zkguard deploy`), batch mode the unrolled aggregation verifier.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -17,7 +19,7 @@ use zkguard_contracts::registration::{Action, InputPolicyArgs, PolicyArgs};
 use zkguard_contracts::rpc::{Guard, ModelRegistry, ProtectedVault};
 use zkguard_prover::circuit::AppShape;
 use zkguard_prover::keys::{load_params, AppKeys, SrsSource};
-use zkguard_prover::pipeline::deploy::{prepare, DeployableCircuit, DeployableRequest};
+use zkguard_prover::pipeline::deploy::{prepare, DeployableCircuit, DeployableRequest, VerifierKind};
 use zkguard_prover::quant::QuantizedModel;
 
 use crate::{cache_dir, data_path, model_path, repo_root};
@@ -58,6 +60,8 @@ pub fn circuit_in_mode(batch_size: usize, aggregate: Option<usize>) -> Arc<Circu
             batch_size,
             visibility: zkguard_prover::circuit::Visibility::Committed,
             aggregate,
+            // direct mode on the shared verifier (the keyed wrapper), batch mode unrolled
+            verifier: VerifierKind::for_mode(None, aggregate).expect("the default verifier of a mode"),
             max_columns: zkguard_prover::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS,
             srs: SrsSource::InsecureDev,
             cache_dir: cache_dir(),

@@ -14,7 +14,9 @@ use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use zkguard_contracts::attestation::{Attestation, InputAttestation};
 use zkguard_contracts::deploy::{deploy_stack, register_model, ContractArtifacts};
-use zkguard_contracts::registration::{Action, CircuitIdentity, InputPolicyArgs, ModelRegistration, PolicyArgs};
+use zkguard_contracts::registration::{
+    Action, CircuitIdentity, InputPolicyArgs, ModelRegistration, PolicyArgs, VerifierCode,
+};
 use zkguard_contracts::revert::decode_revert;
 use zkguard_contracts::rpc::Guard;
 use zkguard_prover::pipeline::fixture::Fixture;
@@ -44,7 +46,7 @@ async fn check_mode(name: &str) -> anyhow::Result<u64> {
     let app_instances = (instances.len() - f.accumulator_limbs) / f.proof_count;
     let registration = ModelRegistration {
         model_id: U256::from(f.model_id),
-        verifier_code: f.verifier_code().expect("verifier bytecode"),
+        verifier: VerifierCode::Unrolled { creation: f.verifier_code().expect("verifier bytecode") },
         identity: CircuitIdentity {
             digest: f.circuit_digest.parse::<FixedBytes<32>>()?,
             commitment: f.model_commitment.parse()?,

@@ -29,6 +29,7 @@ fn demo_flow_trips_the_breaker_and_filters_subjects() {
         filter_batch: 4,
         visibility: zkguard_prover::circuit::Visibility::Committed,
         aggregate: 1,
+        verifier: zkguard_prover::pipeline::deploy::VerifierKind::Shared,
         cache_dir: root.join("target/zkguard-test-cache"),
         compiler: zkguard_prover::cli::solidity::SolcArgs { solc: root.join("scripts/solc") },
         contracts_out: root.join("contracts/out"),
@@ -63,4 +64,14 @@ fn demo_flow_trips_the_breaker_and_filters_subjects() {
     assert_eq!(summary["outcome"]["confirmed"], 15);
     assert_eq!(summary["outcome"]["attacks"].as_array().map(Vec::len), Some(2));
     assert!(summary["gas_per_decision"].as_f64().unwrap() > 0.0);
+    // The breaker model (direct) on the shared verifier, deployed by it (the first on this chain),
+    // the screening model (batch) on its unrolled aggregation verifier.
+    let deployments = &summary["outcome"]["deployments"];
+    assert_eq!(deployments[0]["verifierKind"], "shared", "{deployments}");
+    assert_eq!(deployments[0]["rawVerifierReused"], false);
+    assert!(deployments[0]["keyDeployGas"].as_u64().unwrap() > 0 && deployments[0]["verifyingKey"].is_string());
+    let own = deployments[0]["keyDeployGas"].as_u64().unwrap() + deployments[0]["wrapperDeployGas"].as_u64().unwrap();
+    assert_eq!(deployments[0]["modelDeployGas"].as_u64(), Some(own), "key + wrapper");
+    assert_eq!(deployments[1]["verifierKind"], "unrolled", "{deployments}");
+    assert!(deployments[1]["verifyingKey"].is_null());
 }

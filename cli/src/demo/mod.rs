@@ -23,12 +23,14 @@ use alloy::primitives::U256;
 use anyhow::{bail, Context};
 use clap::Args;
 use serde::Serialize;
+use zkguard_contracts::deploy::RegisteredModel;
+use zkguard_contracts::registration::VerifierCode;
 use zkguard_prover::check::{check_model, CheckReport};
 use zkguard_prover::circuit::Visibility;
 use zkguard_prover::cli::solidity::SolcArgs;
 use zkguard_prover::keys::SrsSource;
 use zkguard_prover::model::ModelFile;
-use zkguard_prover::pipeline::deploy::{prepare, DeployableCircuit, DeployableRequest};
+use zkguard_prover::pipeline::deploy::{prepare, DeployableCircuit, DeployableRequest, VerifierKind};
 use zkguard_prover::quant::model::Family;
 use zkguard_prover::report::{Accuracy, BatchRow};
 
@@ -80,6 +82,11 @@ pub struct DemoArgs {
     /// commitment) or `fixed` (constants: the verifying keys pin the models, faster proofs).
     #[arg(long, value_enum, default_value_t = Visibility::Committed)]
     pub visibility: Visibility,
+    /// The breaker model's verifier (direct mode): `shared` (the proof system's verifier, deployed
+    /// once through CREATE2, and the model's key contract) or `unrolled` (a verifier generated for
+    /// the circuit). The screening model is in batch mode: always the unrolled aggregation verifier.
+    #[arg(long, value_enum, default_value_t = VerifierKind::Shared)]
+    pub verifier: VerifierKind,
     /// Key, parameter and verifier cache (reused across runs).
     #[arg(long, value_name = "DIR", env = "ZKGUARD_CACHE", default_value = ".zkguard")]
     pub cache_dir: PathBuf,
@@ -126,12 +133,43 @@ pub struct DemoOutcome {
     pub batches: Vec<BatchRow>,
     /// Deployed contracts: `(name, address)`.
     pub contracts: Vec<(String, String)>,
+    /// Each model's verifier deployment and its gas.
+    pub deployments: Vec<ModelDeployment>,
     /// The HTML report.
     pub report: PathBuf,
     /// The JSON summary.
     pub summary: PathBuf,
     /// Wall time (s).
     pub wall_s: f64,
+}
+
+/// A model's verifier on the chain and what it cost.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelDeployment {
+    /// Registry model id.
+    pub model_id: u64,
+    /// `direct` or `batch (...)`.
+    pub mode: String,
+    /// What this model alone cost to deploy (key + wrapper on the shared verifier; verifier +
+    /// wrapper otherwise).
+    pub model_deploy_gas: u64,
+    /// Addresses and gas of each contract.
+    #[serde(flatten)]
+    pub registered: RegisteredModel,
+}
+
+/// One line on a prepared circuit's verifier code.
+fn describe_code(code: &VerifierCode) -> String {
+    match code {
+        VerifierCode::Unrolled { creation } => format!("unrolled verifier, {} B creation code", creation.len()),
+        VerifierCode::Shared(c) => format!(
+            "shared verifier {}… ({} B creation code, once per proof system) + key {} B",
+            &c.proof_system_digest.to_string()[..10],
+            c.verifier_creation.len(),
+            c.key_creation.len()
+        ),
+    }
 }
 
 /// A model with its accuracy check.
@@ -230,15 +268,17 @@ pub fn run(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
     stages.start("circuits: keys and Solidity verifiers (INSECURE dev SRS; cached after the first run)");
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let generated_dir = args.work_dir.join("generated");
-    for (m, quantized, batch_size, aggregate) in
-        [(&mut breaker, breaker_q, args.window, None), (&mut filter, filter_q, args.filter_batch, Some(args.aggregate))]
-    {
+    for (m, quantized, batch_size, aggregate, verifier) in [
+        (&mut breaker, breaker_q, args.window, None, args.verifier),
+        (&mut filter, filter_q, args.filter_batch, Some(args.aggregate), VerifierKind::Unrolled),
+    ] {
         let t = Instant::now();
         let circuit = prepare(&DeployableRequest {
             model: quantized,
             batch_size,
             visibility: args.visibility,
             aggregate,
+            verifier,
             max_columns: zkguard_prover::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS,
             srs: SrsSource::InsecureDev,
             cache_dir: args.cache_dir.clone(),
@@ -248,11 +288,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
         })
         .with_context(|| format!("preparing the circuit of {}", m.check.model))?;
         stages.line(format!(
-            "{}: {}, B = {batch_size}, digest {}…, verifier {} bytes ({}, {:.1} s)",
+            "{}: {}, B = {batch_size}, digest {}…, {} ({}, {:.1} s)",
             m.check.model,
             circuit.mode(),
             &circuit.identity.digest.to_string()[..14],
-            circuit.verifier.len(),
+            describe_code(&circuit.verifier),
             if circuit.generated { "generated" } else { "cached" },
             t.elapsed().as_secs_f64()
         ));

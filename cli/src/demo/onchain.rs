@@ -31,7 +31,9 @@ use super::attacks;
 use super::feed::Transaction;
 use super::provider::{DataProvider, Rows};
 use super::stage::Stages;
-use super::{model_id, results, CheckedModel, DemoArgs, DemoOutcome, BREAKER_MODEL_ID, FILTER_MODEL_ID, POLL};
+use super::{
+    model_id, results, CheckedModel, DemoArgs, DemoOutcome, ModelDeployment, BREAKER_MODEL_ID, FILTER_MODEL_ID, POLL,
+};
 
 const ETHER: u64 = 1_000_000_000_000_000_000;
 
@@ -185,6 +187,7 @@ pub(crate) async fn run(
         "registry {}, Guard {}, breaker {}, filter {}, vault {}, token {}",
         stack.registry, stack.guard, stack.breaker, stack.filter, stack.vault, stack.token
     ));
+    let mut deployments = Vec::new();
     for (m, circuit, id, policy) in [
         (
             breaker,
@@ -212,16 +215,42 @@ pub(crate) async fn run(
             Action::Breaker => format!("pause the vault when >= {} of a window are flagged", policy.min_flagged),
             _ => "record a verdict per subject in the filter".to_string(),
         };
+        let verifier = match deployed.verifying_key {
+            Some(key) => format!(
+                "shared verifier {} ({}), key {key} ({} gas), wrapper {} ({} gas): {} gas for this model",
+                deployed.raw_verifier,
+                if deployed.raw_verifier_reused {
+                    "already deployed: reused".to_string()
+                } else {
+                    format!("deployed through CREATE2: {} gas, once per proof system", deployed.verifier_deploy_gas)
+                },
+                deployed.key_deploy_gas,
+                deployed.verifier,
+                deployed.wrapper_deploy_gas,
+                deployed.model_deploy_gas()
+            ),
+            None => format!(
+                "unrolled verifier {} ({} gas), wrapper {} ({} gas): {} gas for this model",
+                deployed.raw_verifier,
+                deployed.verifier_deploy_gas,
+                deployed.verifier,
+                deployed.wrapper_deploy_gas,
+                deployed.model_deploy_gas()
+            ),
+        };
         stages.line(format!(
-            "model {id} = {} ({}): verifier {} ({} gas to deploy), wrapper {}; policy: {action}; inputs: \
-             attested by the data provider {} (anvil account 3, PUBLIC dev key)",
+            "model {id} = {} ({}): {verifier}; policy: {action}; inputs: attested by the data provider {} (anvil \
+             account 3, PUBLIC dev key)",
             m.check.model,
             circuit.mode(),
-            deployed.raw_verifier,
-            deployed.verifier_deploy_gas,
-            deployed.verifier,
             provider_signer.address()
         ));
+        deployments.push(ModelDeployment {
+            model_id: id,
+            mode: circuit.mode(),
+            model_deploy_gas: deployed.model_deploy_gas(),
+            registered: deployed,
+        });
     }
     let vault = IVault::new(stack.vault, &user);
     vault.deposit().value(ether(10)).send().await?.get_receipt().await?;
@@ -425,6 +454,7 @@ pub(crate) async fn run(
         failed: sent.iter().filter(|s| s.final_state.as_ref().is_some_and(|j| j.state == "failed")).count(),
         tripping_windows,
         attacks: attack_outcomes,
+        deployments,
         ..DemoOutcome::default()
     };
     outcome.contracts = [

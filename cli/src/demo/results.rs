@@ -111,6 +111,29 @@ pub fn window_series(args: &DemoArgs, outcome: &DemoOutcome, feed: &[Transaction
 /// Contracts, model commitments and circuit digests, for the report and the summary.
 fn deployment(outcome: &DemoOutcome, breaker: &CheckedModel, filter: &CheckedModel) -> Vec<(String, String)> {
     let mut rows = outcome.contracts.clone();
+    for d in &outcome.deployments {
+        let r = &d.registered;
+        let verifier = match r.verifying_key {
+            Some(key) => format!(
+                "shared {} ({}), key {key} ({} gas), ZkGuardKeyedVerifier {} ({} gas)",
+                r.raw_verifier,
+                if r.raw_verifier_reused {
+                    "reused".to_string()
+                } else {
+                    format!("{} gas, once per proof system", r.verifier_deploy_gas)
+                },
+                r.key_deploy_gas,
+                r.verifier,
+                r.wrapper_deploy_gas
+            ),
+            None => format!(
+                "unrolled {} ({} gas), ZkGuardVerifier {} ({} gas)",
+                r.raw_verifier, r.verifier_deploy_gas, r.verifier, r.wrapper_deploy_gas
+            ),
+        };
+        rows.push((format!("model {} verifier", d.model_id), verifier));
+        rows.push((format!("model {} deployment gas (this model alone)", d.model_id), d.model_deploy_gas.to_string()));
+    }
     for (id, m) in [(BREAKER_MODEL_ID, breaker), (FILTER_MODEL_ID, filter)] {
         if let Some(c) = &m.circuit {
             rows.push((
@@ -222,6 +245,46 @@ pub fn summary_table(outcome: &DemoOutcome) -> String {
     let (gas, decisions) = totals(outcome);
     let per = if decisions > 0 { gas as f64 / decisions as f64 } else { 0.0 };
     let _ = writeln!(out, "\n  {decisions} verified decisions, {gas} gas in total, {per:.0} gas per decision");
+    for mode in ["direct", "batch"] {
+        let mined: Vec<&BatchRow> =
+            outcome.batches.iter().filter(|b| b.mode.starts_with(mode) && b.gas_used.is_some()).collect();
+        let (gas, decisions) =
+            mined.iter().fold((0, 0), |(g, n), b| (g + b.gas_used.unwrap_or_default(), n + b.samples));
+        if let (Some(n), true) = (u64::try_from(mined.len()).ok().filter(|&n| n > 0), decisions > 0) {
+            let _ = writeln!(
+                out,
+                "  {mode}: {} transaction(s), {} gas each on average (Guard.submit: verify + action), {:.0} gas per decision",
+                mined.len(),
+                gas / n,
+                gas as f64 / decisions as f64
+            );
+        }
+    }
+    for d in &outcome.deployments {
+        let r = &d.registered;
+        let _ = match r.verifying_key {
+            Some(_) => writeln!(
+                out,
+                "  model {} ({}): shared verifier, this model's deployment {} gas (key {} + wrapper {}); the shared \
+                 verifier {}",
+                d.model_id,
+                d.mode,
+                d.model_deploy_gas,
+                r.key_deploy_gas,
+                r.wrapper_deploy_gas,
+                if r.raw_verifier_reused {
+                    "was already deployed".to_string()
+                } else {
+                    format!("{} gas, once per proof system", r.verifier_deploy_gas)
+                }
+            ),
+            None => writeln!(
+                out,
+                "  model {} ({}): unrolled verifier, this model's deployment {} gas (verifier {} + wrapper {})",
+                d.model_id, d.mode, d.model_deploy_gas, r.verifier_deploy_gas, r.wrapper_deploy_gas
+            ),
+        };
+    }
     let _ = writeln!(
         out,
         "  breaker: {} | vault withdrawal: {} | filter flagged {} of {} screened subjects | token transfer to a flagged subject: {}",

@@ -1,16 +1,19 @@
 //! Putting zkguard on a chain: deploy the contracts (registry, Guard, circuit breaker, verdict
-//! filter, the example vault and token), deploy a generated verifier behind its
-//! `ZkGuardVerifier` wrapper, register a model with its policy and input policy, and point the
-//! breaker at the contract it protects. Used by `zkguard deploy`, `zkguard demo` and the tests.
+//! filter, the example vault and token), deploy a model's verifier (a generated one behind
+//! `ZkGuardVerifier`, or the shared one and the model's key behind `ZkGuardKeyedVerifier`),
+//! register the model with its policy and input policy, and point the breaker at the contract it
+//! protects. Used by `zkguard deploy`, `zkguard demo` and the tests.
 //!
 //! - [`artifacts`]: creation code from forge's `contracts/out`;
+//! - [`shared`]: the shared verifier through CREATE2, a key and its keyed wrapper;
 //! - [`anvil`]: a local anvil for demos and tests (its dev keys are PUBLIC).
 
 pub mod anvil;
 pub mod artifacts;
+pub mod shared;
 
 use alloy::network::TransactionBuilder;
-use alloy::primitives::{Address, Bytes, I256, U256};
+use alloy::primitives::{Address, Bytes, FixedBytes, I256, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolValue;
@@ -19,7 +22,7 @@ use serde::Serialize;
 pub use artifacts::ContractArtifacts;
 
 use crate::abi::TargetKind;
-use crate::registration::{Action, ModelRegistration};
+use crate::registration::{Action, ModelRegistration, VerifierCode};
 use crate::rpc::{CircuitBreaker, ModelRegistry};
 
 /// Why a deployment step failed.
@@ -64,6 +67,29 @@ pub enum DeployError {
     /// A transaction was mined but reverted.
     #[error("{0}: the transaction reverted")]
     Reverted(String),
+    /// The chain has no deterministic deployment proxy, through which the shared verifier is
+    /// deployed (CREATE2, one address per proof system).
+    #[error(
+        "no contract at the deterministic deployment proxy {address}: the shared verifier is deployed through it \
+         (CREATE2). Deploy the proxy first (its presigned transaction: \
+         https://github.com/Arachnid/deterministic-deployment-proxy; anvil has it), or use `--verifier unrolled`"
+    )]
+    NoDeterministicDeployer {
+        /// The proxy's address.
+        address: Address,
+    },
+    /// An address holds other code than the contract it must hold (or none).
+    #[error("{what} at {address}: code hash {}, expected {expected}", actual.map_or("none (no code)".to_string(), |h| h.to_string()))]
+    CodeMismatch {
+        /// Which contract.
+        what: &'static str,
+        /// Where.
+        address: Address,
+        /// keccak256 of the expected runtime code.
+        expected: FixedBytes<32>,
+        /// keccak256 of the code found (`None`: no code).
+        actual: Option<FixedBytes<32>>,
+    },
 }
 
 fn rpc<E: std::error::Error + Send + Sync + 'static>(what: impl Into<String>) -> impl FnOnce(E) -> DeployError {
@@ -89,16 +115,37 @@ pub struct Stack {
     pub token: Address,
 }
 
-/// Addresses of a registered model's verifier.
+/// Addresses of a registered model's verifier and what deploying them cost.
 #[derive(Clone, Copy, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RegisteredModel {
-    /// The generated (raw) verifier.
+    /// `unrolled` (a verifier of this circuit alone) or `shared` (the proof system's verifier and
+    /// this circuit's key).
+    pub verifier_kind: &'static str,
+    /// The raw verifier: the generated one, or the shared one.
     pub raw_verifier: Address,
-    /// Its `ZkGuardVerifier` wrapper (what the registry points at).
-    pub verifier: Address,
-    /// Gas of the generated verifier's deployment.
+    /// Gas of the raw verifier's deployment by this registration (0: the shared verifier was
+    /// already on the chain).
     pub verifier_deploy_gas: u64,
+    /// Whether the shared verifier was already on the chain (always false for an unrolled one).
+    pub raw_verifier_reused: bool,
+    /// The circuit's verifying-key contract (shared verifier only).
+    pub verifying_key: Option<Address>,
+    /// Gas of the key's deployment (0 without one).
+    pub key_deploy_gas: u64,
+    /// The wrapper (`ZkGuardVerifier` or `ZkGuardKeyedVerifier`): what the registry points at.
+    pub verifier: Address,
+    /// Gas of the wrapper's deployment.
+    pub wrapper_deploy_gas: u64,
+}
+
+impl RegisteredModel {
+    /// What this model alone costs to deploy: the key and the wrapper on the shared verifier
+    /// (whose deployment is paid once per proof system), the verifier and the wrapper otherwise.
+    pub fn model_deploy_gas(&self) -> u64 {
+        let own_verifier = if self.verifying_key.is_some() { 0 } else { self.verifier_deploy_gas };
+        own_verifier + self.key_deploy_gas + self.wrapper_deploy_gas
+    }
 }
 
 /// Sends `tx` and waits for its receipt; `what` names the step in errors.
@@ -172,32 +219,62 @@ pub async fn deploy_stack(
     Ok(Stack { registry, guard, breaker, filter, vault, token })
 }
 
-/// Deploys the model's verifier and wrapper, registers the model with its policy, and (breaker
-/// action) points the breaker at the vault.
+/// Deploys the model's verifier and wrapper ([`VerifierCode`]: a generated verifier behind
+/// `ZkGuardVerifier`, or the shared verifier (once per chain and proof system) and the model's
+/// key behind `ZkGuardKeyedVerifier`), registers the model with its policy, and (breaker action)
+/// points the breaker at the vault.
 pub async fn register_model(
     p: &DynProvider,
     stack: &Stack,
     artifacts: &ContractArtifacts,
     reg: &ModelRegistration,
 ) -> Result<RegisteredModel, DeployError> {
-    let (raw, verifier_deploy_gas) = deploy_code(p, reg.verifier_code.clone(), vec![], "generated verifier").await?;
     let id = &reg.identity;
-    let wrapper_args = (
-        raw,
-        id.digest,
-        U256::from(id.app_instances),
-        U256::from(id.proof_count),
-        U256::from(id.accumulator_limbs),
-        U256::from(reg.proof_length),
-    )
-        .abi_encode_params();
-    let (verifier, _) = deploy_code(
-        p,
-        artifacts.creation_code("ZkGuardVerifier.sol", "ZkGuardVerifier")?,
-        wrapper_args,
-        "ZkGuardVerifier",
-    )
-    .await?;
+    let registered = match &reg.verifier {
+        VerifierCode::Unrolled { creation } => {
+            let (raw, verifier_deploy_gas) = deploy_code(p, creation.clone(), vec![], "generated verifier").await?;
+            let wrapper_args = (
+                raw,
+                id.digest,
+                U256::from(id.app_instances),
+                U256::from(id.proof_count),
+                U256::from(id.accumulator_limbs),
+                U256::from(reg.proof_length),
+            )
+                .abi_encode_params();
+            let (verifier, wrapper_deploy_gas) = deploy_code(
+                p,
+                artifacts.creation_code("ZkGuardVerifier.sol", "ZkGuardVerifier")?,
+                wrapper_args,
+                "ZkGuardVerifier",
+            )
+            .await?;
+            RegisteredModel {
+                verifier_kind: reg.verifier.kind(),
+                raw_verifier: raw,
+                verifier_deploy_gas,
+                raw_verifier_reused: false,
+                verifying_key: None,
+                key_deploy_gas: 0,
+                verifier,
+                wrapper_deploy_gas,
+            }
+        }
+        VerifierCode::Shared(code) => {
+            let keyed = shared::deploy_keyed_verifier(p, artifacts, code, id, reg.proof_length).await?;
+            RegisteredModel {
+                verifier_kind: reg.verifier.kind(),
+                raw_verifier: keyed.shared.address,
+                verifier_deploy_gas: keyed.shared.deploy_gas.unwrap_or(0),
+                raw_verifier_reused: keyed.shared.deploy_gas.is_none(),
+                verifying_key: Some(keyed.key),
+                key_deploy_gas: keyed.key_deploy_gas,
+                verifier: keyed.wrapper,
+                wrapper_deploy_gas: keyed.wrapper_deploy_gas,
+            }
+        }
+    };
+    let verifier = registered.verifier;
     let action = match reg.policy.action {
         Action::Breaker => stack.breaker,
         Action::Filter => stack.filter,
@@ -235,5 +312,5 @@ pub async fn register_model(
             send(p, tx, &format!("breaker.setWindow({})", reg.model_id)).await?;
         }
     }
-    Ok(RegisteredModel { raw_verifier: raw, verifier, verifier_deploy_gas })
+    Ok(registered)
 }

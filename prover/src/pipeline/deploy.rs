@@ -3,6 +3,11 @@
 //! direct mode (one app proof per transaction) or batch mode (the aggregation of N app proofs). No
 //! network I/O: `zkguard deploy`, `zkguard demo` and the relayer's tests put this on a chain.
 //!
+//! Which verifier ([`VerifierKind`]): in direct mode the proof system's shared verifier and the
+//! circuit's key contract ([`crate::evm::shared_verifier`], the default) or a verifier generated
+//! for the circuit alone (unrolled); batch mode's aggregation circuit always gets the unrolled one
+//! (the shared verifier has no accumulator yet).
+//!
 //! The verifier's creation code and the circuit's exact proof length are cached next to the keys
 //! ([`super::verifier_cache`]); digests are derived without keys, so a second run loads no key,
 //! regenerates no aggregation key and recompiles nothing. Keys are loaded (or generated) only to
@@ -13,23 +18,53 @@ use std::path::PathBuf;
 use alloy_primitives::U256;
 use halo2_base::halo2_proofs::halo2curves::bn256::Bn256;
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use zkguard_contracts::registration::VerifierCode;
 
 use super::verifier::{
     aggregation_verifier, aggregation_verifier_spec, app_verifier, app_verifier_spec, default_app_name,
     default_batch_name,
 };
-use super::verifier_cache::{self, verifier_cache_path, CachedVerifier, VerifierCacheError};
+use super::verifier_cache::{
+    self, shared_verifier_cache_path, verifier_cache_path, CachedVerifier, VerifierCacheError,
+};
 use super::PipelineError;
 use crate::aggregate::config::default_k;
 use crate::aggregate::{AggregateError, AggregationKeys, AggregationShape};
 use crate::circuit::{AppShape, InstanceLayout, Visibility};
 use crate::evm::codegen::{write_verifier, CodegenError, GeneratedVerifier};
 use crate::evm::proof_length::proof_length;
+use crate::evm::shared_verifier::{deployable_pair, shared_verifier_code, write_pair, SharedPairError};
 use crate::identity::{circuit_identity, CircuitIdentity, IdentityError};
 use crate::keys::cache::circuit_digest;
 use crate::keys::{load_params, AppKeys, KeyError, SrsError, SrsSource};
 use crate::prove::Transcript;
 use crate::quant::QuantizedModel;
+
+/// Which Solidity verifier a circuit is deployed with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VerifierKind {
+    /// The proof system's shared verifier (deployed once per chain, CREATE2) and the circuit's
+    /// verifying-key contract, behind `ZkGuardKeyedVerifier`: a model deploys only its key and
+    /// wrapper. Direct mode only.
+    Shared,
+    /// A verifier generated for this circuit alone (its key and instance count unrolled into its
+    /// code), behind `ZkGuardVerifier`. Batch mode's aggregation verifier is always one.
+    Unrolled,
+}
+
+impl VerifierKind {
+    /// The verifier of a mode: `requested`, or by default the shared one in direct mode and the
+    /// unrolled one in batch mode (`aggregate = Some(N)`); the shared one in batch mode is refused.
+    pub fn for_mode(requested: Option<Self>, aggregate: Option<usize>) -> Result<Self, DeployableError> {
+        match (requested, aggregate) {
+            (Some(Self::Shared), Some(proofs)) => Err(DeployableError::SharedVerifierInBatchMode { proofs }),
+            (Some(kind), _) => Ok(kind),
+            (None, None) => Ok(Self::Shared),
+            (None, Some(_)) => Ok(Self::Unrolled),
+        }
+    }
+}
 
 /// Why a circuit could not be prepared or registered.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +114,18 @@ pub enum DeployableError {
     /// The verifier cache.
     #[error(transparent)]
     Cache(#[from] VerifierCacheError),
+    /// The shared verifier asked for in batch mode.
+    #[error(
+        "the shared verifier has no accumulator yet: batch mode (--aggregate {proofs}) deploys the unrolled \
+         aggregation verifier (use --verifier unrolled, or leave --verifier out)"
+    )]
+    SharedVerifierInBatchMode {
+        /// N.
+        proofs: usize,
+    },
+    /// Rendering, compiling or writing the shared verifier and key.
+    #[error("shared verifier: {0}")]
+    SharedVerifier(#[source] SharedPairError),
 }
 
 /// What to prepare.
@@ -92,6 +139,8 @@ pub struct DeployableRequest {
     pub visibility: Visibility,
     /// Batch mode: app proofs per aggregation (N); `None`: direct mode.
     pub aggregate: Option<usize>,
+    /// Which verifier ([`VerifierKind::for_mode`]; shared in batch mode is refused).
+    pub verifier: VerifierKind,
     /// Advice-column budget of the app circuit.
     pub max_columns: usize,
     /// KZG parameters.
@@ -123,8 +172,9 @@ pub struct DeployableCircuit {
     /// circuit's in batch mode), the commitment, the proof count, the accumulator limbs and the
     /// app instances.
     pub identity: CircuitIdentity,
-    /// The verifier's creation code.
-    pub verifier: Vec<u8>,
+    /// The verifier's code: a generated verifier's creation code, or the shared verifier's and
+    /// the key's.
+    pub verifier: VerifierCode,
     /// The exact byte length of the proofs it verifies (EVM transcript).
     pub proof_length: usize,
     /// Whether the verifier was generated now (false: from the cache).
@@ -145,7 +195,7 @@ impl DeployableCircuit {
         let score_scale_bits = u8::try_from(scale).map_err(|_| DeployableError::ScoreScaleTooLarge(scale))?;
         Ok(zkguard_contracts::registration::ModelRegistration {
             model_id,
-            verifier_code: self.verifier.clone(),
+            verifier: self.verifier.clone(),
             identity: self.identity,
             batch_size,
             proof_length: self.proof_length,
@@ -177,6 +227,9 @@ pub fn prepare(req: &DeployableRequest) -> Result<DeployableCircuit, DeployableE
     if req.aggregate == Some(0) {
         return Err(DeployableError::NoProofs);
     }
+    if let (VerifierKind::Shared, Some(proofs)) = (req.verifier, req.aggregate) {
+        return Err(DeployableError::SharedVerifierInBatchMode { proofs });
+    }
     let shape = AppShape::for_model(&req.model, req.batch_size, req.visibility);
     let config = AppKeys::choose_config(&shape, req.max_columns).map_err(DeployableError::Layout)?;
     // The digests need no keys: with the verifier cached, nothing is loaded here (the relayer
@@ -184,7 +237,10 @@ pub fn prepare(req: &DeployableRequest) -> Result<DeployableCircuit, DeployableE
     let app_digest = circuit_digest(&config);
     let identity = circuit_identity(&req.model, req.batch_size, &app_digest, req.aggregate.map(|n| (n, default_k(n))))?;
     let digest = hex::encode(identity.digest);
-    let code_path = verifier_cache_path(&req.cache_dir, &req.srs, &digest);
+    let code_path = match req.verifier {
+        VerifierKind::Unrolled => verifier_cache_path(&req.cache_dir, &req.srs, &digest),
+        VerifierKind::Shared => shared_verifier_cache_path(&req.cache_dir, &req.srs, &digest),
+    };
     let (cached, generated) = match verifier_cache::load(&code_path)? {
         Some(cached) => (cached, false),
         None => {
@@ -192,11 +248,28 @@ pub fn prepare(req: &DeployableRequest) -> Result<DeployableCircuit, DeployableE
             let params = load_params(&req.srs, config.k(), &req.cache_dir).map_err(DeployableError::Params)?;
             let keys = AppKeys::load_or_generate(config, &params, &req.srs, &req.cache_dir)
                 .map_err(DeployableError::AppKeys)?;
-            let (generated, proof_length) = generate_verifier(req, &keys, &params, identity.app_instances)?;
-            if let Some(dir) = &req.generated_dir {
-                write_verifier(&generated, dir).map_err(DeployableError::WriteVerifier)?;
-            }
-            let cached = CachedVerifier { creation: generated.compiled.creation, proof_length };
+            let cached = match req.verifier {
+                VerifierKind::Unrolled => {
+                    let (generated, proof_length) = generate_verifier(req, &keys, &params, identity.app_instances)?;
+                    if let Some(dir) = &req.generated_dir {
+                        write_verifier(&generated, dir).map_err(DeployableError::WriteVerifier)?;
+                    }
+                    CachedVerifier {
+                        code: VerifierCode::Unrolled { creation: generated.compiled.creation },
+                        proof_length,
+                    }
+                }
+                VerifierKind::Shared => {
+                    let pair = deployable_pair(&keys, &params, &req.srs, &req.command, &req.solc)
+                        .map_err(DeployableError::SharedVerifier)?;
+                    if let Some(dir) = &req.generated_dir {
+                        write_pair(dir, &default_app_name(&keys), &pair.rendered, &pair.compiled)
+                            .map_err(DeployableError::SharedVerifier)?;
+                    }
+                    let proof_length = proof_length(keys.vk(), Transcript::Evm);
+                    CachedVerifier { code: VerifierCode::Shared(shared_verifier_code(&pair)), proof_length }
+                }
+            };
             verifier_cache::store(&code_path, &cached)?;
             (cached, true)
         }
@@ -208,7 +281,7 @@ pub fn prepare(req: &DeployableRequest) -> Result<DeployableCircuit, DeployableE
         aggregate: req.aggregate,
         app_digest,
         identity,
-        verifier: cached.creation,
+        verifier: cached.code,
         proof_length: cached.proof_length,
         generated,
     })
@@ -270,6 +343,7 @@ mod tests {
             batch_size: 4,
             visibility: Visibility::Committed,
             aggregate: None,
+            verifier: VerifierKind::Unrolled,
             max_columns: 1,
             srs: SrsSource::InsecureDev,
             cache_dir: PathBuf::from("/nonexistent/zkguard-cache"),
@@ -287,6 +361,22 @@ mod tests {
         ));
         let err = prepare(&DeployableRequest { aggregate: Some(0), ..request() }).unwrap_err();
         assert!(matches!(err, DeployableError::NoProofs), "{err:?}");
+        let shared_batch = DeployableRequest { aggregate: Some(2), verifier: VerifierKind::Shared, ..request() };
+        let err = prepare(&shared_batch).unwrap_err();
+        assert!(matches!(err, DeployableError::SharedVerifierInBatchMode { proofs: 2 }), "{err:?}");
+        assert!(err.to_string().contains("--verifier unrolled"), "{err}");
+    }
+
+    #[test]
+    fn the_default_verifier_is_shared_in_direct_mode_and_unrolled_in_batch_mode() {
+        use VerifierKind::{Shared, Unrolled};
+        assert_eq!(VerifierKind::for_mode(None, None).unwrap(), Shared);
+        assert_eq!(VerifierKind::for_mode(None, Some(2)).unwrap(), Unrolled);
+        assert_eq!(VerifierKind::for_mode(Some(Unrolled), None).unwrap(), Unrolled);
+        assert_eq!(VerifierKind::for_mode(Some(Unrolled), Some(2)).unwrap(), Unrolled);
+        assert_eq!(VerifierKind::for_mode(Some(Shared), None).unwrap(), Shared);
+        let err = VerifierKind::for_mode(Some(Shared), Some(4)).unwrap_err();
+        assert!(matches!(err, DeployableError::SharedVerifierInBatchMode { proofs: 4 }), "{err:?}");
     }
 
     #[test]
@@ -310,11 +400,15 @@ mod tests {
         let config = AppKeys::choose_config(&AppShape::for_model(&req.model, 4, req.visibility), 1).unwrap();
         let identity = circuit_identity(&req.model, 4, &circuit_digest(&config), None).unwrap();
         let path = verifier_cache_path(dir.path(), &req.srs, &hex::encode(identity.digest));
-        verifier_cache::store(&path, &CachedVerifier { creation: vec![1, 2, 3], proof_length: 99 }).unwrap();
+        let code = VerifierCode::Unrolled { creation: vec![1, 2, 3] };
+        verifier_cache::store(&path, &CachedVerifier { code: code.clone(), proof_length: 99 }).unwrap();
         // No keys, no parameters and no compiler are needed (the solc path does not exist).
         let circuit = prepare(&req).unwrap();
         assert!(!circuit.generated);
-        assert_eq!((circuit.verifier.as_slice(), circuit.proof_length), (&[1u8, 2, 3][..], 99));
+        assert_eq!((&circuit.verifier, circuit.proof_length), (&code, 99));
+        // The shared verifier is cached apart from the unrolled one.
+        let shared = shared_verifier_cache_path(dir.path(), &req.srs, &hex::encode(identity.digest));
+        assert!(shared != path && !shared.exists());
         assert_eq!(circuit.identity, identity);
         let policy =
             PolicyArgs { action: Action::None, max_age: 60, min_flagged: 1, score_threshold: None, window: None };

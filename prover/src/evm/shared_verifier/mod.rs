@@ -7,8 +7,11 @@
 //!   key's runtime and code hash.
 //! - [`mod@write`]: the pair as files (sources with headers, forge-style artifacts).
 //! - [`local_evm`]: revm holding several contracts (verifier, key, wrapper) for tests and the bench.
+//! - [`deployable`]: the pair as deployments take it (the verifier's canonical header, so one
+//!   bytecode and one CREATE2 address per proof system) and what a chain needs of it.
 
 pub mod compile;
+pub mod deployable;
 pub mod local_evm;
 pub mod pair;
 pub mod write;
@@ -16,6 +19,7 @@ pub mod write;
 use std::path::PathBuf;
 
 pub use compile::{compile_pair, CompiledPair};
+pub use deployable::{deployable_pair, shared_verifier_code, SHARED_VERIFIER_COMMAND};
 pub use local_evm::{Deployed, LocalEvm};
 pub use pair::{app_pair, app_provenance, proof_system_of, AppPair};
 pub use write::{proof_system_id, write_pair, WrittenPair};

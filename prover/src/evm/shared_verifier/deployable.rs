@@ -1,0 +1,58 @@
+//! An app circuit's pair as deployments take it: the shared verifier rendered with one canonical
+//! header per proof system (solc's metadata hashes the whole source, header included, so the
+//! header decides the bytecode and with it the CREATE2 address: every command must produce the
+//! same one), the key rendered with the real command line; and the facts a chain needs
+//! ([`SharedVerifierCode`]: creation codes, the verifier's runtime hash, the key's code hash, the
+//! proof-system digest as CREATE2 salt).
+
+use std::path::Path;
+
+use alloy_primitives::keccak256;
+use halo2_base::halo2_proofs::halo2curves::bn256::Bn256;
+use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use zkguard_contracts::registration::SharedVerifierCode;
+use zkguard_halo2_solidity::{render, Provenance, Rendered};
+
+use super::compile::{compile_one, CompiledPair, VERIFIER_CONTRACT, VK_CONTRACT};
+use super::pair::{app_provenance, AppPair};
+use super::SharedPairError;
+use crate::keys::{AppKeys, SrsSource};
+
+/// The command the shared verifier's header names, whatever command rendered it: one header per
+/// proof system, hence one bytecode and one CREATE2 address per chain.
+pub const SHARED_VERIFIER_COMMAND: &str =
+    "zkguard deploy --verifier shared --model <any model of this proof system> (or zkguard demo)";
+
+/// Renders and compiles `keys`' circuit's pair for deployment: the verifier with the canonical
+/// header ([`SHARED_VERIFIER_COMMAND`]), the key with `command`'s.
+pub fn deployable_pair(
+    keys: &AppKeys,
+    params: &ParamsKZG<Bn256>,
+    srs: &SrsSource,
+    command: &str,
+    solc: &Path,
+) -> Result<AppPair, SharedPairError> {
+    let num_instances = keys.config.shape.layout().len();
+    let provenance = app_provenance(keys, srs, command);
+    let canonical = Provenance { command: SHARED_VERIFIER_COMMAND.to_string(), ..provenance.clone() };
+    let for_key = render(keys.vk(), params, num_instances, &provenance)?;
+    let for_verifier = render(keys.vk(), params, num_instances, &canonical)?;
+    let verifier = compile_one(solc, &for_verifier.verifier_sol, VERIFIER_CONTRACT)?;
+    let mut vk = compile_one(solc, &for_key.vk_sol, VK_CONTRACT)?;
+    // solc's deployedBytecode is the empty contract's; the deployed code is the key's words.
+    vk.runtime = for_key.vk_code.clone();
+    let vk_codehash = keccak256(&for_key.vk_code);
+    let rendered = Rendered { verifier_sol: for_verifier.verifier_sol, ..for_key };
+    Ok(AppPair { rendered, compiled: CompiledPair { verifier, vk, vk_codehash } })
+}
+
+/// What a chain needs of `pair`.
+pub fn shared_verifier_code(pair: &AppPair) -> SharedVerifierCode {
+    SharedVerifierCode {
+        proof_system_digest: pair.rendered.proof_system_digest,
+        verifier_creation: pair.compiled.verifier.creation.clone(),
+        verifier_runtime_hash: keccak256(&pair.compiled.verifier.runtime),
+        key_creation: pair.compiled.vk.creation.clone(),
+        key_codehash: pair.compiled.vk_codehash,
+    }
+}
