@@ -3,11 +3,14 @@
 //! verifier").
 //!
 //! - [`pair`]: which proof system an app circuit belongs to, and its rendered and compiled pair.
+//! - [`aggregation`]: the same for aggregation circuits (the KZG accumulator in the first
+//!   instances is part of the verifier and the key).
 //! - [`compile`]: both contracts through [`super::codegen::compile`] (the one solc path), the
 //!   key's runtime and code hash.
 //! - [`mod@write`]: the pair as files (sources with headers, forge-style artifacts).
 //! - [`local_evm`]: revm holding several contracts (verifier, key, wrapper) for tests and the bench.
 
+pub mod aggregation;
 pub mod compile;
 pub mod local_evm;
 pub mod pair;
@@ -15,6 +18,7 @@ pub mod write;
 
 use std::path::PathBuf;
 
+pub use aggregation::{aggregation_pair, aggregation_proof_system_of, aggregation_provenance, AGGREGATION_ACCUMULATOR};
 pub use compile::{compile_pair, CompiledPair};
 pub use local_evm::{Deployed, LocalEvm};
 pub use pair::{app_pair, app_provenance, proof_system_of, AppPair};
