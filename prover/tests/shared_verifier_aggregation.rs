@@ -1,21 +1,25 @@
-//! The shared verifier with a KZG accumulator, in revm, with a REAL aggregation proof: batch mode
-//! over the demo circuit (2 app proofs aggregated at the default k = 21, keys cached in
-//! `target/zkguard-test-cache`; about 4 min and 6.5 GB on 2 cores, never alongside another
-//! proving job). A valid proof passes (and the unrolled verifier's gas is printed beside); a
-//! flipped proof byte, a changed app instance, a changed accumulator limb, a limb re-encoded out of
-//! range with the same joined value, an instance `>= r`, truncated calldata, the app circuit's key,
-//! and a key of the same size whose accumulator words are an app key's are refused. The app
-//! circuit's own shared verifier refuses the aggregation key and still accepts its app proofs.
+//! The shared verifier with a KZG accumulator, in revm, with a REAL aggregation proof: the
+//! committed batch fixture (`contracts/fixtures/batch.json`: 2 proofs of the demo circuit
+//! aggregated at k = 21 by `aggregate_batch`'s `write_batch_fixture`). Only the aggregation
+//! circuit's keys are needed (the shape of `aggregate_batch`'s test, so the cache that test fills
+//! serves this one; no aggregation proof is made here). A valid proof passes (the unrolled
+//! verifier's gas from the fixture is printed beside); a flipped proof byte, a changed app
+//! instance, a changed accumulator limb, a limb re-encoded out of range with the same joined value,
+//! an instance `>= r`, truncated calldata, the app circuit's key, and a key of the same size whose
+//! accumulator words are an app key's (or another limb width) are refused. The app circuit's own
+//! shared verifier refuses the aggregation key and still accepts its app proofs.
 
 use alloy_primitives::{Address, U256};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use zkguard_halo2_solidity::encode_verify_proof;
+use zkguard_prover::aggregate::{AggregationKeys, AggregationShape};
+use zkguard_prover::circuit::{AppShape, AppWitness};
 use zkguard_prover::demo;
 use zkguard_prover::evm::context::FIELD_MODULUS;
 use zkguard_prover::evm::shared_verifier::{aggregation_pair, app_pair, LocalEvm, AGGREGATION_ACCUMULATOR};
 use zkguard_prover::evm::CallOutcome;
-use zkguard_prover::keys::SrsSource;
-use zkguard_prover::pipeline::batch;
+use zkguard_prover::keys::{load_params, AppKeys, SrsSource};
+use zkguard_prover::pipeline::fixture::Fixture;
 use zkguard_prover::prove::{prove, Transcript};
 
 mod shared_common;
@@ -23,7 +27,7 @@ mod shared_common;
 use shared_common::{cache_dir, root};
 
 const COMMAND: &str = "cargo test -p zkguard-prover --test shared_verifier_aggregation";
-const PROOFS: usize = 2;
+const FIXTURE_COMMAND: &str = "cargo test -p zkguard-prover --test aggregate_batch -- --ignored write_batch_fixture";
 /// Words of the key before its accumulator words (vk_digest, num_instances, k, n_inv, omega,
 /// omega_inv, omega_inv_to_l).
 const ACC_WORDS_AT: usize = 7;
@@ -50,14 +54,37 @@ fn accepted(outcome: &CallOutcome) -> bool {
 fn shared_aggregation_verifier_accepts_valid_and_refuses_tampered_calls() {
     let solc = root().join("scripts/solc");
     let srs = SrsSource::InsecureDev;
-    let req = demo::demo_request(PROOFS, None, cache_dir(), solc.clone(), COMMAND);
-    let run = batch::run(&req).expect("batch-mode run");
-    let agg = aggregation_pair(&run.keys, &run.params, &srs, COMMAND, &solc).unwrap();
-    let app = app_pair(&run.app_keys, &run.app_params, &srs, COMMAND, &solc).unwrap();
+    let fixture = Fixture::read(&root().join("contracts/fixtures/batch.json")).expect("the committed batch fixture");
+    let proofs = fixture.proof_count;
+    let instances = fixture.instance_values().expect("instances parse");
+    let proof = fixture.proof_bytes().expect("proof parses");
+    // The fixture's request (model, batches, salt, context), and the keys of its circuits.
+    let req = demo::demo_request(proofs, fixture.aggregation_k, cache_dir(), solc.clone(), COMMAND);
+    let shape = AppShape::new(req.model.shape(), req.batch_size).with_scores(req.has_scores);
+    let app_config = AppKeys::choose_config(&shape, req.max_columns).unwrap();
+    let app_params = load_params(&srs, app_config.k(), &cache_dir()).unwrap();
+    let app_keys = AppKeys::load_or_generate(app_config, &app_params, &srs, &cache_dir()).unwrap();
+    assert_eq!(
+        fixture.app_circuit_digest,
+        format!("0x{}", app_keys.digest),
+        "the app circuit changed: run {FIXTURE_COMMAND}"
+    );
+    let k = fixture.aggregation_k.expect("a batch fixture names its aggregation k");
+    let agg_shape = AggregationShape::new(&app_keys.digest, shape.layout().len(), proofs, k);
+    assert_eq!(
+        fixture.circuit_digest,
+        format!("0x{}", agg_shape.digest()),
+        "the aggregation changed: run {FIXTURE_COMMAND}"
+    );
+    let params = load_params(&srs, k, &cache_dir()).unwrap();
+    let keys =
+        AggregationKeys::load_or_generate(agg_shape, &app_keys, &app_params, &params, &srs, &cache_dir()).unwrap();
+    let agg = aggregation_pair(&keys, &params, &srs, COMMAND, &solc).unwrap();
+    let app = app_pair(&app_keys, &app_params, &srs, COMMAND, &solc).unwrap();
     assert_eq!(agg.rendered.accumulator, Some(AGGREGATION_ACCUMULATOR));
     assert_eq!(app.rendered.accumulator, None);
     assert_ne!(agg.rendered.proof_system_digest, app.rendered.proof_system_digest);
-    assert_eq!(agg.rendered.proof_len, run.proof.proof.len());
+    assert_eq!(agg.rendered.proof_len, proof.len());
 
     let mut evm = LocalEvm::new();
     let verifier = evm.deploy(&agg.compiled.verifier.creation).unwrap();
@@ -75,16 +102,16 @@ fn shared_aggregation_verifier_accepts_valid_and_refuses_tampered_calls() {
     other_bits[32 * (ACC_WORDS_AT + 3) + 31] = 64;
     let vk_other_bits = evm.deploy(&raw_creation(&other_bits)).unwrap();
 
-    let (instances, proof) = (&run.proof.instances, &run.proof.proof);
+    let (instances, proof) = (&instances, &proof);
     let n = instances.len();
-    let n_app = run.app_keys.config.shape.layout().len();
-    assert_eq!(n, AGGREGATION_ACCUMULATOR.len() + PROOFS * n_app);
+    let n_app = shape.layout().len();
+    assert_eq!(n, AGGREGATION_ACCUMULATOR.len() + proofs * n_app);
     let valid = encode_verify_proof(vk.address, proof, instances);
     let instance_cptr = valid.len() - 32 * n;
 
     let mut calls: Vec<(String, Address, Vec<u8>)> = vec![("valid".into(), verifier.address, valid.clone())];
     for pos in [0, proof.len() / 2, proof.len() - 1] {
-        let mut tampered = proof.clone();
+        let mut tampered = proof.to_vec();
         tampered[pos] ^= 1;
         calls.push((
             format!("proof byte {pos} flipped"),
@@ -94,7 +121,7 @@ fn shared_aggregation_verifier_accepts_valid_and_refuses_tampered_calls() {
     }
     // Accumulator limbs (lhs.x low, lhs.y high, rhs.y high), then app instances of both segments.
     for index in [0, 5, 11, 12, 12 + 2, 12 + n_app + 4, n - 1] {
-        let mut changed = instances.clone();
+        let mut changed = instances.to_vec();
         changed[index] += Fr::one();
         calls.push((
             format!("instance {index} + 1"),
@@ -147,16 +174,11 @@ fn shared_aggregation_verifier_accepts_valid_and_refuses_tampered_calls() {
     ));
     // An app proof (EVM transcript) of the aggregated circuit: its own verifier accepts it with its
     // key; the aggregation verifier refuses it, and the app verifier refuses the aggregation key.
-    let witness = zkguard_prover::circuit::AppWitness::new(
-        req.model.clone(),
-        req.batches[0].clone(),
-        req.batch_size,
-        req.salt,
-        req.ctx.context(),
-    )
-    .unwrap()
-    .with_scores(req.has_scores);
-    let direct = prove(&run.app_params, &run.app_keys, &witness, Transcript::Evm).unwrap();
+    let witness =
+        AppWitness::new(req.model.clone(), req.batches[0].clone(), req.batch_size, req.salt, req.ctx.context())
+            .unwrap()
+            .with_scores(req.has_scores);
+    let direct = prove(&app_params, &app_keys, &witness, Transcript::Evm).unwrap();
     let direct_data = encode_verify_proof(app_vk.address, &direct.proof, &direct.instances);
     calls.push(("valid: an app proof on the app verifier".into(), app_verifier.address, direct_data.clone()));
     calls.push(("an app proof and key on the aggregation verifier".into(), verifier.address, direct_data));
@@ -187,8 +209,8 @@ fn shared_aggregation_verifier_accepts_valid_and_refuses_tampered_calls() {
                 vk.gas_used,
                 outcome.gas_used(),
                 data.len(),
-                run.gas.runtime_size,
-                run.gas.tx_gas
+                fixture.verifier_runtime_size,
+                fixture.gas.tx_gas
             );
         }
     }
