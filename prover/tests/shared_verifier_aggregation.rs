@@ -85,6 +85,11 @@ fn shared_aggregation_verifier_accepts_valid_and_refuses_tampered_calls() {
     assert_eq!(app.rendered.accumulator, None);
     assert_ne!(agg.rendered.proof_system_digest, app.rendered.proof_system_digest);
     assert_eq!(agg.rendered.proof_len, proof.len());
+    // For inspection (like `shared_verifier`'s `rendered_headers_and_refusals`).
+    std::fs::write(root().join("target/Halo2VerifierAggregation.sol"), &agg.rendered.verifier_sol).unwrap();
+    std::fs::write(root().join("target/Halo2VerifyingKeyAggregation.sol"), &agg.rendered.vk_sol).unwrap();
+    assert!(agg.rendered.verifier_sol.contains(COMMAND) && agg.rendered.vk_sol.contains(&keys.digest));
+    assert!(agg.rendered.vk_sol.contains("INSECURE DEVELOPMENT SRS"));
 
     let mut evm = LocalEvm::new();
     let verifier = evm.deploy(&agg.compiled.verifier.creation).unwrap();
