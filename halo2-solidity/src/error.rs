@@ -24,6 +24,14 @@ pub enum SharedVerifierError {
         /// k of the circuit.
         k: u32,
     },
+    /// An accumulator encoding that does not fit the circuit or cannot encode a G1 point.
+    #[error("invalid accumulator encoding {encoding:?}: {reason}")]
+    Accumulator {
+        /// The encoding.
+        encoding: crate::accumulator::AccumulatorEncoding,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// A template failed to render.
     #[error("cannot render {template}: {source}")]
     Render {

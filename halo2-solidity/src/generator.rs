@@ -2,8 +2,8 @@
 //! verifier of the key's proof system and the key's own contract.
 //!
 //! Derived from PSE's halo2-solidity-verifier (f0626be, MIT), `src/codegen.rs`
-//! (`SolidityGenerator::render_separately`, BDFG21 only, no accumulator); ported to halo2-axiom.
-//! See `NOTICE`.
+//! (`SolidityGenerator::render_separately`, BDFG21 only, with its `AccumulatorEncoding`: see
+//! [`crate::accumulator`]); ported to halo2-axiom. See `NOTICE`.
 
 use alloy_primitives::{keccak256, B256};
 use askama::Template;
@@ -22,6 +22,7 @@ use halo2_base::halo2_proofs::{
 use itertools::{chain, Itertools};
 use ruint::aliases::U256;
 
+use crate::accumulator::AccumulatorEncoding;
 use crate::error::SharedVerifierError;
 use crate::evaluator::Evaluator;
 use crate::meta::{fr_to_u256, g1_to_u256s, g2_to_u256s, ConstraintSystemMeta, Data, Ptr};
@@ -48,6 +49,9 @@ pub struct Rendered {
     pub vk_code: Vec<u8>,
     /// Public instances of the circuit (held in its key).
     pub num_instances: usize,
+    /// The KZG accumulator among the instances (aggregation circuits), `None` for app circuits:
+    /// a constant of the verifier and four words of the key.
+    pub accumulator: Option<AccumulatorEncoding>,
     /// keccak256 of the verifier's source without its header: equal for every circuit of one
     /// proof system whatever command rendered it. (The bytecode is equal too when the header is:
     /// solc appends a hash of the whole source, comments included, as metadata.)
@@ -56,11 +60,25 @@ pub struct Rendered {
 
 /// Renders the shared verifier of `vk`'s proof system and `vk`'s key contract, for proofs with
 /// `num_instances` public instances in one instance column (SHPLONK over KZG, keccak transcript:
-/// what `ProverSHPLONK` with snark-verifier's `EvmTranscript` produces).
+/// what `ProverSHPLONK` with snark-verifier's `EvmTranscript` produces), without a KZG
+/// accumulator: [`render_with_accumulator`] with `None`.
 pub fn render(
     vk: &VerifyingKey<bn256::G1Affine>,
     params: &ParamsKZG<bn256::Bn256>,
     num_instances: usize,
+    provenance: &Provenance,
+) -> Result<Rendered, SharedVerifierError> {
+    render_with_accumulator(vk, params, num_instances, None, provenance)
+}
+
+/// [`render`] for a circuit whose instances carry a KZG accumulator at `accumulator` (an
+/// aggregation circuit; `None`: none). The verifier reads and range-checks its limbs, folds it
+/// into the final pairing, and refuses a key whose accumulator words are not `accumulator`'s.
+pub fn render_with_accumulator(
+    vk: &VerifyingKey<bn256::G1Affine>,
+    params: &ParamsKZG<bn256::Bn256>,
+    num_instances: usize,
+    accumulator: Option<AccumulatorEncoding>,
     provenance: &Provenance,
 ) -> Result<Rendered, SharedVerifierError> {
     let cs = vk.cs();
@@ -81,9 +99,13 @@ pub fn render(
     if num_instances > usable_rows {
         return Err(SharedVerifierError::TooManyInstances { num_instances, usable_rows, k });
     }
+    if let Some(encoding) = &accumulator {
+        encoding.check(num_instances)?;
+    }
     let meta = ConstraintSystemMeta::new(cs);
-    let vk_words = vk_words(vk, params, &meta, num_instances, provenance.vk_header(k, num_instances));
-    let mut verifier = verifier(vk, &meta, &vk_words, String::new());
+    let vk_words =
+        vk_words(vk, params, &meta, num_instances, accumulator.as_ref(), provenance.vk_header(k, num_instances));
+    let mut verifier = verifier(vk, &meta, &vk_words, accumulator.as_ref(), String::new());
     let render_err = |source| SharedVerifierError::Render { template: "Halo2Verifier.sol", source };
     let body = verifier.render().map_err(render_err)?;
     let proof_system_digest = keccak256(body.trim_start().as_bytes());
@@ -100,6 +122,7 @@ pub fn render(
         vk_len: vk_words.len(),
         vk_code,
         num_instances,
+        accumulator,
         proof_system_digest,
     })
 }
@@ -109,10 +132,10 @@ fn vk_words(
     params: &ParamsKZG<bn256::Bn256>,
     meta: &ConstraintSystemMeta,
     num_instances: usize,
+    accumulator: Option<&AccumulatorEncoding>,
     header: String,
 ) -> Halo2VerifyingKey {
     let domain = vk.get_domain();
-    let zero = U256::ZERO;
     let n_inv = Option::<bn256::Fr>::from(bn256::Fr::from(1u64 << domain.k()).invert())
         .expect("2^k is invertible in the scalar field");
     let omega_inv_to_l = {
@@ -122,8 +145,8 @@ fn vk_words(
     let g1 = g1_to_u256s(params.get_g()[0]);
     let g2 = g2_to_u256s(params.g2());
     let neg_s_g2 = g2_to_u256s(-params.s_g2());
-    // The accumulator words stay (the verifier's memory map has them) and are zero: app
-    // circuits carry no KZG accumulator.
+    // Zero for app circuits (no KZG accumulator); the verifier requires its own encoding.
+    let [has_accumulator, acc_offset, num_acc_limbs, num_acc_limb_bits] = AccumulatorEncoding::words(accumulator);
     let constants = vec![
         ("vk_digest", fr_to_u256(vk.transcript_repr())),
         ("num_instances", U256::from(num_instances)),
@@ -132,10 +155,10 @@ fn vk_words(
         ("omega", fr_to_u256(domain.get_omega())),
         ("omega_inv", fr_to_u256(domain.get_omega_inv())),
         ("omega_inv_to_l", omega_inv_to_l),
-        ("has_accumulator", zero),
-        ("acc_offset", zero),
-        ("num_acc_limbs", zero),
-        ("num_acc_limb_bits", zero),
+        ("has_accumulator", has_accumulator),
+        ("acc_offset", acc_offset),
+        ("num_acc_limbs", num_acc_limbs),
+        ("num_acc_limb_bits", num_acc_limb_bits),
         ("g1_x", g1[0]),
         ("g1_y", g1[1]),
         ("g2_x_1", g2[0]),
@@ -156,6 +179,7 @@ fn verifier(
     vk: &VerifyingKey<bn256::G1Affine>,
     meta: &ConstraintSystemMeta,
     vk_words: &Halo2VerifyingKey,
+    accumulator: Option<&AccumulatorEncoding>,
     header: String,
 ) -> Halo2Verifier {
     let proof_cptr = Ptr::calldata(PROOF_CPTR);
@@ -192,6 +216,10 @@ fn verifier(
         delta: fr_to_u256(bn256::Fr::DELTA),
         quotient_eval_numer_computations,
         pcs_computations: pcs::computations(meta, &data),
+        acc_words: AccumulatorEncoding::words(accumulator),
+        accumulator_computations: accumulator
+            .map(|encoding| encoding.read_lines(proof_cptr + (meta.proof_len() / 32 + 1)))
+            .unwrap_or_default(),
     }
 }
 

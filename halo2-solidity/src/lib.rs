@@ -25,11 +25,18 @@
 //! is longer or shorter than the canonical one, and a `vk` whose code is not exactly a key of
 //! its proof system's size.
 //!
-//! Modules: [`generator`] (rendering), [`calldata`], [`provenance`] (file headers), [`error`];
+//! Aggregation circuits (snark-verifier's, whose first public instances are the limbs of a KZG
+//! accumulator) render with [`render_with_accumulator`]: the [`AccumulatorEncoding`] is a
+//! constant of the verifier's code (part of its proof system) and a word of the key; the
+//! verifier refuses a key whose encoding is not its own, so an aggregation key is refused by an
+//! app verifier and an app key by an aggregation verifier.
+//!
+//! Modules: [`generator`] (rendering), [`accumulator`], [`calldata`], [`provenance`] (file headers), [`error`];
 //! private ports of PSE's code: `meta` (constraint system and memory map), `evaluator` (quotient
 //! numerator), `pcs` (SHPLONK), `template`. This crate depends on halo2 only: compiling, files,
 //! revm and zkguard's app circuits are `zkguard_prover::evm::shared_verifier`'s.
 
+pub mod accumulator;
 pub mod calldata;
 pub mod error;
 mod evaluator;
@@ -39,7 +46,8 @@ mod pcs;
 pub mod provenance;
 mod template;
 
+pub use accumulator::AccumulatorEncoding;
 pub use calldata::encode_verify_proof;
 pub use error::SharedVerifierError;
-pub use generator::{render, Rendered};
+pub use generator::{render, render_with_accumulator, Rendered};
 pub use provenance::Provenance;

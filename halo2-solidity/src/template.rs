@@ -53,6 +53,10 @@ pub(crate) struct Halo2Verifier {
     pub(crate) delta: U256,
     pub(crate) quotient_eval_numer_computations: Vec<Vec<String>>,
     pub(crate) pcs_computations: Vec<Vec<String>>,
+    /// The accumulator words the key must hold (`has_accumulator`, offset, limbs, limb bits).
+    pub(crate) acc_words: [U256; 4],
+    /// Reading the accumulator from the instances (empty without one).
+    pub(crate) accumulator_computations: Vec<String>,
 }
 
 mod filters {

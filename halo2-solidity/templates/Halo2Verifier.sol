@@ -314,6 +314,23 @@ contract Halo2Verifier {
                 // Copy full vk into memory
                 extcodecopy(vk, VK_MPTR, 0x00, VK_LEN)
 
+                // The key's accumulator encoding must be this verifier's (none for app circuits):
+                // an aggregation key is refused by an app verifier and the reverse
+                success := and(success, eq(mload(HAS_ACCUMULATOR_MPTR), {{ acc_words[0] }}))
+                success := and(success, eq(mload(ACC_OFFSET_MPTR), {{ acc_words[1] }}))
+                success := and(success, eq(mload(NUM_ACC_LIMBS_MPTR), {{ acc_words[2] }}))
+                success := and(success, eq(mload(NUM_ACC_LIMB_BITS_MPTR), {{ acc_words[3] }}))
+                {%- if !accumulator_computations.is_empty() %}
+
+                // Read the KZG accumulator from the instances: every limb range-checked, the
+                // coordinates below q, both points on the curve
+                {
+                    {%- for line in accumulator_computations %}
+                    {{ line }}
+                    {%- endfor %}
+                }
+                {%- endif %}
+
                 pop(q)
             }
 
@@ -454,6 +471,37 @@ contract Halo2Verifier {
                 }
                 {%- endfor %}
             }
+
+            {%- if !accumulator_computations.is_empty() %}
+
+            // Fold the accumulator into the pairing with a random challenge c:
+            // lhs += c * acc_lhs, rhs += c * acc_rhs
+            {
+                mstore(0x00, mload(ACC_LHS_X_MPTR))
+                mstore(0x20, mload(ACC_LHS_Y_MPTR))
+                mstore(0x40, mload(ACC_RHS_X_MPTR))
+                mstore(0x60, mload(ACC_RHS_Y_MPTR))
+                mstore(0x80, mload(PAIRING_LHS_X_MPTR))
+                mstore(0xa0, mload(PAIRING_LHS_Y_MPTR))
+                mstore(0xc0, mload(PAIRING_RHS_X_MPTR))
+                mstore(0xe0, mload(PAIRING_RHS_Y_MPTR))
+                let challenge := mod(keccak256(0x00, 0x100), r)
+
+                // [pairing_lhs] += challenge * [acc_lhs]
+                success := ec_mul_acc(success, challenge)
+                success := ec_add_acc(success, mload(PAIRING_LHS_X_MPTR), mload(PAIRING_LHS_Y_MPTR))
+                mstore(PAIRING_LHS_X_MPTR, mload(0x00))
+                mstore(PAIRING_LHS_Y_MPTR, mload(0x20))
+
+                // [pairing_rhs] += challenge * [acc_rhs]
+                mstore(0x00, mload(ACC_RHS_X_MPTR))
+                mstore(0x20, mload(ACC_RHS_Y_MPTR))
+                success := ec_mul_acc(success, challenge)
+                success := ec_add_acc(success, mload(PAIRING_RHS_X_MPTR), mload(PAIRING_RHS_Y_MPTR))
+                mstore(PAIRING_RHS_X_MPTR, mload(0x00))
+                mstore(PAIRING_RHS_Y_MPTR, mload(0x20))
+            }
+            {%- endif %}
 
             // Perform pairing
             success := ec_pairing(

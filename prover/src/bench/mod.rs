@@ -7,6 +7,7 @@
 
 pub mod aggregation;
 pub mod onchain;
+pub mod shared_aggregation;
 pub mod shared_verifier;
 
 use std::path::Path;

@@ -3,6 +3,8 @@
 //! verifier").
 //!
 //! - [`pair`]: which proof system an app circuit belongs to, and its rendered and compiled pair.
+//! - [`aggregation`]: the same for aggregation circuits (the KZG accumulator in the first
+//!   instances is part of the verifier and the key).
 //! - [`compile`]: both contracts through [`super::codegen::compile`] (the one solc path), the
 //!   key's runtime and code hash.
 //! - [`mod@write`]: the pair as files (sources with headers, forge-style artifacts).
@@ -10,6 +12,7 @@
 //! - [`deployable`]: the pair as deployments take it (the verifier's canonical header, so one
 //!   bytecode and one CREATE2 address per proof system) and what a chain needs of it.
 
+pub mod aggregation;
 pub mod compile;
 pub mod deployable;
 pub mod local_evm;
@@ -18,6 +21,7 @@ pub mod write;
 
 use std::path::PathBuf;
 
+pub use aggregation::{aggregation_pair, aggregation_proof_system_of, aggregation_provenance, AGGREGATION_ACCUMULATOR};
 pub use compile::{compile_pair, CompiledPair};
 pub use deployable::{deployable_pair, shared_verifier_code, SHARED_VERIFIER_COMMAND};
 pub use local_evm::{Deployed, LocalEvm};

@@ -57,7 +57,8 @@ pub fn app_provenance(keys: &AppKeys, srs: &SrsSource, command: &str) -> Provena
     }
 }
 
-/// An app circuit's verifier and key, rendered and compiled.
+/// An app circuit's (or, from [`super::aggregation_pair`], an aggregation circuit's) verifier
+/// and key, rendered and compiled.
 #[derive(Clone, Debug)]
 pub struct AppPair {
     /// The sources.
