@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 use super::peak_rss_mb;
 use crate::aggregate::config::{default_k, AggregationShape};
 use crate::aggregate::{aggregate, app_snark, AggregationKeys};
+use crate::circuit::config::Layout;
 use crate::circuit::instances::ACCUMULATOR_LIMBS;
-use crate::circuit::{AppShape, AppWitness};
+use crate::circuit::{AppCircuitConfig, AppShape, AppWitness};
 use crate::demo::demo_request_sized;
 use crate::evm::codegen::{compile, verifier_source, MAX_RUNTIME_SIZE};
 use crate::evm::exec::{calldata_gas, deploy_and_call};
@@ -33,6 +34,9 @@ pub const BENCH_COMMAND: &str = "cargo run -p zkguard-prover --bin shared-verifi
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SharedAggregationCase {
+    /// The app circuit's layout (`compact` in the records made before it was recorded).
+    #[serde(default)]
+    pub layout: Layout,
     /// App proofs aggregated (N).
     pub proofs: usize,
     /// Samples per app proof (B).
@@ -89,19 +93,20 @@ pub struct SharedAggregationCase {
     pub load: String,
 }
 
-/// Runs one case: `proofs` app proofs of batch `batch_size`, keys in `cache`.
+/// Runs one case: `proofs` app proofs of batch `batch_size` in `layout`, keys in `cache`.
 pub fn run_shared_aggregation_case(
     root: &Path,
     proofs: usize,
     batch_size: usize,
     scores: bool,
+    layout: Layout,
     cache: &Path,
 ) -> anyhow::Result<SharedAggregationCase> {
     let solc = root.join("scripts/solc");
     let req = demo_request_sized(proofs, batch_size, scores, None, cache.to_path_buf(), solc.clone(), BENCH_COMMAND);
     let started = Instant::now();
     let shape = AppShape::new(req.model.shape(), batch_size).with_scores(scores);
-    let app_config = AppKeys::choose_config(&shape, req.max_columns)?;
+    let app_config = AppCircuitConfig::for_layout(&shape, layout, req.max_columns)?;
     let app_params = load_params(&req.srs, app_config.k(), cache)?;
     let app_keys = AppKeys::load_or_generate(app_config, &app_params, &req.srs, cache)?;
     let mut snarks = vec![];
@@ -154,6 +159,7 @@ pub fn run_shared_aggregation_case(
     let decisions: usize = req.batches.iter().map(Vec::len).sum();
     let p = &keys.config.params;
     Ok(SharedAggregationCase {
+        layout,
         proofs,
         batch_size,
         scores,

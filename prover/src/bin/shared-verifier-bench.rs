@@ -5,7 +5,7 @@
 //! `cargo run -p zkguard-prover --bin shared-verifier-bench -- --batches 1,16,64 --prove-max 64`
 //!
 //! Batch mode (aggregation proofs on the shared verifier, see
-//! `zkguard_prover::bench::shared_aggregation`): `--aggregate N:B[:none],...` writes
+//! `zkguard_prover::bench::shared_aggregation`): `--aggregate N:B[:none][:fast],...` writes
 //! `bench/shared_aggregation.json` (`--append` keeps earlier cases; run one case per process so
 //! that its peak memory is its own):
 //! `cargo run -p zkguard-prover --bin shared-verifier-bench -- --aggregate 1:256:none --append`
@@ -68,9 +68,9 @@ fn aggregate(args: &Args, root: &std::path::Path) -> anyhow::Result<()> {
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("bench/shared_aggregation.json"));
     let mut cases: Vec<SharedAggregationCase> = read_cases(&out, args.append)?;
     for case in &args.aggregate {
-        let (proofs, batch, scores) = parse_aggregation_case(case)?;
-        eprintln!("aggregation case: N = {proofs}, B = {batch}, scores {scores}");
-        let result = run_shared_aggregation_case(root, proofs, batch, scores, &args.cache)
+        let (proofs, batch, scores, layout) = parse_aggregation_case(case)?;
+        eprintln!("aggregation case: N = {proofs}, B = {batch}, scores {scores}, layout {layout}");
+        let result = run_shared_aggregation_case(root, proofs, batch, scores, layout, &args.cache)
             .with_context(|| format!("aggregation case {case}"))?;
         eprintln!("{}", serde_json::to_string(&result)?);
         cases.push(result);
