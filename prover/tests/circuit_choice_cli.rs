@@ -5,6 +5,10 @@
 //! unknown layout and of `--max-columns` with `--layout fast` before any work) and `--no-scores`
 //! (a proof without score instances that verifies, and `verify` saying there are none).
 
+mod cli_harness;
+
+use cli_harness::{cache, run, s};
+
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
@@ -19,24 +23,6 @@ use zkguard_prover::keys::cache::circuit_digest;
 
 const FEATURES: usize = 4;
 const BATCH: usize = 4;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf()
-}
-
-fn cache() -> String {
-    root().join("target/zkguard-test-cache").to_string_lossy().into_owned()
-}
-
-fn run(args: &[&str]) -> anyhow::Result<()> {
-    let parsed = Cli::try_parse_from(std::iter::once("zkguard").chain(args.iter().copied()))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    cli::run(parsed.command)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 fn err_of(result: anyhow::Result<()>) -> String {
     format!("{:#}", result.expect_err("expected a refusal"))

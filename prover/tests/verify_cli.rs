@@ -4,34 +4,20 @@
 //! `--commitment`, `--circuit`, `--context` and its parts), and `verify --vk FILE` from an exported
 //! verifying key with an empty cache. Also the bad flags that must fail before any work.
 
+mod cli_harness;
+
+use cli_harness::{cache, root, run, s};
+
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use serde_json::Value;
 use zkguard_prover::artifact::{self, QuantizedFile};
-use zkguard_prover::cli::{self, Cli};
+use zkguard_prover::cli::Cli;
 use zkguard_prover::demo;
 
 const FEATURES: usize = 4;
 const BATCH: usize = 4;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf()
-}
-
-fn cache() -> String {
-    root().join("target/zkguard-test-cache").to_string_lossy().into_owned()
-}
-
-fn run(args: &[&str]) -> anyhow::Result<()> {
-    let parsed = Cli::try_parse_from(std::iter::once("zkguard").chain(args.iter().copied()))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    cli::run(parsed.command)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// The demo model as a quantized file and its rows as a CSV (values in fixed point / 2^10).
 fn inputs(dir: &Path, name: &str, weight0: i64) -> (PathBuf, PathBuf) {
