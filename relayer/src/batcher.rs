@@ -84,7 +84,7 @@ pub fn form_batches(store: &dyn JobStore, models: &Models, max_wait_ms: u64) -> 
                 issued_at: (now / 1000) as u64 - ISSUED_AT_MARGIN_S,
                 subjects,
                 nonce_floor: now as u64,
-                segments: model.aggregation.as_ref().map_or(0, |a| a.proofs),
+                segments: model.aggregation.as_ref().map_or(0, |a| a.shape.proofs),
                 aggregation_mb: crate::worker::aggregation_mb(model),
             })?;
             tracing::info!(batch = batch.id, model = %model.id, jobs = members.len(), samples = batch.sample_count,

@@ -119,9 +119,8 @@ pub struct InputPolicyContext {
 
 /// Batch mode of a served model: N app proofs aggregated into one.
 pub struct Aggregation {
-    /// App proofs per aggregation proof (N).
-    pub proofs: usize,
-    /// The aggregation circuit's shape (its digest and k), known without its keys.
+    /// The aggregation circuit's shape (N app proofs per aggregation, its digest and k), known
+    /// without its keys.
     pub shape: AggregationShape,
     /// Its keys and parameters: loaded only by a process that may aggregate (the `prover` and
     /// `all` roles, when the memory budget admits the aggregation's estimate); `None` elsewhere,
@@ -168,7 +167,7 @@ impl std::fmt::Debug for ServedModel {
             .field("name", &self.model.name)
             .field("batch_size", &self.batch_size)
             .field("circuit", &self.keys.digest)
-            .field("aggregate", &self.aggregation.as_ref().map(|a| (a.proofs, a.shape.k)))
+            .field("aggregate", &self.aggregation.as_ref().map(|a| (a.shape.proofs, a.shape.k)))
             .finish_non_exhaustive()
     }
 }
@@ -181,7 +180,7 @@ impl ServedModel {
 
     /// App proofs per transaction: N in batch mode, 1 in direct mode.
     pub fn proofs_per_batch(&self) -> usize {
-        self.aggregation.as_ref().map_or(1, |a| a.proofs)
+        self.aggregation.as_ref().map_or(1, |a| a.shape.proofs)
     }
 
     /// Most samples one batch (one transaction) holds: N * B in batch mode, B in direct mode.
@@ -322,7 +321,7 @@ fn load_aggregation(
     if !policy.loads(aggregation_memory_mb(k)) {
         tracing::info!(model = %m.id, proofs, k, aggregation = %&digest[..12], ?policy,
             "aggregation keys not loaded: this process never aggregates this model");
-        return Ok(Aggregation { proofs, shape: agg_shape, prover: None });
+        return Ok(Aggregation { shape: agg_shape, prover: None });
     }
     let cached = AggregationKeys::cache_path(&digest, &srs, cache).join("pk.bin").exists();
     if cached {
@@ -339,7 +338,7 @@ fn load_aggregation(
         .map_err(aggregation_err)?;
     tracing::info!(model = %m.id, proofs, k, aggregation = %&digest[..12], seconds = started.elapsed().as_secs_f64(),
         "aggregation keys ready");
-    Ok(Aggregation { proofs, shape: agg_shape, prover: Some(AggregationProver { keys, params }) })
+    Ok(Aggregation { shape: agg_shape, prover: Some(AggregationProver { keys, params }) })
 }
 
 /// Loads every configured model (blocking: keygen may take seconds), with the aggregation keys

@@ -247,7 +247,7 @@ pub fn prove_batch(
     match &model.aggregation {
         None => prove_direct(model, quantized_rows(model, jobs)?, salt_of(batch)?, ctx),
         Some(aggregation) => {
-            let segments = (0..aggregation.proofs)
+            let segments = (0..aggregation.shape.proofs)
                 .map(|i| prove_segment(model, batch, jobs, ctx, i))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(aggregate_segments(model, &segments, ctx)?)
@@ -294,7 +294,7 @@ pub fn prove_segment(
     let aggregation = batch_mode(model)?;
     let rows = quantized_rows(model, jobs)?;
     let salt = salt_of(batch)?;
-    let (samples, proofs, batch_size) = (rows.len(), aggregation.proofs, model.batch_size);
+    let (samples, proofs, batch_size) = (rows.len(), aggregation.shape.proofs, model.batch_size);
     let sizes =
         segment_sizes(samples, proofs, batch_size).ok_or(BatchFailure::Split { samples, proofs, batch_size })?;
     let Some(&size) = sizes.get(index) else {
@@ -333,8 +333,8 @@ pub fn aggregate_segments(
     ctx: &SubmissionContext,
 ) -> Result<BatchUpdate, BatchFailure> {
     let aggregation = batch_mode(model)?;
-    if segments.len() != aggregation.proofs {
-        return Err(BatchFailure::SegmentCount { stored: segments.len(), proofs: aggregation.proofs });
+    if segments.len() != aggregation.shape.proofs {
+        return Err(BatchFailure::SegmentCount { stored: segments.len(), proofs: aggregation.shape.proofs });
     }
     let (mut snarks, mut decisions, mut scores) = (vec![], vec![], vec![]);
     for (i, s) in segments.iter().enumerate() {

@@ -250,7 +250,7 @@ pub fn expected_from_config(config: &Config, m: &ModelConfig) -> Result<Expected
 
 /// The expected registration of a loaded model.
 pub fn expected_from_served(model: &ServedModel) -> Result<ExpectedRegistration, RegistrationError> {
-    let aggregate = model.aggregation.as_ref().map(|a| (a.proofs, a.shape.k));
+    let aggregate = model.aggregation.as_ref().map(|a| (a.shape.proofs, a.shape.k));
     let has_scores = model.keys.config.shape.has_scores;
     expected_for(&model.id, &model.model, model.batch_size, has_scores, &model.keys.digest, aggregate)
 }

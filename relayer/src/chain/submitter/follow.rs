@@ -181,7 +181,7 @@ impl Submitter {
         let model = self.models.get(&b.model_id)?;
         let per_proof = model.keys.config.shape.layout().len();
         let (offset, proofs) = match &model.aggregation {
-            Some(a) => (ACCUMULATOR_LIMBS, a.proofs),
+            Some(a) => (ACCUMULATOR_LIMBS, a.shape.proofs),
             None => (0, 1),
         };
         let instances = b.instances.as_ref()?;

@@ -62,7 +62,7 @@ fn input_commitments(instances: &[String], model: &crate::model::ServedModel) ->
     use zkguard_prover::circuit::instances::{ACCUMULATOR_LIMBS, INPUT_COMMITMENT_INDEX};
     let app = model.keys.config.shape.layout().len();
     let (limbs, segments) = match &model.aggregation {
-        Some(a) => (ACCUMULATOR_LIMBS, a.proofs),
+        Some(a) => (ACCUMULATOR_LIMBS, a.shape.proofs),
         None => (0, 1),
     };
     (0..segments)
