@@ -490,6 +490,24 @@ mod tests {
         assert_eq!(verified.decisions[..3], good.decisions[..]);
     }
 
+    /// A process that did not load the aggregation keys refuses to aggregate, after checking
+    /// the segments, with a typed failure naming the model (the pool never claims such work).
+    #[test]
+    fn aggregating_without_the_aggregation_keys_is_a_typed_failure() {
+        let direct = served_demo();
+        let ctx = zkguard_prover::demo::demo_context(3);
+        let segment = stored_segment(&direct, &ctx);
+        let shape = zkguard_prover::aggregate::AggregationShape::new(
+            &direct.keys.digest,
+            direct.keys.config.shape.layout().len(),
+            1,
+            20,
+        );
+        let model = ServedModel { aggregation: Some(Aggregation { shape, prover: None }), ..served_demo() };
+        let err = aggregate_segments(&model, &[segment], &ctx).unwrap_err();
+        assert!(matches!(err, BatchFailure::NoAggregationKeys(ref id) if id == "1"), "{err:?}");
+    }
+
     #[test]
     fn screening_refuses_only_the_job_with_the_unprovable_row() {
         let model = logistic();
