@@ -63,10 +63,10 @@ pub struct ModelRegistrationArgs {
     /// Batch mode: register the aggregation verifier of N app proofs (absent: direct mode).
     #[arg(long, value_name = "N")]
     pub aggregate: Option<usize>,
-    /// Which verifier: `shared` (direct mode's default: the proof system's verifier, deployed once
-    /// per chain at its CREATE2 address, and this model's key contract) or `unrolled` (a verifier
-    /// generated for this circuit alone; batch mode's default and, until the shared verifier
-    /// aggregates, its only one).
+    /// Which verifier: `shared` (the default, in both modes: the proof system's verifier, deployed
+    /// once per chain at its CREATE2 address, and this model's key contract; in batch mode the
+    /// aggregation circuits' shared verifier and the aggregation circuit's key) or `unrolled` (a
+    /// verifier generated for this circuit alone).
     #[arg(long, value_enum)]
     pub verifier: Option<VerifierKind>,
     /// How the circuit holds the model: `committed` (one circuit per shape) or `fixed` (the
@@ -219,7 +219,7 @@ pub fn run(args: DeployArgs) -> anyhow::Result<()> {
         m.window_seconds.is_none() || m.action == Action::Breaker,
         "--window-seconds applies to --action breaker only"
     );
-    let verifier = VerifierKind::for_mode(m.verifier, m.aggregate)?;
+    let verifier = m.verifier.unwrap_or_default();
     let circuit = match &args.model {
         None => None,
         Some(path) => {

@@ -100,14 +100,15 @@ pub struct CircuitIdentity {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum VerifierCode {
     /// A verifier generated for this circuit alone (snark-verifier's unrolled code: the key and
-    /// the instance count are in its code), behind `ZkGuardVerifier`. Batch mode's aggregation
-    /// verifier is always one.
+    /// the instance count are in its code), behind `ZkGuardVerifier`.
     Unrolled {
         /// Its creation code.
         creation: Vec<u8>,
     },
     /// The proof system's shared `Halo2Verifier` (deployed once per chain through CREATE2) and
-    /// this circuit's `Halo2VerifyingKey` contract, behind `ZkGuardKeyedVerifier`.
+    /// this circuit's `Halo2VerifyingKey` contract, behind `ZkGuardKeyedVerifier` (in batch mode
+    /// the aggregation circuits' verifier, with the KZG accumulator, and the aggregation circuit's
+    /// key).
     Shared(SharedVerifierCode),
 }
 

@@ -7,7 +7,8 @@
 //! instance, a changed accumulator limb, a limb re-encoded out of range with the same joined value,
 //! an instance `>= r`, truncated calldata, the app circuit's key, and a key of the same size whose
 //! accumulator words are an app key's (or another limb width) are refused. The app circuit's own
-//! shared verifier refuses the aggregation key and still accepts its app proofs.
+//! shared verifier refuses the aggregation key and still accepts its app proofs. The deployable
+//! pair (`deployable_aggregation_pair`) has one verifier bytecode whatever the command.
 
 use alloy_primitives::{Address, U256};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
@@ -16,7 +17,10 @@ use zkguard_prover::aggregate::{AggregationKeys, AggregationShape};
 use zkguard_prover::circuit::{AppShape, AppWitness};
 use zkguard_prover::demo;
 use zkguard_prover::evm::context::FIELD_MODULUS;
-use zkguard_prover::evm::shared_verifier::{aggregation_pair, app_pair, LocalEvm, AGGREGATION_ACCUMULATOR};
+use zkguard_prover::evm::shared_verifier::{
+    aggregation_pair, app_pair, deployable_aggregation_pair, shared_verifier_code, LocalEvm, AGGREGATION_ACCUMULATOR,
+    SHARED_AGGREGATION_VERIFIER_COMMAND,
+};
 use zkguard_prover::evm::CallOutcome;
 use zkguard_prover::keys::{load_params, AppKeys, SrsSource};
 use zkguard_prover::pipeline::fixture::Fixture;
@@ -81,6 +85,18 @@ fn shared_aggregation_verifier_accepts_valid_and_refuses_tampered_calls() {
         AggregationKeys::load_or_generate(agg_shape, &app_keys, &app_params, &params, &srs, &cache_dir()).unwrap();
     let agg = aggregation_pair(&keys, &params, &srs, COMMAND, &solc).unwrap();
     let app = app_pair(&app_keys, &app_params, &srs, COMMAND, &solc).unwrap();
+    // As deployments render it: the verifier under the canonical header whatever the command (one
+    // bytecode, one CREATE2 address), the key under the command's; the same proof system.
+    let [deployed_a, deployed_b] = ["zkguard deploy --aggregate 2 ...", "zkguard demo"]
+        .map(|command| deployable_aggregation_pair(&keys, &params, &srs, command, &solc).unwrap());
+    assert_eq!(deployed_a.compiled.verifier.creation, deployed_b.compiled.verifier.creation);
+    assert!(deployed_a.rendered.verifier_sol.contains(SHARED_AGGREGATION_VERIFIER_COMMAND));
+    assert!(deployed_a.rendered.vk_sol.contains("zkguard deploy --aggregate 2 ..."));
+    assert_eq!(deployed_a.compiled.vk_codehash, deployed_b.compiled.vk_codehash);
+    assert_eq!(deployed_a.compiled.vk_codehash, agg.compiled.vk_codehash);
+    assert_eq!(deployed_a.rendered.proof_system_digest, agg.rendered.proof_system_digest);
+    assert_eq!(deployed_a.rendered.accumulator, Some(AGGREGATION_ACCUMULATOR));
+    assert_eq!(shared_verifier_code(&deployed_a).proof_system_digest, agg.rendered.proof_system_digest);
     assert_eq!(agg.rendered.accumulator, Some(AGGREGATION_ACCUMULATOR));
     assert_eq!(app.rendered.accumulator, None);
     assert_ne!(agg.rendered.proof_system_digest, app.rendered.proof_system_digest);

@@ -1,7 +1,8 @@
 //! Batch mode end to end: the relayer aggregates the app proofs of a batch into one proof and
-//! submits it to a Guard whose model is registered with the aggregation verifier (proofCount N,
-//! 12 accumulator limbs). Real anvil, real contracts, real SQLite, real proofs (the logistic model
-//! at B = 4, N = 1 by default, aggregation k = 20; keys and the generated verifier cached in
+//! submits it to a Guard whose model is registered with the shared aggregation verifier and the
+//! aggregation's key behind `ZkGuardKeyedVerifier` (proofCount N, 12 accumulator limbs). Real
+//! anvil, real contracts, real SQLite, real proofs (the logistic model at B = 4, N = 1 by
+//! default, aggregation k = 20; keys and the generated verifier cached in
 //! `target/zkguard-test-cache`). Its own test binary, so its aggregation proof (~3.6 GB) never runs
 //! next to the direct-mode tests' proofs.
 
@@ -36,7 +37,9 @@ async fn batch_mode_happy_path_aggregated_proof_confirmed_and_the_guard_acts() {
     let started = Instant::now();
     let n = aggregate_n();
     let d = Deployment::start_in_mode(B, Some(n)).await;
-    eprintln!("aggregation verifier deployed after {:.1} s", started.elapsed().as_secs_f64());
+    // `zkguard deploy`'s default: the aggregation circuits' shared verifier and the key.
+    assert_eq!(d.circuit.verifier.kind(), "shared", "batch mode on the shared aggregation verifier");
+    eprintln!("shared aggregation verifier and key deployed after {:.1} s", started.elapsed().as_secs_f64());
     let dir = tempfile::tempdir().unwrap();
     let mut setup = Setup::new(dir.path(), &d);
     // Flush on size only (n * B samples), so the three requests make exactly one batch.

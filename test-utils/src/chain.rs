@@ -1,7 +1,8 @@
 //! A real anvil with zkguard's contracts and the logistic model registered, plus the model's
-//! circuit (keys, verifier) for a batch size, prepared once per test process. Direct mode
-//! deploys the shared verifier and the model's key behind `ZkGuardKeyedVerifier` (the default of
-//! `zkguard deploy`), batch mode the unrolled aggregation verifier.
+//! circuit (keys, verifier) for a batch size, prepared once per test process. Both modes deploy on
+//! the shared verifier (the default of `zkguard deploy`): direct mode the app circuits' verifier
+//! and the model's key, batch mode the aggregation circuits' verifier and the aggregation
+//! circuit's key, behind `ZkGuardKeyedVerifier`.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -60,8 +61,8 @@ pub fn circuit_in_mode(batch_size: usize, aggregate: Option<usize>) -> Arc<Circu
             batch_size,
             visibility: zkguard_prover::circuit::Visibility::Committed,
             aggregate,
-            // direct mode on the shared verifier (the keyed wrapper), batch mode unrolled
-            verifier: VerifierKind::for_mode(None, aggregate).expect("the default verifier of a mode"),
+            // both modes on the shared verifier (the keyed wrapper), as `zkguard deploy` by default
+            verifier: VerifierKind::default(),
             max_columns: zkguard_prover::circuit::config::DEFAULT_MAX_ADVICE_COLUMNS,
             srs: SrsSource::InsecureDev,
             cache_dir: cache_dir(),
@@ -124,9 +125,9 @@ impl Deployment {
         Self::start_in_mode(batch_size, None).await
     }
 
-    /// Starts anvil and deploys everything for `batch_size`, in batch mode with the aggregation
-    /// verifier of N proofs when `aggregate = Some(N)` (registered with proofCount N and 12
-    /// accumulator limbs).
+    /// Starts anvil and deploys everything for `batch_size`, in batch mode with the shared
+    /// aggregation verifier and the key of the aggregation of N proofs when `aggregate = Some(N)`
+    /// (registered with proofCount N and 12 accumulator limbs).
     pub async fn start_in_mode(batch_size: usize, aggregate: Option<usize>) -> Self {
         Self::start_with_inputs(batch_size, aggregate, |relayer| InputPolicyArgs::Submitters {
             submitters: vec![relayer],

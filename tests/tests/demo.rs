@@ -4,7 +4,8 @@
 //! proof aggregated, at B = 4 instead of 16), on a real anvil with the relayer in-process on SQLite. It checks what a
 //! user is shown: every request confirmed, the breaker tripped by a verified proof and the vault
 //! refusing withdrawals, the filter's verdicts and the token refusing a flagged subject, and the
-//! report and summary written.
+//! report and summary written; both models on a shared verifier (the screening model on the
+//! aggregation circuits' one) and the summary table's per-model deployment gas and gas per decision.
 
 use zkguard_cli::demo::{run, DemoArgs};
 use zkguard_test_utils::repo_root;
@@ -64,14 +65,24 @@ fn demo_flow_trips_the_breaker_and_filters_subjects() {
     assert_eq!(summary["outcome"]["confirmed"], 15);
     assert_eq!(summary["outcome"]["attacks"].as_array().map(Vec::len), Some(2));
     assert!(summary["gas_per_decision"].as_f64().unwrap() > 0.0);
-    // The breaker model (direct) on the shared verifier, deployed by it (the first on this chain),
-    // the screening model (batch) on its unrolled aggregation verifier.
+    // Both models on a shared verifier, each deployed by the demo (the first of its proof system
+    // on this chain): the breaker model (direct) on the app circuits' verifier, the screening
+    // model (batch) on the aggregation circuits' verifier (another proof system: another address).
     let deployments = &summary["outcome"]["deployments"];
-    assert_eq!(deployments[0]["verifierKind"], "shared", "{deployments}");
-    assert_eq!(deployments[0]["rawVerifierReused"], false);
-    assert!(deployments[0]["keyDeployGas"].as_u64().unwrap() > 0 && deployments[0]["verifyingKey"].is_string());
-    let own = deployments[0]["keyDeployGas"].as_u64().unwrap() + deployments[0]["wrapperDeployGas"].as_u64().unwrap();
-    assert_eq!(deployments[0]["modelDeployGas"].as_u64(), Some(own), "key + wrapper");
-    assert_eq!(deployments[1]["verifierKind"], "unrolled", "{deployments}");
-    assert!(deployments[1]["verifyingKey"].is_null());
+    for d in deployments.as_array().unwrap() {
+        assert_eq!(d["verifierKind"], "shared", "{deployments}");
+        assert_eq!(d["rawVerifierReused"], false, "{deployments}");
+        assert!(d["verifierDeployGas"].as_u64().unwrap() > 0, "{deployments}");
+        assert!(d["keyDeployGas"].as_u64().unwrap() > 0 && d["verifyingKey"].is_string(), "{deployments}");
+        let own = d["keyDeployGas"].as_u64().unwrap() + d["wrapperDeployGas"].as_u64().unwrap();
+        assert_eq!(d["modelDeployGas"].as_u64(), Some(own), "key + wrapper: {deployments}");
+    }
+    assert_eq!(deployments.as_array().map(Vec::len), Some(2));
+    assert_ne!(deployments[0]["rawVerifier"], deployments[1]["rawVerifier"], "{deployments}");
+    // The summary table names both deployments and the gas per decision of each mode.
+    let table = zkguard_cli::demo::results::summary_table(&outcome);
+    for line in ["direct: 14 transaction(s)", "batch: 1 transaction(s)", "model 1 (direct): shared verifier"] {
+        assert!(table.contains(line), "{line}: {table}");
+    }
+    assert!(table.contains("model 2 (batch (1 proof aggregated)): shared verifier"), "{table}");
 }

@@ -82,9 +82,10 @@ pub struct DemoArgs {
     /// commitment) or `fixed` (constants: the verifying keys pin the models, faster proofs).
     #[arg(long, value_enum, default_value_t = Visibility::Committed)]
     pub visibility: Visibility,
-    /// The breaker model's verifier (direct mode): `shared` (the proof system's verifier, deployed
-    /// once through CREATE2, and the model's key contract) or `unrolled` (a verifier generated for
-    /// the circuit). The screening model is in batch mode: always the unrolled aggregation verifier.
+    /// Both models' verifiers: `shared` (the proof system's verifier, deployed once through CREATE2,
+    /// and the model's key contract; for the screening model in batch mode, the aggregation
+    /// circuits' shared verifier and the aggregation's key) or `unrolled` (a verifier generated for
+    /// each circuit).
     #[arg(long, value_enum, default_value_t = VerifierKind::Shared)]
     pub verifier: VerifierKind,
     /// Key, parameter and verifier cache (reused across runs).
@@ -270,7 +271,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
     let generated_dir = args.work_dir.join("generated");
     for (m, quantized, batch_size, aggregate, verifier) in [
         (&mut breaker, breaker_q, args.window, None, args.verifier),
-        (&mut filter, filter_q, args.filter_batch, Some(args.aggregate), VerifierKind::Unrolled),
+        (&mut filter, filter_q, args.filter_batch, Some(args.aggregate), args.verifier),
     ] {
         let t = Instant::now();
         let circuit = prepare(&DeployableRequest {

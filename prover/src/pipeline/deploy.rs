@@ -3,10 +3,10 @@
 //! direct mode (one app proof per transaction) or batch mode (the aggregation of N app proofs). No
 //! network I/O: `zkguard deploy`, `zkguard demo` and the relayer's tests put this on a chain.
 //!
-//! Which verifier ([`VerifierKind`]): in direct mode the proof system's shared verifier and the
-//! circuit's key contract ([`crate::evm::shared_verifier`], the default) or a verifier generated
-//! for the circuit alone (unrolled); batch mode's aggregation circuit always gets the unrolled one
-//! (the shared verifier has no accumulator yet).
+//! Which verifier ([`VerifierKind`]), in both modes: the proof system's shared verifier and the
+//! circuit's key contract ([`crate::evm::shared_verifier`], the default; in batch mode the
+//! aggregation circuits' shared verifier, which reads the KZG accumulator in the first 12
+//! instances) or a verifier generated for the circuit alone (unrolled).
 //!
 //! The verifier's creation code and the circuit's exact proof length are cached next to the keys
 //! ([`super::verifier_cache`]); digests are derived without keys, so a second run loads no key,
@@ -33,37 +33,28 @@ use crate::aggregate::{AggregateError, AggregationKeys, AggregationShape};
 use crate::circuit::{AppShape, InstanceLayout, Visibility};
 use crate::evm::codegen::{write_verifier, CodegenError, GeneratedVerifier};
 use crate::evm::proof_length::proof_length;
-use crate::evm::shared_verifier::{deployable_pair, shared_verifier_code, write_pair, SharedPairError};
+use crate::evm::shared_verifier::{
+    deployable_aggregation_pair, deployable_pair, shared_verifier_code, write_pair, SharedPairError,
+};
 use crate::identity::{circuit_identity, CircuitIdentity, IdentityError};
 use crate::keys::cache::circuit_digest;
 use crate::keys::{load_params, AppKeys, KeyError, SrsError, SrsSource};
 use crate::prove::Transcript;
 use crate::quant::QuantizedModel;
 
-/// Which Solidity verifier a circuit is deployed with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+/// Which Solidity verifier a circuit is deployed with (the default: shared, in both modes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum VerifierKind {
     /// The proof system's shared verifier (deployed once per chain, CREATE2) and the circuit's
     /// verifying-key contract, behind `ZkGuardKeyedVerifier`: a model deploys only its key and
-    /// wrapper. Direct mode only.
+    /// wrapper. In batch mode, the aggregation circuits' shared verifier (with the KZG
+    /// accumulator) and the aggregation circuit's key.
+    #[default]
     Shared,
     /// A verifier generated for this circuit alone (its key and instance count unrolled into its
-    /// code), behind `ZkGuardVerifier`. Batch mode's aggregation verifier is always one.
+    /// code), behind `ZkGuardVerifier`.
     Unrolled,
-}
-
-impl VerifierKind {
-    /// The verifier of a mode: `requested`, or by default the shared one in direct mode and the
-    /// unrolled one in batch mode (`aggregate = Some(N)`); the shared one in batch mode is refused.
-    pub fn for_mode(requested: Option<Self>, aggregate: Option<usize>) -> Result<Self, DeployableError> {
-        match (requested, aggregate) {
-            (Some(Self::Shared), Some(proofs)) => Err(DeployableError::SharedVerifierInBatchMode { proofs }),
-            (Some(kind), _) => Ok(kind),
-            (None, None) => Ok(Self::Shared),
-            (None, Some(_)) => Ok(Self::Unrolled),
-        }
-    }
 }
 
 /// Why a circuit could not be prepared or registered.
@@ -114,18 +105,16 @@ pub enum DeployableError {
     /// The verifier cache.
     #[error(transparent)]
     Cache(#[from] VerifierCacheError),
-    /// The shared verifier asked for in batch mode.
-    #[error(
-        "the shared verifier has no accumulator yet: batch mode (--aggregate {proofs}) deploys the unrolled \
-         aggregation verifier (use --verifier unrolled, or leave --verifier out)"
-    )]
-    SharedVerifierInBatchMode {
-        /// N.
-        proofs: usize,
+    /// Rendering, compiling or writing the shared verifier and key (`what`: the app circuit's or
+    /// the aggregation circuit's).
+    #[error("{what}: {source}")]
+    SharedVerifier {
+        /// Which pair.
+        what: &'static str,
+        /// The error.
+        #[source]
+        source: SharedPairError,
     },
-    /// Rendering, compiling or writing the shared verifier and key.
-    #[error("shared verifier: {0}")]
-    SharedVerifier(#[source] SharedPairError),
 }
 
 /// What to prepare.
@@ -139,7 +128,7 @@ pub struct DeployableRequest {
     pub visibility: Visibility,
     /// Batch mode: app proofs per aggregation (N); `None`: direct mode.
     pub aggregate: Option<usize>,
-    /// Which verifier ([`VerifierKind::for_mode`]; shared in batch mode is refused).
+    /// Which verifier.
     pub verifier: VerifierKind,
     /// Advice-column budget of the app circuit.
     pub max_columns: usize,
@@ -227,9 +216,6 @@ pub fn prepare(req: &DeployableRequest) -> Result<DeployableCircuit, DeployableE
     if req.aggregate == Some(0) {
         return Err(DeployableError::NoProofs);
     }
-    if let (VerifierKind::Shared, Some(proofs)) = (req.verifier, req.aggregate) {
-        return Err(DeployableError::SharedVerifierInBatchMode { proofs });
-    }
     let shape = AppShape::for_model(&req.model, req.batch_size, req.visibility);
     let config = AppKeys::choose_config(&shape, req.max_columns).map_err(DeployableError::Layout)?;
     // The digests need no keys: with the verifier cached, nothing is loaded here (the relayer
@@ -248,28 +234,7 @@ pub fn prepare(req: &DeployableRequest) -> Result<DeployableCircuit, DeployableE
             let params = load_params(&req.srs, config.k(), &req.cache_dir).map_err(DeployableError::Params)?;
             let keys = AppKeys::load_or_generate(config, &params, &req.srs, &req.cache_dir)
                 .map_err(DeployableError::AppKeys)?;
-            let cached = match req.verifier {
-                VerifierKind::Unrolled => {
-                    let (generated, proof_length) = generate_verifier(req, &keys, &params, identity.app_instances)?;
-                    if let Some(dir) = &req.generated_dir {
-                        write_verifier(&generated, dir).map_err(DeployableError::WriteVerifier)?;
-                    }
-                    CachedVerifier {
-                        code: VerifierCode::Unrolled { creation: generated.compiled.creation },
-                        proof_length,
-                    }
-                }
-                VerifierKind::Shared => {
-                    let pair = deployable_pair(&keys, &params, &req.srs, &req.command, &req.solc)
-                        .map_err(DeployableError::SharedVerifier)?;
-                    if let Some(dir) = &req.generated_dir {
-                        write_pair(dir, &default_app_name(&keys), &pair.rendered, &pair.compiled)
-                            .map_err(DeployableError::SharedVerifier)?;
-                    }
-                    let proof_length = proof_length(keys.vk(), Transcript::Evm);
-                    CachedVerifier { code: VerifierCode::Shared(shared_verifier_code(&pair)), proof_length }
-                }
-            };
+            let cached = generate(req, &keys, &params, identity.app_instances)?;
             verifier_cache::store(&code_path, &cached)?;
             (cached, true)
         }
@@ -292,41 +257,70 @@ fn aggregation_shape(keys: &AppKeys, app_instances: usize, proofs: usize) -> Agg
     AggregationShape::new(&keys.digest, app_instances, proofs, default_k(proofs))
 }
 
-/// Generates and compiles the verifier: of the app circuit (direct mode), or of the aggregation
-/// circuit (batch mode; generates the aggregation keys when they are not cached: minutes, GBs).
-/// Returns it with the exact length of the proofs it verifies.
-fn generate_verifier(
+/// Generates and compiles the verifier of `req`'s kind: of the app circuit (direct mode), or of
+/// the aggregation circuit (batch mode; generates the aggregation keys when they are not cached:
+/// minutes, GBs); writes its Solidity when `req` says where. Returns its code with the exact
+/// length of the proofs it verifies.
+fn generate(
     req: &DeployableRequest,
     keys: &AppKeys,
     params: &ParamsKZG<Bn256>,
     app_instances: usize,
-) -> Result<(GeneratedVerifier, usize), DeployableError> {
-    match req.aggregate {
-        None => {
-            let spec = app_verifier_spec(keys, &req.srs, default_app_name(keys), req.command.clone());
-            let verifier = app_verifier(params, keys, spec, &req.solc)
-                .map_err(|source| DeployableError::Verifier { what: "direct verifier", source })?;
-            Ok((verifier, proof_length(keys.vk(), Transcript::Evm)))
-        }
-        Some(proofs) => {
-            let shape = aggregation_shape(keys, app_instances, proofs);
-            let agg_params =
-                load_params(&req.srs, shape.k, &req.cache_dir).map_err(DeployableError::AggregationParams)?;
-            let agg_keys =
-                AggregationKeys::load_or_generate(shape, keys, params, &agg_params, &req.srs, &req.cache_dir)
-                    .map_err(DeployableError::AggregationKeys)?;
-            let spec = aggregation_verifier_spec(
-                &agg_keys,
-                keys,
-                &req.srs,
-                default_batch_name(&agg_keys),
-                req.command.clone(),
-            );
+) -> Result<CachedVerifier, DeployableError> {
+    let Some(proofs) = req.aggregate else {
+        let proof_length = proof_length(keys.vk(), Transcript::Evm);
+        let code = match req.verifier {
+            VerifierKind::Unrolled => {
+                let spec = app_verifier_spec(keys, &req.srs, default_app_name(keys), req.command.clone());
+                let verifier = app_verifier(params, keys, spec, &req.solc)
+                    .map_err(|source| DeployableError::Verifier { what: "direct verifier", source })?;
+                unrolled(req, verifier)?
+            }
+            VerifierKind::Shared => {
+                let what = "shared verifier";
+                let shared = |source| DeployableError::SharedVerifier { what, source };
+                let pair = deployable_pair(keys, params, &req.srs, &req.command, &req.solc).map_err(shared)?;
+                if let Some(dir) = &req.generated_dir {
+                    write_pair(dir, &default_app_name(keys), &pair.rendered, &pair.compiled).map_err(shared)?;
+                }
+                VerifierCode::Shared(shared_verifier_code(&pair))
+            }
+        };
+        return Ok(CachedVerifier { code, proof_length });
+    };
+    let shape = aggregation_shape(keys, app_instances, proofs);
+    let agg_params = load_params(&req.srs, shape.k, &req.cache_dir).map_err(DeployableError::AggregationParams)?;
+    let agg_keys = AggregationKeys::load_or_generate(shape, keys, params, &agg_params, &req.srs, &req.cache_dir)
+        .map_err(DeployableError::AggregationKeys)?;
+    let proof_length = proof_length(agg_keys.vk(), Transcript::Evm);
+    let code = match req.verifier {
+        VerifierKind::Unrolled => {
+            let name = default_batch_name(&agg_keys);
+            let spec = aggregation_verifier_spec(&agg_keys, keys, &req.srs, name, req.command.clone());
             let verifier = aggregation_verifier(&agg_params, &agg_keys, spec, &req.solc)
                 .map_err(|source| DeployableError::Verifier { what: "aggregation verifier", source })?;
-            Ok((verifier, proof_length(agg_keys.vk(), Transcript::Evm)))
+            unrolled(req, verifier)?
         }
+        VerifierKind::Shared => {
+            let what = "shared aggregation verifier";
+            let shared = |source| DeployableError::SharedVerifier { what, source };
+            let pair = deployable_aggregation_pair(&agg_keys, &agg_params, &req.srs, &req.command, &req.solc)
+                .map_err(shared)?;
+            if let Some(dir) = &req.generated_dir {
+                write_pair(dir, &default_batch_name(&agg_keys), &pair.rendered, &pair.compiled).map_err(shared)?;
+            }
+            VerifierCode::Shared(shared_verifier_code(&pair))
+        }
+    };
+    Ok(CachedVerifier { code, proof_length })
+}
+
+/// A generated verifier's code, its Solidity written when `req` says where.
+fn unrolled(req: &DeployableRequest, verifier: GeneratedVerifier) -> Result<VerifierCode, DeployableError> {
+    if let Some(dir) = &req.generated_dir {
+        write_verifier(&verifier, dir).map_err(DeployableError::WriteVerifier)?;
     }
+    Ok(VerifierCode::Unrolled { creation: verifier.compiled.creation })
 }
 
 #[cfg(test)]
@@ -361,22 +355,46 @@ mod tests {
         ));
         let err = prepare(&DeployableRequest { aggregate: Some(0), ..request() }).unwrap_err();
         assert!(matches!(err, DeployableError::NoProofs), "{err:?}");
-        let shared_batch = DeployableRequest { aggregate: Some(2), verifier: VerifierKind::Shared, ..request() };
-        let err = prepare(&shared_batch).unwrap_err();
-        assert!(matches!(err, DeployableError::SharedVerifierInBatchMode { proofs: 2 }), "{err:?}");
-        assert!(err.to_string().contains("--verifier unrolled"), "{err}");
+        let shared_none = DeployableRequest { aggregate: Some(0), verifier: VerifierKind::Shared, ..request() };
+        assert!(matches!(prepare(&shared_none), Err(DeployableError::NoProofs)));
     }
 
     #[test]
-    fn the_default_verifier_is_shared_in_direct_mode_and_unrolled_in_batch_mode() {
-        use VerifierKind::{Shared, Unrolled};
-        assert_eq!(VerifierKind::for_mode(None, None).unwrap(), Shared);
-        assert_eq!(VerifierKind::for_mode(None, Some(2)).unwrap(), Unrolled);
-        assert_eq!(VerifierKind::for_mode(Some(Unrolled), None).unwrap(), Unrolled);
-        assert_eq!(VerifierKind::for_mode(Some(Unrolled), Some(2)).unwrap(), Unrolled);
-        assert_eq!(VerifierKind::for_mode(Some(Shared), None).unwrap(), Shared);
-        let err = VerifierKind::for_mode(Some(Shared), Some(4)).unwrap_err();
-        assert!(matches!(err, DeployableError::SharedVerifierInBatchMode { proofs: 4 }), "{err:?}");
+    fn the_default_verifier_is_the_shared_one() {
+        assert_eq!(VerifierKind::default(), VerifierKind::Shared);
+    }
+
+    #[test]
+    fn a_cached_shared_aggregation_verifier_is_registered_with_the_aggregation_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let req = DeployableRequest {
+            cache_dir: dir.path().to_path_buf(),
+            aggregate: Some(2),
+            verifier: VerifierKind::Shared,
+            ..request()
+        };
+        let config = AppKeys::choose_config(&AppShape::for_model(&req.model, 4, req.visibility), 1).unwrap();
+        let app_digest = circuit_digest(&config);
+        let identity = circuit_identity(&req.model, 4, &app_digest, Some((2, default_k(2)))).unwrap();
+        let agg_digest = AggregationShape::new(&app_digest, identity.app_instances, 2, default_k(2)).digest();
+        assert_eq!(hex::encode(identity.digest), agg_digest, "batch mode pins the aggregation circuit");
+        assert_eq!((identity.proof_count, identity.accumulator_limbs), (2, 12));
+        let code = VerifierCode::Shared(zkguard_contracts::registration::SharedVerifierCode {
+            proof_system_digest: FixedBytes::repeat_byte(1),
+            verifier_creation: vec![1],
+            verifier_runtime_hash: FixedBytes::repeat_byte(2),
+            key_creation: vec![3],
+            key_codehash: FixedBytes::repeat_byte(4),
+        });
+        let path = shared_verifier_cache_path(dir.path(), &req.srs, &agg_digest);
+        verifier_cache::store(&path, &CachedVerifier { code: code.clone(), proof_length: 2_240 }).unwrap();
+        // No keys, no aggregation keygen and no compiler (the solc path does not exist).
+        let circuit = prepare(&req).unwrap();
+        assert!(!circuit.generated);
+        assert_eq!((&circuit.verifier, circuit.proof_length, circuit.identity), (&code, 2_240, identity));
+        assert_eq!(circuit.app_digest, app_digest);
+        // The unrolled verifier of the same circuit has its own entry (not written here).
+        assert!(!verifier_cache_path(dir.path(), &req.srs, &agg_digest).exists());
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! End-to-end throughput of the relayer in direct mode, or in batch mode with `--aggregate N`:
 //! starts a local anvil (PUBLIC dev keys, local only) with the contracts and the breast-cancer
-//! logistic model registered at batch size B (and, in batch mode, the aggregation verifier of N
-//! proofs), runs the `zkguard-relayer` binary (build it first: it must sit next to this one), sends
-//! `--requests` one-row requests from `--clients` concurrent clients, waits until every job is
-//! confirmed, prints a table and writes JSON: decisions per minute, p50/p95 latency from request
-//! to confirmed, gas per decision.
+//! logistic model registered at batch size B (on the shared verifier; in batch mode the shared
+//! aggregation verifier and the key of the aggregation of N proofs), runs the `zkguard-relayer`
+//! binary (build it first: it must sit next to this one), sends `--requests` one-row requests
+//! from `--clients` concurrent clients, waits until every job is confirmed, prints a table and
+//! writes JSON: decisions per minute, p50/p95 latency from request to confirmed, gas per decision.
 //!
 //! With `--provers N` it runs a fleet instead of one process: a throwaway PostgreSQL under
 //! `target/` ([`zkguard_test_utils::postgres`]), one intake, N prover processes and one submitter,

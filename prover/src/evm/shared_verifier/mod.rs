@@ -9,8 +9,9 @@
 //!   key's runtime and code hash.
 //! - [`mod@write`]: the pair as files (sources with headers, forge-style artifacts).
 //! - [`local_evm`]: revm holding several contracts (verifier, key, wrapper) for tests and the bench.
-//! - [`deployable`]: the pair as deployments take it (the verifier's canonical header, so one
-//!   bytecode and one CREATE2 address per proof system) and what a chain needs of it.
+//! - [`deployable`]: the pair as deployments take it, of app and of aggregation circuits (the
+//!   verifier's canonical header, so one bytecode and one CREATE2 address per proof system) and
+//!   what a chain needs of it.
 
 pub mod aggregation;
 pub mod compile;
@@ -23,7 +24,10 @@ use std::path::PathBuf;
 
 pub use aggregation::{aggregation_pair, aggregation_proof_system_of, aggregation_provenance, AGGREGATION_ACCUMULATOR};
 pub use compile::{compile_pair, CompiledPair};
-pub use deployable::{deployable_pair, shared_verifier_code, SHARED_VERIFIER_COMMAND};
+pub use deployable::{
+    deployable_aggregation_pair, deployable_pair, shared_verifier_code, SHARED_AGGREGATION_VERIFIER_COMMAND,
+    SHARED_VERIFIER_COMMAND,
+};
 pub use local_evm::{Deployed, LocalEvm};
 pub use pair::{app_pair, app_provenance, proof_system_of, AppPair};
 pub use write::{proof_system_id, write_pair, WrittenPair};
