@@ -23,6 +23,7 @@ use super::instances::{AppInstances, InstanceLayout};
 use super::poseidon::PoseidonRequests;
 use super::tree::LoadedTrees;
 use super::tree_fixed::FixedTrees;
+use super::tree_lookup::{LookupTrees, TreeLookups};
 use super::visibility::{validate_fixed_params, Visibility};
 use super::CircuitError;
 use crate::quant::{Family, ModelShape, QBody, QuantizedModel};
@@ -221,8 +222,10 @@ type LoadedStandardize = (Vec<AssignedValue<Fr>>, Vec<AssignedValue<Fr>>);
 
 /// A tree ensemble as the circuit evaluates it.
 enum TreeEval {
-    /// Private parameters behind the commitment: nodes selected along the path.
+    /// Private parameters behind the commitment: nodes selected along the path by multiplexers.
     Committed(LoadedTrees),
+    /// Private parameters behind the commitment: nodes, inputs and leaves looked up.
+    Lookup(LookupTrees),
     /// Constant parameters: no feature or threshold selection.
     Fixed(FixedTrees),
 }
@@ -242,12 +245,14 @@ struct LoadedModel {
 impl LoadedModel {
     /// Assigns the canonical parameters (see `QuantizedModel::params`), each constrained to the
     /// width it is packed at: tree feature indices to `< n_features`, everything else to a
-    /// signed value. Returns the cells in canonical order and their structured view.
+    /// signed value. Returns the cells in canonical order and their structured view. With
+    /// `lookups`, a tree ensemble is evaluated by lookups ([`LookupTrees`]).
     fn load(
         ctx: &mut Context<Fr>,
         chip: &FixedPointChip<'_>,
         shape: &ModelShape,
         params: &[i64],
+        lookups: Option<&mut TreeLookups>,
     ) -> (Vec<AssignedValue<Fr>>, Self) {
         if shape.family != Family::TreeEnsemble {
             let cells: Vec<_> = params.iter().map(|&p| chip.load_value(ctx, p)).collect();
@@ -259,11 +264,16 @@ impl LoadedModel {
         let features: Vec<_> = params[..indices].iter().map(|&f| ctx.load_witness(Fr::from(f as u64))).collect();
         let values: Vec<_> = params[indices..].iter().map(|&p| chip.load_value(ctx, p)).collect();
         let (body, threshold) = values.split_at(values.len() - 1);
-        let loaded = LoadedTrees::load(ctx, chip, trees, shape.n_features, &features, body);
+        let eval = match lookups {
+            Some(lookups) => {
+                TreeEval::Lookup(LookupTrees::load(ctx, chip, trees, shape.n_features, &features, body, lookups))
+            }
+            None => TreeEval::Committed(LoadedTrees::load(ctx, chip, trees, shape.n_features, &features, body)),
+        };
         let model = Self {
             standardize: None,
             layers: vec![],
-            trees: Some(TreeEval::Committed(loaded)),
+            trees: Some(eval),
             threshold: threshold[0],
             autoencoder: false,
             constant: None,
@@ -337,10 +347,13 @@ impl LoadedModel {
 /// unless `shape` fixes the model), exposes the public instances through
 /// `builder.assigned_instances` and returns their values (decode them with
 /// [`AppInstances::from_slice`]; a dishonest witness may produce values that do not decode).
-/// Callers check the witness first ([`AppShape::check_witness`]).
+/// With `lookups` (only for a committed tree ensemble), the ensemble is evaluated by lookups
+/// recorded there ([`super::tree_lookup`]). Callers check the witness first
+/// ([`AppShape::check_witness`]).
 pub fn synthesize(
     builder: &mut BaseCircuitBuilder<Fr>,
     poseidon: &mut PoseidonRequests,
+    mut lookups: Option<&mut TreeLookups>,
     shape: &AppShape,
     witness: &AppWitness,
 ) -> Vec<Fr> {
@@ -353,7 +366,8 @@ pub fn synthesize(
     let (model_commitment, model) = match &shape.fixed_params {
         // Model parameters: loaded, range-checked, committed.
         None => {
-            let (params, model) = LoadedModel::load(ctx, &chip, &shape.model, &witness.model.params());
+            let (params, model) =
+                LoadedModel::load(ctx, &chip, &shape.model, &witness.model.params(), lookups.as_deref_mut());
             let mut model_elements =
                 vec![ctx.load_constant(commit::model_domain()), ctx.load_constant(commit::shape_tag(&shape.model))];
             model_elements.extend(pack_params_assigned(ctx, gate, &shape.model, &params));
@@ -395,7 +409,7 @@ pub fn synthesize(
     let mut decisions = Vec::with_capacity(shape.batch_size);
     let mut scores = Vec::with_capacity(shape.batch_size);
     for (i, x) in rows.iter().enumerate() {
-        let (score, decision) = infer_row(ctx, &chip, &model, x, i);
+        let (score, decision) = infer_row(ctx, &chip, &model, lookups.as_deref_mut(), x, i);
         let mask = range.is_less_than(ctx, Constant(Fr::from(i as u64)), count, count_bits);
         decisions.push(gate.mul(ctx, decision, mask));
         scores.push(gate.mul(ctx, score, mask));
@@ -412,12 +426,17 @@ fn infer_row(
     ctx: &mut Context<Fr>,
     chip: &FixedPointChip<'_>,
     model: &LoadedModel,
+    lookups: Option<&mut TreeLookups>,
     x: &[AssignedValue<Fr>],
     sample: usize,
 ) -> (AssignedValue<Fr>, AssignedValue<Fr>) {
     if let Some(trees) = &model.trees {
         let score = match trees {
             TreeEval::Committed(trees) => trees.score(ctx, chip, x, sample),
+            TreeEval::Lookup(trees) => {
+                let lookups = lookups.expect("a lookup-evaluated ensemble is loaded with lookups");
+                trees.score(ctx, chip, lookups, x, sample)
+            }
             TreeEval::Fixed(trees) => trees.score(ctx, chip, x, sample),
         };
         return (score, chip.greater_than(ctx, score, model.threshold));
