@@ -266,7 +266,7 @@ impl LoadedModel {
         let (body, threshold) = values.split_at(values.len() - 1);
         let eval = match lookups {
             Some(lookups) => {
-                TreeEval::Lookup(LookupTrees::load(ctx, chip, trees, shape.n_features, &features, body, lookups))
+                TreeEval::Lookup(LookupTrees::load(ctx, trees, shape.n_features, &features, body, lookups))
             }
             None => TreeEval::Committed(LoadedTrees::load(ctx, chip, trees, shape.n_features, &features, body)),
         };

@@ -3,31 +3,36 @@
 //! path, which the compact layout uses).
 //!
 //! One table of rows `(key, a, b)` ([`table`]) with disjoint key ranges, keys constants:
-//! * node rows `(t * N + node, INPUT_KEY + feature, threshold)` for the internal nodes of tree
+//! * input rows `(j, x_j, sample)` for every sample and feature `j < n_features`, and bound rows
+//!   `(j, 0, -1)`;
+//! * node rows `(n_features + t * N + node, feature, threshold)` for the internal nodes of tree
 //!   `t` in heap order (`N = 2^(D+1) - 1` heap positions per tree), and leaf rows
-//!   `(t * N + node, leaf, 0)` for its leaves (heap positions `2^D - 1 ..`);
-//! * input rows `(INPUT_KEY + j, x_j, sample)` for every sample and feature `j`
-//!   (`INPUT_KEY = n_trees * N`).
+//!   `(n_features + t * N + node, leaf, 0)` for its leaves (heap positions `2^D - 1 ..`).
 //!
 //! The feature, threshold and leaf cells are the committed (range-checked) parameters and the
-//! input cells the committed inputs, copy constrained into the table; `INPUT_KEY + feature` is
-//! constrained once per node from the feature index (checked `< n_features`).
+//! input cells the committed inputs, copy constrained into the table. Each feature index is
+//! bounded `< n_features` by looking up `(feature, 0, -1)` (once per node and proof; the
+//! commitment's packing relies on the bound too).
 //!
-//! Per sample, tree and level: the node's key is `key' = 2 key + path_bit + 1 - t * N` from the
-//! root's constant key (one chain of two gates), so it is the heap child the comparison chose;
-//! the row `(key, feature_key, threshold)` is looked up, then `(feature_key, x, sample)` with
-//! `sample` a constant, and `x > threshold` is the path bit ([`super::tree::path_bit`]). After
-//! `D` levels the key is a leaf's and `(key, leaf, 0)` is looked up.
+//! Per sample, tree and level: the node's key is `key' = 2 key + path_bit + 1 - root key`
+//! from the root's constant key (one chain of two gates), so it is the heap child the
+//! comparison chose; the row `(key, feature, threshold)` is looked up, then
+//! `(feature, x, sample)` with `sample` a constant, and `x > threshold` is the path bit
+//! ([`super::tree::path_bit`]). After `D` levels the key is a leaf's and `(key, leaf, 0)` is
+//! looked up.
 //!
-//! Soundness: keys are unique within the table except input keys, which are unique per
-//! `(key, sample)`; a looked-up key is always in its range (the key chain starts at a constant
-//! and adds path bits, which are boolean; feature keys come from the table). So each lookup
-//! pins its other two cells to the one row of its key: the committed threshold, feature, input
-//! of this sample and leaf. The mock-prover tests in `tree_tests` try each substitution.
+//! Soundness: node and leaf keys are unique in the table, input keys unique per
+//! `(key, sample)` and bound keys per `(key, -1)`; the third column tells inputs (a sample
+//! index, a constant) from bounds (`-1`). A looked-up node key is always in the node range (the
+//! key chain starts at a constant and adds path bits, which are boolean); a looked-up input key
+//! is a node's feature, bounded. So each lookup pins its other two cells to the one row of its
+//! key: the committed feature and threshold, the input of this sample and the leaf. The
+//! mock-prover tests in `tree_lookup_tests` try each substitution.
 //!
-//! Cost per sample, tree and level: ~10 cells for the key chain and the looked-up witnesses
-//! plus the comparison, against `2^l - 1` node selects and `2^m - 1` input selects with the
-//! multiplexers; and two looked-up rows (one for the leaf).
+//! Cost per sample, tree and level: the key chain (7 cells), three looked-up witnesses and the
+//! comparison, against `2^l - 1` node selects and `2^m - 1` input selects with the
+//! multiplexers; and two looked-up rows (one more per tree for the leaf). Per proof: one
+//! looked-up row per node instead of a range check of its feature.
 
 pub mod table;
 
@@ -72,8 +77,9 @@ impl TreeSelection {
 #[derive(Clone, Debug)]
 pub struct LookupTrees {
     shape: TreeShape,
-    /// Per tree and internal node: the feature key cell `INPUT_KEY + feature`.
-    feature_keys: Vec<AssignedValue<Fr>>,
+    n_features: usize,
+    /// Per tree and internal node: the feature index cell.
+    features: Vec<AssignedValue<Fr>>,
     /// Per tree and internal node: the threshold cell.
     thresholds: Vec<AssignedValue<Fr>>,
     /// Per tree and leaf: the leaf cell.
@@ -83,42 +89,46 @@ pub struct LookupTrees {
 }
 
 impl LookupTrees {
-    /// Splits the canonical tree parameters as [`super::tree::LoadedTrees::load`] does, checks
-    /// the feature indices `< n_features` and records the node and leaf rows in `lookups`.
+    /// Splits the canonical tree parameters as [`super::tree::LoadedTrees::load`] does, bounds
+    /// the feature indices `< n_features` (by lookups) and records the node and leaf rows in
+    /// `lookups`. `features` are unconstrained cells, `values` range-checked values.
     pub fn load(
         ctx: &mut Context<Fr>,
-        chip: &FixedPointChip<'_>,
         shape: TreeShape,
         n_features: usize,
         features: &[AssignedValue<Fr>],
         values: &[AssignedValue<Fr>],
         lookups: &mut TreeLookups,
     ) -> Self {
-        let range = chip.range();
-        for &f in features {
-            range.check_less_than_safe(ctx, f, n_features as u64);
-        }
         let (inner, leaves) = (shape.internal_nodes(), shape.leaves());
-        let input_key = Constant(input_key(shape));
-        let feature_keys: Vec<_> = features.iter().map(|&f| range.gate().add(ctx, f, input_key)).collect();
         let thresholds = values[..shape.n_trees * inner].to_vec();
         let leaf_cells = values[shape.n_trees * inner..shape.n_trees * (inner + leaves)].to_vec();
         let zero = ctx.load_zero();
+        // Feature indices: each must be the key of a bound row `(j, 0, -1)`, `j < n_features`.
+        let bound_tag = ctx.load_constant(-Fr::one());
+        for j in 0..n_features {
+            let key = ctx.load_constant(Fr::from(j as u64));
+            lookups.add_row([key, zero, bound_tag]);
+        }
+        for &f in features {
+            lookups.look_up([f, zero, bound_tag]);
+        }
         for t in 0..shape.n_trees {
             for node in 0..inner {
-                let key = ctx.load_constant(Fr::from(node_key(shape, t, node)));
+                let key = ctx.load_constant(Fr::from(node_key(shape, n_features, t, node)));
                 let i = t * inner + node;
-                lookups.add_row([key, feature_keys[i], thresholds[i]]);
+                lookups.add_row([key, features[i], thresholds[i]]);
                 if let Some(value) = adversary::table_threshold(t, node) {
                     lookups.tamper_last_row(2, fr_from_i64(value));
                 }
             }
             for leaf in 0..leaves {
-                let key = ctx.load_constant(Fr::from(node_key(shape, t, inner + leaf)));
+                let key = ctx.load_constant(Fr::from(node_key(shape, n_features, t, inner + leaf)));
                 lookups.add_row([key, leaf_cells[t * leaves + leaf], zero]);
             }
         }
-        Self { shape, feature_keys, thresholds, leaves: leaf_cells, base: values[values.len() - 1], zero }
+        let features = features.to_vec();
+        Self { shape, n_features, features, thresholds, leaves: leaf_cells, base: values[values.len() - 1], zero }
     }
 
     /// The ensemble's score on sample `sample`'s range-checked inputs `x`: `base + sum of the
@@ -135,19 +145,19 @@ impl LookupTrees {
         let shape = self.shape;
         let sample_cell = ctx.load_constant(Fr::from(sample as u64));
         for (j, &xj) in x.iter().enumerate() {
-            let key = ctx.load_constant(input_key(shape) + Fr::from(j as u64));
+            let key = ctx.load_constant(Fr::from(j as u64));
             lookups.add_row([key, xj, sample_cell]);
         }
         let (inner, leaves) = (shape.internal_nodes(), shape.leaves());
         let mut terms = vec![self.base];
         for t in 0..shape.n_trees {
-            let base_key = node_key(shape, t, 0);
+            let base_key = node_key(shape, self.n_features, t, 0);
             let mut key = ctx.load_constant(Fr::from(base_key));
             for level in 0..shape.depth {
                 // The node the key names (natively; the lookup pins the looked-up values to it).
-                let node = key_value(&key).and_then(|k| key_to_node(shape, k));
+                let node = key_value(&key).and_then(|k| key_to_node(shape, self.n_features, k));
                 let i = node.map_or(0, |(tree, n)| tree * inner + n);
-                let feature_key = ctx.load_witness(*self.feature_keys[i].value());
+                let feature = ctx.load_witness(*self.features[i].value());
                 let mut threshold = *self.thresholds[i].value();
                 if let Some(value) = node.and_then(|(tree, n)| adversary::table_threshold(tree, n)) {
                     threshold = fr_from_i64(value);
@@ -156,26 +166,26 @@ impl LookupTrees {
                     threshold += Fr::one();
                 }
                 let threshold = ctx.load_witness(threshold);
-                lookups.look_up([key, feature_key, threshold]);
-                let feature = key_value(&feature_key).map_or(0, |k| k.saturating_sub(input_key_u64(shape)) as usize);
-                let mut value = x.get(feature).map_or(Fr::zero(), |c| *c.value());
+                lookups.look_up([key, feature, threshold]);
+                let index = key_value(&feature).map_or(0, |f| f as usize);
+                let mut value = x.get(index).map_or(Fr::zero(), |c| *c.value());
                 if let Some(f) = adversary::forced_feature(sample, t, level) {
                     value = *x[f].value();
                 }
                 let other = adversary::other_sample(sample, t, level);
                 if let Some(other) = other {
-                    let theirs = lookups.table_value(*feature_key.value(), Some(Fr::from(other as u64)), 1);
+                    let theirs = lookups.table_value(*feature.value(), Some(Fr::from(other as u64)), 1);
                     value = theirs.expect("an earlier sample's input row");
                 }
                 let value = ctx.load_witness(value);
-                lookups.look_up([feature_key, value, sample_cell]);
+                lookups.look_up([feature, value, sample_cell]);
                 if let Some(other) = other {
                     lookups.tamper_last_lookup(2, Fr::from(other as u64));
                 }
                 let bit = goes_right(ctx, chip, value, threshold, adversary::flips(sample, t, level));
                 key = next_key(ctx, key, bit, base_key, adversary::forced_key(sample, t, level + 1));
             }
-            let leaf = key_value(&key).and_then(|k| key_to_leaf(shape, k));
+            let leaf = key_value(&key).and_then(|k| key_to_leaf(shape, self.n_features, k));
             let mut value = leaf.map_or(Fr::zero(), |l| *self.leaves[l].value());
             if let Some(l) = adversary::forced_leaf(sample, t) {
                 value = *self.leaves[t * leaves + l].value();
@@ -195,19 +205,9 @@ fn heap_size(shape: TreeShape) -> u64 {
     (1u64 << (shape.depth + 1)) - 1
 }
 
-/// The key of heap position `node` of tree `tree`.
-fn node_key(shape: TreeShape, tree: usize, node: usize) -> u64 {
-    tree as u64 * heap_size(shape) + node as u64
-}
-
-/// The first input key (after every tree's keys).
-fn input_key_u64(shape: TreeShape) -> u64 {
-    shape.n_trees as u64 * heap_size(shape)
-}
-
-/// [`input_key_u64`] as a field element.
-fn input_key(shape: TreeShape) -> Fr {
-    Fr::from(input_key_u64(shape))
+/// The key of heap position `node` of tree `tree`: after the `n_features` input keys.
+fn node_key(shape: TreeShape, n_features: usize, tree: usize, node: usize) -> u64 {
+    n_features as u64 + tree as u64 * heap_size(shape) + node as u64
 }
 
 /// A key cell's value as an integer (natively; `None` when it is not a small integer).
@@ -220,13 +220,15 @@ fn key_value(key: &AssignedValue<Fr>) -> Option<u64> {
 }
 
 /// The `(tree, internal node)` a node key names, if it names an internal node.
-fn key_to_node(shape: TreeShape, key: u64) -> Option<(usize, usize)> {
+fn key_to_node(shape: TreeShape, n_features: usize, key: u64) -> Option<(usize, usize)> {
+    let key = key.checked_sub(n_features as u64)?;
     let (tree, node) = ((key / heap_size(shape)) as usize, (key % heap_size(shape)) as usize);
     (tree < shape.n_trees && node < shape.internal_nodes()).then_some((tree, node))
 }
 
 /// The flat leaf index (over all trees) a leaf key names, if it names a leaf.
-fn key_to_leaf(shape: TreeShape, key: u64) -> Option<usize> {
+fn key_to_leaf(shape: TreeShape, n_features: usize, key: u64) -> Option<usize> {
+    let key = key.checked_sub(n_features as u64)?;
     let (tree, node) = ((key / heap_size(shape)) as usize, (key % heap_size(shape)) as usize);
     let leaf = node.checked_sub(shape.internal_nodes())?;
     (tree < shape.n_trees).then_some(tree * shape.leaves() + leaf)

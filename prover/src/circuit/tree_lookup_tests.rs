@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 
 use halo2_base::gates::circuit::CircuitBuilderStage;
-use halo2_base::halo2_proofs::dev::{MockProver, VerifyFailure};
+use halo2_base::halo2_proofs::dev::{FailureLocation, MockProver, VerifyFailure};
 use proptest::prelude::*;
 
 use super::app::{AppShape, AppWitness};
@@ -139,18 +139,19 @@ fn a_table_threshold_other_than_the_committed_one_is_rejected_by_its_copy_constr
 fn a_node_key_not_derived_from_the_path_bits_is_rejected_by_the_key_chain() {
     let w = witness(&tree_shape(5, 2, 3), 11, 2, 2);
     let config = lookup_config(&w);
+    // 5 input keys, then 15 heap positions per tree.
     let heap = 15;
     for (sample, tree) in [(0, 0), (1, 1)] {
         for level in 1..=3 {
             // The sibling of the node the path reaches: a real row of the table.
             let node = heap_node(&w, sample, tree, level, 3);
             let sibling = if node % 2 == 1 { node + 1 } else { node - 1 };
-            let key = tree as u64 * heap + sibling;
+            let key = 5 + tree as u64 * heap + sibling;
             let found = failures(&config, &w, Tamper::ForceKey { sample, tree, level, key });
             assert_eq!(found, only("gate"), "sample {sample} tree {tree} level {level}");
         }
         // The honest key through the same hook is accepted.
-        let key = tree as u64 * heap + heap_node(&w, sample, tree, 2, 3);
+        let key = 5 + tree as u64 * heap + heap_node(&w, sample, tree, 2, 3);
         assert_eq!(failures(&config, &w, Tamper::ForceKey { sample, tree, level: 2, key }), Failures::new());
     }
 }
@@ -160,13 +161,14 @@ fn a_leaf_of_another_tree_is_rejected_by_the_key_chain() {
     let w = witness(&tree_shape(5, 2, 3), 13, 2, 2);
     let QBody::Trees { trees, .. } = &w.model.body else { unreachable!() };
     let config = lookup_config(&w);
+    // 5 input keys, then 15 heap positions per tree.
     let heap = 15;
     for (sample, tree) in [(0, 0), (1, 1)] {
         let other = 1 - tree;
         let node = heap_node(&w, sample, tree, 3, 3);
         let leaf = node as usize - 7;
         assert_ne!(trees[tree].leaves[leaf], trees[other].leaves[leaf], "the test needs different leaves");
-        let key = other as u64 * heap + node;
+        let key = 5 + other as u64 * heap + node;
         let found = failures(&config, &w, Tamper::ForceKey { sample, tree, level: 3, key });
         assert_eq!(found, only("gate"), "sample {sample} tree {tree}");
     }
@@ -209,4 +211,23 @@ fn the_multiplexer_paths_adversaries_are_rejected_by_the_lookup_path() {
             assert!(found.contains("lookup"), "feature {feature} for {root}: {found:?}");
         }
     }
+}
+
+#[test]
+fn a_feature_index_beyond_the_inputs_is_rejected_by_its_bound_lookup() {
+    let shape = tree_shape(5, 1, 1);
+    let features: Vec<String> = (0..5).map(|i| format!("x{i}")).collect();
+    // Feature 5 of 5: key 5 is the root's own node key, so only the bound row stops it.
+    let model = shape.model_from_params("bad index", &features, &[5, 0, 10, 20, 0, 0]);
+    let rows = vec![vec![1, 2, 3, 4, 5]];
+    let w = AppWitness { model, rows, sample_count: 1, salt: 0.into(), context: 0.into(), has_scores: true };
+    let config = lookup_config(&w);
+    let (circuit, claimed) = config.builder(CircuitBuilderStage::Mock, &w).unwrap();
+    let errors = MockProver::run(config.k(), &circuit, vec![claimed]).unwrap().verify().unwrap_err();
+    // The bound lookups are the first looked-up rows: the root's is row 0.
+    let bound = errors.iter().any(|e| {
+        matches!(e, VerifyFailure::Lookup { location: FailureLocation::InRegion { offset: 0, region }, .. }
+            if format!("{region}").contains("tree lookups"))
+    });
+    assert!(bound, "{errors:?}");
 }
