@@ -65,7 +65,11 @@ fn keys(config: AppCircuitConfig) -> (ParamsKZG<Bn256>, AppKeys) {
     assert!(proof_system_of(&config).contains("tree lookup"), "{}", proof_system_of(&config));
     let srs = SrsSource::InsecureDev;
     let kzg = load_params(&srs, config.k(), &cache_dir()).unwrap();
-    let keys = AppKeys::load_or_generate(config, &kzg, &srs, &cache_dir()).unwrap();
+    // Generated (or loaded) once, then loaded from the cache: the cached configuration carries
+    // the selection the proving key is read with.
+    AppKeys::load_or_generate(config.clone(), &kzg, &srs, &cache_dir()).unwrap();
+    let keys = AppKeys::load_or_generate(config.clone(), &kzg, &srs, &cache_dir()).unwrap();
+    assert_eq!(keys.config.tree_selection, config.tree_selection);
     (kzg, keys)
 }
 

@@ -8,8 +8,9 @@
 //! With the Poseidon gate ([`PoseidonBackend::Gate`]) the gate's region must fit too.
 //!
 //! Users choose between two named layouts ([`Layout`]: `compact`, this policy with the
-//! flex-gate sponge, and `fast`, [`AppCircuitConfig::choose_fastest`] with the Poseidon gate)
-//! through [`AppCircuitConfig::for_layout`].
+//! flex-gate sponge, and `fast`, [`AppCircuitConfig::choose_fastest`] with the Poseidon gate
+//! and, for a committed tree ensemble, the tree lookup: [`TreeSelection::Lookup`], whose table
+//! and looked-up rows must fit the same rows) through [`AppCircuitConfig::for_layout`].
 
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::circuit::{BaseCircuitParams, CircuitBuilderStage};

@@ -1,5 +1,6 @@
-//! Tree-ensemble evaluation in the circuit with a committed model, sound whatever the witness
-//! (the fixed-model evaluation is [`super::tree_fixed`]).
+//! Tree-ensemble evaluation in the circuit with a committed model by multiplexers, sound whatever
+//! the witness (the fixed-model evaluation is [`super::tree_fixed`], the lookup-based one
+//! [`super::tree_lookup`]).
 //!
 //! Layout (chosen for cost, see below): every tree is a *complete* binary tree of the
 //! ensemble's depth `D` in heap order (`quant::trees` pads shallower leaves), with private
@@ -29,9 +30,9 @@
 //! so their differences are constrained once per sample and shared (`pair_differences`: 4
 //! cells per select instead of 8); node-parameter pairs likewise once per proof. (Sharing is by
 //! position, never by cell identity: halo2-base drops cell positions when it only generates
-//! witnesses, and the layout must not depend on the stage.) A dynamic lookup
-//! table of `(index, x[index])` would make the selection constant, at the price of a custom
-//! halo2 configuration (see `docs/PROVER_SPEED.md`).
+//! witnesses, and the layout must not depend on the stage.) The fast layout replaces every
+//! multiplexer by a dynamic lookup ([`super::tree_lookup`], `TreeSelection::Lookup`); the
+//! compact layout keeps this path (no extra columns: its verifier and digests are unchanged).
 
 use halo2_base::gates::{GateInstructions, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;

@@ -18,7 +18,7 @@
 //! from the root's constant key (one chain of two gates), so it is the heap child the
 //! comparison chose; the row `(key, feature, threshold)` is looked up, then
 //! `(feature, x, sample)` with `sample` a constant, and `x > threshold` is the path bit
-//! ([`super::tree::path_bit`]). After `D` levels the key is a leaf's and `(key, leaf, 0)` is
+//! (`tree::path_bit`). After `D` levels the key is a leaf's and `(key, leaf, 0)` is
 //! looked up.
 //!
 //! Soundness: node and leaf keys are unique in the table, input keys unique per
