@@ -262,7 +262,10 @@ impl LoadedModel {
         let trees = shape.tree_shape();
         let indices = trees.n_trees * trees.internal_nodes();
         let features: Vec<_> = params[..indices].iter().map(|&f| ctx.load_witness(Fr::from(f as u64))).collect();
-        let values: Vec<_> = params[indices..].iter().map(|&p| chip.load_value(ctx, p)).collect();
+        // Circuits with the tree lookup (new with it) check values in one chain each (fewer
+        // cells); the multiplexer circuits keep their layout and digests.
+        let chained = lookups.is_some();
+        let values: Vec<_> = params[indices..].iter().map(|&p| load_value(ctx, chip, p, chained)).collect();
         let (body, threshold) = values.split_at(values.len() - 1);
         let eval = match lookups {
             Some(lookups) => {
@@ -381,16 +384,11 @@ pub fn synthesize(
         }
     };
 
-    // Inputs: loaded, range-checked, committed with the salt. A fixed model's circuit checks
-    // them in one chain each (fewer cells; committed circuits keep their layout and digest).
-    let load_input = |ctx: &mut Context<Fr>, x: i64| match shape.fixed_params {
-        Some(_) => {
-            let a = ctx.load_witness(fr_from_i64(x));
-            chip.check_signed_chained(ctx, a, fixed.value_bits);
-            a
-        }
-        None => chip.load_value(ctx, x),
-    };
+    // Inputs: loaded, range-checked, committed with the salt. A fixed model's circuit and a
+    // tree-lookup circuit check them in one chain each (fewer cells; the other committed
+    // circuits keep their layout and digest).
+    let chained = shape.fixed_params.is_some() || lookups.is_some();
+    let load_input = |ctx: &mut Context<Fr>, x: i64| load_value(ctx, &chip, x, chained);
     let rows: Vec<Vec<_>> = witness.rows.iter().map(|row| row.iter().map(|&x| load_input(ctx, x)).collect()).collect();
     let salt = ctx.load_witness(witness.salt);
     let mut input_elements = vec![ctx.load_constant(commit::input_domain()), salt];
@@ -419,6 +417,17 @@ pub fn synthesize(
     let values: Vec<Fr> = public.iter().map(|a| *a.value()).collect();
     builder.assigned_instances = vec![public];
     values
+}
+
+/// Loads `v` as a range-checked value: in one chain ([`FixedPointChip::check_signed_chained`])
+/// when `chained`, else by [`FixedPointChip::load_value`] (the same constraint, more cells).
+fn load_value(ctx: &mut Context<Fr>, chip: &FixedPointChip<'_>, v: i64, chained: bool) -> AssignedValue<Fr> {
+    if !chained {
+        return chip.load_value(ctx, v);
+    }
+    let a = ctx.load_witness(fr_from_i64(v));
+    chip.check_signed_chained(ctx, a, chip.fixed().value_bits);
+    a
 }
 
 /// Runs the model on one row of assigned inputs; returns `(score, decision)`.

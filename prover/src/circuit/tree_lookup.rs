@@ -32,7 +32,9 @@
 //! Cost per sample, tree and level: the key chain (7 cells), three looked-up witnesses and the
 //! comparison, against `2^l - 1` node selects and `2^m - 1` input selects with the
 //! multiplexers; and two looked-up rows (one more per tree for the leaf). Per proof: one
-//! looked-up row per node instead of a range check of its feature.
+//! looked-up row per node instead of a range check of its feature. (The app circuit also checks
+//! a tree-lookup circuit's parameter values and inputs in one chain each,
+//! `FixedPointChip::check_signed_chained`: fewer cells for the same constraint.)
 
 pub mod table;
 
