@@ -4,14 +4,14 @@
 //!
 //! One table of rows `(key, a, b)` ([`table`]) with disjoint key ranges, keys constants:
 //! * input rows `(j, x_j, sample)` for every sample and feature `j < n_features`, and bound rows
-//!   `(j, 0, -1)`;
+//!   `(j, 0, 2^128)`;
 //! * node rows `(n_features + t * N + node, feature, threshold)` for the internal nodes of tree
 //!   `t` in heap order (`N = 2^(D+1) - 1` heap positions per tree), and leaf rows
 //!   `(n_features + t * N + node, leaf, 0)` for its leaves (heap positions `2^D - 1 ..`).
 //!
 //! The feature, threshold and leaf cells are the committed (range-checked) parameters and the
 //! input cells the committed inputs, copy constrained into the table. Each feature index is
-//! bounded `< n_features` by looking up `(feature, 0, -1)` (once per node and proof; the
+//! bounded `< n_features` by looking up `(feature, 0, 2^128)` (once per node and proof; the
 //! commitment's packing relies on the bound too).
 //!
 //! Per sample, tree and level: the node's key is `key' = 2 key + path_bit + 1 - root key`
@@ -22,8 +22,12 @@
 //! looked up.
 //!
 //! Soundness: node and leaf keys are unique in the table, input keys unique per
-//! `(key, sample)` and bound keys per `(key, -1)`; the third column tells inputs (a sample
-//! index, a constant) from bounds (`-1`). A looked-up node key is always in the node range (the
+//! `(key, sample)` and bound keys per `(key, 2^128)`. The third column tells the row kinds
+//! apart for the lookups that rely on it: the bound tag `2^128` is no threshold (a signed value
+//! within `2^127` of 0), no leaf row's 0 and no sample index, so only bound rows satisfy a bound
+//! lookup (with a tag a threshold can take, such as -1, a node row `(key, 0, -1)` would bound a
+//! feature index equal to its key; a test tries it), and a sample index (a constant) only
+//! matches its own input rows. A looked-up node key is always in the node range (the
 //! key chain starts at a constant and adds path bits, which are boolean); a looked-up input key
 //! is a node's feature, bounded. So each lookup pins its other two cells to the one row of its
 //! key: the committed feature and threshold, the input of this sample and the leaf. The
@@ -106,8 +110,8 @@ impl LookupTrees {
         let thresholds = values[..shape.n_trees * inner].to_vec();
         let leaf_cells = values[shape.n_trees * inner..shape.n_trees * (inner + leaves)].to_vec();
         let zero = ctx.load_zero();
-        // Feature indices: each must be the key of a bound row `(j, 0, -1)`, `j < n_features`.
-        let bound_tag = ctx.load_constant(-Fr::one());
+        // Feature indices: each must be the key of a bound row `(j, 0, BOUND_TAG)`, `j < n_features`.
+        let bound_tag = ctx.load_constant(bound_tag());
         for j in 0..n_features {
             let key = ctx.load_constant(Fr::from(j as u64));
             lookups.add_row([key, zero, bound_tag]);
@@ -200,6 +204,16 @@ impl LookupTrees {
         chip.check_value(ctx, score);
         score
     }
+}
+
+/// The third column of the bound rows, `2^128`: no other row's third column can equal it (a
+/// threshold is range-checked to `value_bits` signed bits, and `FixedPoint` bounds values as
+/// `i128`, so it is within `2^127` of 0 in the field; a leaf row's is 0, an input row's a
+/// sample index below [`super::app::MAX_BATCH_SIZE`]). A tag a
+/// threshold could equal (such as -1) would make that node's row a bound row, letting a feature
+/// index equal to its key pass the bound.
+fn bound_tag() -> Fr {
+    super::field::pow2(128)
 }
 
 /// Heap positions per padded tree: `2^(D+1) - 1`.

@@ -231,3 +231,25 @@ fn a_feature_index_beyond_the_inputs_is_rejected_by_its_bound_lookup() {
     });
     assert!(bound, "{errors:?}");
 }
+
+#[test]
+fn a_feature_index_equal_to_a_node_key_is_rejected_by_its_bound_lookup() {
+    // Node 1 (feature 0, threshold -1: a legal signed value) has the row (6, 0, -1); node 2,
+    // which no sample visits, takes feature index 6, node 1's key. Only the bound lookup
+    // constrains it, and its tag must be one no threshold, leaf or sample index can equal.
+    let shape = tree_shape(5, 1, 2);
+    let features: Vec<String> = (0..5).map(|i| format!("x{i}")).collect();
+    let params = [1, 0, 6, 3000, -1, 0, 10, 20, 30, 40, 0, 0];
+    let model = shape.model_from_params("feature on a node key", &features, &params);
+    let rows = vec![vec![1, 2, 3, 4, 5]];
+    let w = AppWitness { model, rows, sample_count: 1, salt: 0.into(), context: 0.into(), has_scores: true };
+    let config = lookup_config(&w);
+    let (circuit, claimed) = config.builder(CircuitBuilderStage::Mock, &w).unwrap();
+    let errors = MockProver::run(config.k(), &circuit, vec![claimed]).unwrap().verify().unwrap_err();
+    // Node 2's bound lookup is looked-up row 2; every other constraint holds.
+    let bound = |e: &VerifyFailure| {
+        matches!(e, VerifyFailure::Lookup { location: FailureLocation::InRegion { offset: 2, region }, .. }
+            if format!("{region}").contains("tree lookups"))
+    };
+    assert!(!errors.is_empty() && errors.iter().all(bound), "{errors:?}");
+}
