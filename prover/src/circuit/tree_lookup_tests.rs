@@ -253,3 +253,17 @@ fn a_feature_index_equal_to_a_node_key_is_rejected_by_its_bound_lookup() {
     };
     assert!(!errors.is_empty() && errors.iter().all(bound), "{errors:?}");
 }
+
+#[test]
+fn looked_up_rows_spread_over_several_sets_are_each_checked() {
+    let w = witness(&tree_shape(5, 2, 3), 23, 2, 2);
+    let mut config = lookup_config(&w);
+    config.tree_selection = TreeSelection::Lookup { sets: 3 };
+    let (claimed, honest) = run(&config, &w, None);
+    assert_eq!((claimed, honest), (w.expected_instances().unwrap().to_vec(), Failures::new()));
+    // Rows land in every set (row-major): a bad row is caught in whichever set holds it.
+    for (sample, tree, level) in [(0, 0, 0), (0, 0, 1), (0, 0, 2), (1, 1, 1)] {
+        let found = failures(&config, &w, Tamper::ForceLookup { sample, tree, level });
+        assert_eq!(found, only("lookup"), "sample {sample} tree {tree} level {level}");
+    }
+}
