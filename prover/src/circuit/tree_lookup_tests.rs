@@ -3,8 +3,9 @@
 //! is rejected, by the constraint that should catch it: a looked-up value not in the table (the
 //! lookup), a table value other than the committed one or an input of another sample (the copy
 //! constraints), a node key not derived from the path bits or a leaf of another tree (the key
-//! chain's gates), and the multiplexer path's adversaries (a flipped comparison, a forced leaf or
-//! feature).
+//! chain's gates), a feature index out of range, even one equal to a node's key (its bound
+//! lookup), the multiplexer path's adversaries (a flipped comparison, a forced leaf or feature),
+//! and a bad row in any of several looked-up sets.
 
 use std::collections::BTreeSet;
 
