@@ -5,7 +5,7 @@
 //! what registries and generated verifiers pin. A change to the synthesized circuit under an
 //! unchanged digest makes every cached proving key stale (proofs fail their self-check) and
 //! every registered digest a lie. For one small circuit of each kind (family x visibility, the
-//! Poseidon gate, no scores) this test generates the verifying key with the insecure dev SRS and
+//! Poseidon gate, no scores, the fast layout's tree lookup) this test generates the verifying key with the insecure dev SRS and
 //! compares `vk.transcript_repr()` (halo2's hash of the constraint system, fixed and permutation
 //! commitments) with `prover/tests/data/circuit_digests.json`:
 //! * same digest, other verifying key: fails, asking for a version tag bump in
@@ -23,8 +23,10 @@ use std::path::{Path, PathBuf};
 use halo2_base::gates::circuit::CircuitBuilderStage;
 use halo2_base::halo2_proofs::plonk::keygen_vk;
 use serde::{Deserialize, Serialize};
+use zkguard_prover::circuit::config::Layout;
 use zkguard_prover::circuit::field::fr_to_be_bytes;
 use zkguard_prover::circuit::poseidon::PoseidonBackend;
+use zkguard_prover::circuit::tree_lookup::TreeSelection;
 use zkguard_prover::circuit::{AppCircuitConfig, AppShape, AppWitness, Visibility};
 use zkguard_prover::keys::{circuit_digest, load_params, SrsSource};
 use zkguard_prover::quant::{ModelShape, QuantizedModel};
@@ -125,6 +127,11 @@ fn cases() -> Vec<(String, AppCircuitConfig)> {
         "linear-committed-poseidon-gate".into(),
         AppCircuitConfig::choose_with(&linear, 4, PoseidonBackend::Gate).unwrap(),
     ));
+    // The fast layout's committed trees: nodes, inputs and leaves looked up.
+    let trees = AppShape::for_model(&model(small_models::trees()), 2, Visibility::Committed);
+    let fast = AppCircuitConfig::for_layout(&trees, Layout::Fast, 4).unwrap();
+    assert!(matches!(fast.tree_selection, TreeSelection::Lookup { .. }), "{:?}", fast.tree_selection);
+    out.push(("trees-committed-fast-lookup".into(), fast));
     out
 }
 

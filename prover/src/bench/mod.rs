@@ -17,6 +17,7 @@ use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Serialize};
 
 use crate::circuit::poseidon::PoseidonBackend;
+use crate::circuit::tree_lookup::TreeSelection;
 use crate::circuit::{AppCircuitConfig, AppShape, AppWitness, Visibility};
 use crate::data::load_csv;
 use crate::keys::{load_params, AppKeys, SrsSource};
@@ -46,11 +47,18 @@ pub struct CaseResult {
     /// Lookup advice columns.
     pub lookup_columns: usize,
     /// Advice cells used (before padding to columns x 2^k): halo2-base's plus the Poseidon
-    /// gate's region (its rows x its advice columns).
+    /// gate's region (its rows x its advice columns) plus the tree lookup's (its table and
+    /// looked-up rows x 3 columns).
     pub advice_cells: usize,
     /// Of those, the Poseidon gate's.
     #[serde(default)]
     pub poseidon_cells: usize,
+    /// Of those, the tree lookup's (absent in results written before it existed).
+    #[serde(default)]
+    pub tree_lookup_cells: usize,
+    /// How a committed tree ensemble selected its nodes (absent: multiplexers).
+    #[serde(default, skip_serializing_if = "TreeSelection::is_multiplexer")]
+    pub tree_selection: TreeSelection,
     /// Keygen seconds (vk + pk, excluding parameter generation).
     pub keygen_s: f64,
     /// Median proving seconds (EVM transcript).
@@ -102,7 +110,8 @@ pub fn run_case(
         0 => AppCircuitConfig::choose_fastest(&shape, poseidon)?,
         _ => AppCircuitConfig::choose_with(&shape, max_columns, poseidon)?,
     };
-    let (advice_cells, poseidon_cells) = advice_cells(&config, &witness)?;
+    let (advice_cells, poseidon_cells, tree_lookup_cells) = advice_cells(&config, &witness)?;
+    let tree_selection = config.tree_selection;
     if runs == 0 {
         // The circuit's size only: no parameters, keys or proofs.
         return Ok(CaseResult {
@@ -112,6 +121,8 @@ pub fn run_case(
             visibility,
             poseidon,
             poseidon_cells,
+            tree_lookup_cells,
+            tree_selection,
             k: config.k(),
             advice_columns: config.params.num_advice_per_phase[0],
             lookup_columns: config.params.num_lookup_advice_per_phase[0],
@@ -160,6 +171,8 @@ pub fn run_case(
         lookup_columns: keys.config.params.num_lookup_advice_per_phase[0],
         advice_cells,
         poseidon_cells,
+        tree_lookup_cells,
+        tree_selection,
         keygen_s,
         prove_s_median: median(&prove_runs),
         prove_s_runs: prove_runs,
@@ -171,10 +184,16 @@ pub fn run_case(
 }
 
 /// Advice cells of the circuit (halo2-base's plus the Poseidon region's) and the Poseidon region's.
-fn advice_cells(config: &crate::circuit::AppCircuitConfig, witness: &AppWitness) -> anyhow::Result<(usize, usize)> {
+/// All advice cells, the Poseidon region's and the tree lookup's.
+fn advice_cells(
+    config: &crate::circuit::AppCircuitConfig,
+    witness: &AppWitness,
+) -> anyhow::Result<(usize, usize, usize)> {
     let (circuit, _) = config.builder(halo2_base::gates::circuit::CircuitBuilderStage::Mock, witness)?;
     let poseidon = circuit.poseidon_rows() * crate::circuit::poseidon::gate::ADVICE_COLUMNS;
-    Ok((circuit.base.statistics().gate.total_advice_per_phase[0] + poseidon, poseidon))
+    let lookups = &circuit.tree_lookups;
+    let tree_lookup = (lookups.table_len() + lookups.lookup_len()) * crate::circuit::tree_lookup::table::LOOKUP_WIDTH;
+    Ok((circuit.base.statistics().gate.total_advice_per_phase[0] + poseidon + tree_lookup, poseidon, tree_lookup))
 }
 
 /// Median of a non-empty slice.

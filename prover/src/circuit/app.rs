@@ -23,6 +23,7 @@ use super::instances::{AppInstances, InstanceLayout};
 use super::poseidon::PoseidonRequests;
 use super::tree::LoadedTrees;
 use super::tree_fixed::FixedTrees;
+use super::tree_lookup::{LookupTrees, TreeLookups};
 use super::visibility::{validate_fixed_params, Visibility};
 use super::CircuitError;
 use crate::quant::{Family, ModelShape, QBody, QuantizedModel};
@@ -221,8 +222,10 @@ type LoadedStandardize = (Vec<AssignedValue<Fr>>, Vec<AssignedValue<Fr>>);
 
 /// A tree ensemble as the circuit evaluates it.
 enum TreeEval {
-    /// Private parameters behind the commitment: nodes selected along the path.
+    /// Private parameters behind the commitment: nodes selected along the path by multiplexers.
     Committed(LoadedTrees),
+    /// Private parameters behind the commitment: nodes, inputs and leaves looked up.
+    Lookup(LookupTrees),
     /// Constant parameters: no feature or threshold selection.
     Fixed(FixedTrees),
 }
@@ -242,12 +245,14 @@ struct LoadedModel {
 impl LoadedModel {
     /// Assigns the canonical parameters (see `QuantizedModel::params`), each constrained to the
     /// width it is packed at: tree feature indices to `< n_features`, everything else to a
-    /// signed value. Returns the cells in canonical order and their structured view.
+    /// signed value. Returns the cells in canonical order and their structured view. With
+    /// `lookups`, a tree ensemble is evaluated by lookups ([`LookupTrees`]).
     fn load(
         ctx: &mut Context<Fr>,
         chip: &FixedPointChip<'_>,
         shape: &ModelShape,
         params: &[i64],
+        lookups: Option<&mut TreeLookups>,
     ) -> (Vec<AssignedValue<Fr>>, Self) {
         if shape.family != Family::TreeEnsemble {
             let cells: Vec<_> = params.iter().map(|&p| chip.load_value(ctx, p)).collect();
@@ -257,13 +262,21 @@ impl LoadedModel {
         let trees = shape.tree_shape();
         let indices = trees.n_trees * trees.internal_nodes();
         let features: Vec<_> = params[..indices].iter().map(|&f| ctx.load_witness(Fr::from(f as u64))).collect();
-        let values: Vec<_> = params[indices..].iter().map(|&p| chip.load_value(ctx, p)).collect();
+        // Circuits with the tree lookup (new with it) check values in one chain each (fewer
+        // cells); the multiplexer circuits keep their layout and digests.
+        let chained = lookups.is_some();
+        let values: Vec<_> = params[indices..].iter().map(|&p| load_value(ctx, chip, p, chained)).collect();
         let (body, threshold) = values.split_at(values.len() - 1);
-        let loaded = LoadedTrees::load(ctx, chip, trees, shape.n_features, &features, body);
+        let eval = match lookups {
+            Some(lookups) => {
+                TreeEval::Lookup(LookupTrees::load(ctx, trees, shape.n_features, &features, body, lookups))
+            }
+            None => TreeEval::Committed(LoadedTrees::load(ctx, chip, trees, shape.n_features, &features, body)),
+        };
         let model = Self {
             standardize: None,
             layers: vec![],
-            trees: Some(TreeEval::Committed(loaded)),
+            trees: Some(eval),
             threshold: threshold[0],
             autoencoder: false,
             constant: None,
@@ -337,10 +350,13 @@ impl LoadedModel {
 /// unless `shape` fixes the model), exposes the public instances through
 /// `builder.assigned_instances` and returns their values (decode them with
 /// [`AppInstances::from_slice`]; a dishonest witness may produce values that do not decode).
-/// Callers check the witness first ([`AppShape::check_witness`]).
+/// With `lookups` (only for a committed tree ensemble), the ensemble is evaluated by lookups
+/// recorded there ([`super::tree_lookup`]). Callers check the witness first
+/// ([`AppShape::check_witness`]).
 pub fn synthesize(
     builder: &mut BaseCircuitBuilder<Fr>,
     poseidon: &mut PoseidonRequests,
+    mut lookups: Option<&mut TreeLookups>,
     shape: &AppShape,
     witness: &AppWitness,
 ) -> Vec<Fr> {
@@ -353,7 +369,8 @@ pub fn synthesize(
     let (model_commitment, model) = match &shape.fixed_params {
         // Model parameters: loaded, range-checked, committed.
         None => {
-            let (params, model) = LoadedModel::load(ctx, &chip, &shape.model, &witness.model.params());
+            let (params, model) =
+                LoadedModel::load(ctx, &chip, &shape.model, &witness.model.params(), lookups.as_deref_mut());
             let mut model_elements =
                 vec![ctx.load_constant(commit::model_domain()), ctx.load_constant(commit::shape_tag(&shape.model))];
             model_elements.extend(pack_params_assigned(ctx, gate, &shape.model, &params));
@@ -367,16 +384,11 @@ pub fn synthesize(
         }
     };
 
-    // Inputs: loaded, range-checked, committed with the salt. A fixed model's circuit checks
-    // them in one chain each (fewer cells; committed circuits keep their layout and digest).
-    let load_input = |ctx: &mut Context<Fr>, x: i64| match shape.fixed_params {
-        Some(_) => {
-            let a = ctx.load_witness(fr_from_i64(x));
-            chip.check_signed_chained(ctx, a, fixed.value_bits);
-            a
-        }
-        None => chip.load_value(ctx, x),
-    };
+    // Inputs: loaded, range-checked, committed with the salt. A fixed model's circuit and a
+    // tree-lookup circuit check them in one chain each (fewer cells; the other committed
+    // circuits keep their layout and digest).
+    let chained = shape.fixed_params.is_some() || lookups.is_some();
+    let load_input = |ctx: &mut Context<Fr>, x: i64| load_value(ctx, &chip, x, chained);
     let rows: Vec<Vec<_>> = witness.rows.iter().map(|row| row.iter().map(|&x| load_input(ctx, x)).collect()).collect();
     let salt = ctx.load_witness(witness.salt);
     let mut input_elements = vec![ctx.load_constant(commit::input_domain()), salt];
@@ -395,7 +407,7 @@ pub fn synthesize(
     let mut decisions = Vec::with_capacity(shape.batch_size);
     let mut scores = Vec::with_capacity(shape.batch_size);
     for (i, x) in rows.iter().enumerate() {
-        let (score, decision) = infer_row(ctx, &chip, &model, x, i);
+        let (score, decision) = infer_row(ctx, &chip, &model, lookups.as_deref_mut(), x, i);
         let mask = range.is_less_than(ctx, Constant(Fr::from(i as u64)), count, count_bits);
         decisions.push(gate.mul(ctx, decision, mask));
         scores.push(gate.mul(ctx, score, mask));
@@ -407,17 +419,33 @@ pub fn synthesize(
     values
 }
 
+/// Loads `v` as a range-checked value: in one chain ([`FixedPointChip::check_signed_chained`])
+/// when `chained`, else by [`FixedPointChip::load_value`] (the same constraint, more cells).
+fn load_value(ctx: &mut Context<Fr>, chip: &FixedPointChip<'_>, v: i64, chained: bool) -> AssignedValue<Fr> {
+    if !chained {
+        return chip.load_value(ctx, v);
+    }
+    let a = ctx.load_witness(fr_from_i64(v));
+    chip.check_signed_chained(ctx, a, chip.fixed().value_bits);
+    a
+}
+
 /// Runs the model on one row of assigned inputs; returns `(score, decision)`.
 fn infer_row(
     ctx: &mut Context<Fr>,
     chip: &FixedPointChip<'_>,
     model: &LoadedModel,
+    lookups: Option<&mut TreeLookups>,
     x: &[AssignedValue<Fr>],
     sample: usize,
 ) -> (AssignedValue<Fr>, AssignedValue<Fr>) {
     if let Some(trees) = &model.trees {
         let score = match trees {
             TreeEval::Committed(trees) => trees.score(ctx, chip, x, sample),
+            TreeEval::Lookup(trees) => {
+                let lookups = lookups.expect("a lookup-evaluated ensemble is loaded with lookups");
+                trees.score(ctx, chip, lookups, x, sample)
+            }
             TreeEval::Fixed(trees) => trees.score(ctx, chip, x, sample),
         };
         return (score, chip.greater_than(ctx, score, model.threshold));

@@ -17,6 +17,7 @@ use snark_verifier_sdk::CircuitExt;
 use serde::{Deserialize, Serialize};
 
 use super::poseidon::{PoseidonBackend, PoseidonConfig, PoseidonRequests};
+use super::tree_lookup::{TreeLookupConfig, TreeLookups, TreeSelection};
 
 /// The app circuit: halo2-base's builder and the Poseidon hashes it requested.
 #[derive(Debug)]
@@ -25,6 +26,10 @@ pub struct AppCircuit {
     pub base: BaseCircuitBuilder<Fr>,
     /// The hashes, laid out by the Poseidon gate.
     pub poseidon: PoseidonRequests,
+    /// How a committed tree ensemble selects its nodes.
+    pub tree_selection: TreeSelection,
+    /// The tree lookup's rows (with [`TreeSelection::Lookup`]).
+    pub tree_lookups: TreeLookups,
 }
 
 /// The halo2 configuration: halo2-base's and the Poseidon gate's.
@@ -34,6 +39,8 @@ pub struct AppConfig {
     pub base: BaseConfig<Fr>,
     /// The Poseidon gate's columns (with [`PoseidonBackend::Gate`]).
     pub poseidon: Option<PoseidonConfig>,
+    /// The tree lookup's columns (with [`TreeSelection::Lookup`]).
+    pub tree_lookup: Option<TreeLookupConfig>,
 }
 
 /// The parameters the constraint system is built from.
@@ -43,6 +50,9 @@ pub struct AppCircuitParams {
     pub base: BaseCircuitParams,
     /// How commitments are hashed.
     pub poseidon: PoseidonBackend,
+    /// How a committed tree ensemble selects its nodes (absent: multiplexers).
+    #[serde(default, skip_serializing_if = "TreeSelection::is_multiplexer")]
+    pub tree_selection: TreeSelection,
 }
 
 impl AppCircuit {
@@ -63,21 +73,34 @@ impl Circuit<Fr> for AppCircuit {
     type Params = AppCircuitParams;
 
     fn params(&self) -> Self::Params {
-        AppCircuitParams { base: self.base.params(), poseidon: self.poseidon.backend() }
+        AppCircuitParams {
+            base: self.base.params(),
+            poseidon: self.poseidon.backend(),
+            tree_selection: self.tree_selection,
+        }
     }
 
     fn without_witnesses(&self) -> Self {
         // halo2-base's builder has no witness-free form (halo2-axiom's keygen never asks for
         // one): the same circuit, its threads copied.
-        Self { base: self.base.deep_clone(), poseidon: self.poseidon.clone() }
+        Self {
+            base: self.base.deep_clone(),
+            poseidon: self.poseidon.clone(),
+            tree_selection: self.tree_selection,
+            tree_lookups: self.tree_lookups.clone(),
+        }
     }
 
     fn configure_with_params(meta: &mut ConstraintSystem<Fr>, params: Self::Params) -> Self::Config {
         // The Poseidon gate first: halo2-base computes its usable rows from the finished
         // constraint system's blinding rows.
         let poseidon = (params.poseidon == PoseidonBackend::Gate).then(|| PoseidonConfig::configure(meta));
+        let tree_lookup = match params.tree_selection {
+            TreeSelection::Multiplexer => None,
+            TreeSelection::Lookup { sets } => Some(TreeLookupConfig::configure(meta, sets)),
+        };
         let base = BaseConfig::configure(meta, params.base);
-        AppConfig { base, poseidon }
+        AppConfig { base, poseidon, tree_lookup }
     }
 
     fn configure(_: &mut ConstraintSystem<Fr>) -> Self::Config {
@@ -90,23 +113,57 @@ impl Circuit<Fr> for AppCircuit {
             tracing::error!(rows = self.poseidon.rows(), usable_rows, "the Poseidon region does not fit the circuit");
             return Err(Error::NotEnoughRowsAvailable { current_k: self.base.config_params.k as u32 });
         }
-        Circuit::synthesize(&self.base, config.base.clone(), layouter.namespace(|| "halo2-base"))?;
-        let Some(poseidon) = &config.poseidon else {
-            return Ok(());
+        let sets = match self.tree_selection {
+            TreeSelection::Lookup { sets } => sets,
+            TreeSelection::Multiplexer => 0,
         };
+        if self.tree_lookups.rows(sets) > usable_rows {
+            tracing::error!(
+                rows = self.tree_lookups.rows(sets),
+                usable_rows,
+                "the tree lookup does not fit the circuit"
+            );
+            return Err(Error::NotEnoughRowsAvailable { current_k: self.base.config_params.k as u32 });
+        }
+        Circuit::synthesize(&self.base, config.base.clone(), layouter.namespace(|| "halo2-base"))?;
         let witness_only = self.base.witness_gen_only();
         let copies = self.base.core().copy_manager.clone();
-        layouter.assign_region(
-            || "poseidon",
-            |mut region| {
-                let guard = copies.lock().expect("copy manager lock");
-                let copies = (!witness_only).then_some(&*guard);
-                self.poseidon.assign(poseidon, &mut region, copies).map_err(|e| {
-                    tracing::error!("{e}");
-                    Error::Synthesis
-                })
-            },
-        )
+        if let Some(poseidon) = &config.poseidon {
+            layouter.assign_region(
+                || "poseidon",
+                |mut region| {
+                    let guard = copies.lock().expect("copy manager lock");
+                    let copies = (!witness_only).then_some(&*guard);
+                    self.poseidon.assign(poseidon, &mut region, copies).map_err(|e| {
+                        tracing::error!("{e}");
+                        Error::Synthesis
+                    })
+                },
+            )?;
+        }
+        if let Some(tree_lookup) = &config.tree_lookup {
+            let layout = |e: super::tree_lookup::TreeLookupLayoutError| {
+                tracing::error!("{e}");
+                Error::Synthesis
+            };
+            layouter.assign_region(
+                || "tree lookup table",
+                |mut region| {
+                    let guard = copies.lock().expect("copy manager lock");
+                    let copies = (!witness_only).then_some(&*guard);
+                    self.tree_lookups.assign_table(tree_lookup, &mut region, copies).map_err(layout)
+                },
+            )?;
+            layouter.assign_region(
+                || "tree lookups",
+                |mut region| {
+                    let guard = copies.lock().expect("copy manager lock");
+                    let copies = (!witness_only).then_some(&*guard);
+                    self.tree_lookups.assign_lookups(tree_lookup, &mut region, copies).map_err(layout)
+                },
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -1,7 +1,7 @@
 //! Circuits: the fixed-point chip, commitments (flex-gate sponge or the Poseidon gate,
 //! [`poseidon`]), the public-instance layout and its in-circuit packing ([`outputs`]), the app
 //! circuit in both model visibilities ([`visibility`]), tree ensembles ([`tree`],
-//! [`tree_fixed`]), plus the halo2 configuration (k, columns, lookup bits) chosen for each shape.
+//! [`tree_lookup`], [`tree_fixed`]), plus the halo2 configuration (k, columns, lookup bits) chosen for each shape.
 
 pub mod app;
 pub mod app_circuit;
@@ -14,10 +14,13 @@ pub mod outputs;
 pub mod poseidon;
 pub mod tree;
 pub mod tree_fixed;
+pub mod tree_lookup;
 pub mod visibility;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tree_lookup_tests;
 #[cfg(test)]
 mod tree_tests;
 
@@ -32,6 +35,9 @@ use crate::quant::QuantError;
 /// Why a circuit could not be built for a witness.
 #[derive(Debug, thiserror::Error)]
 pub enum CircuitError {
+    /// A tree lookup was asked for a circuit that is not a committed tree ensemble.
+    #[error("a tree lookup evaluates committed tree ensembles only")]
+    TreeLookupWithoutCommittedTrees,
     /// The batch is empty or larger than the circuit's batch size.
     #[error("a batch needs 1..={batch_size} rows, got {rows} (batch size {batch_size})")]
     BatchSize {

@@ -1,5 +1,6 @@
-//! Tree-ensemble evaluation in the circuit with a committed model, sound whatever the witness
-//! (the fixed-model evaluation is [`super::tree_fixed`]).
+//! Tree-ensemble evaluation in the circuit with a committed model by multiplexers, sound whatever
+//! the witness (the fixed-model evaluation is [`super::tree_fixed`], the lookup-based one
+//! [`super::tree_lookup`]).
 //!
 //! Layout (chosen for cost, see below): every tree is a *complete* binary tree of the
 //! ensemble's depth `D` in heap order (`quant::trees` pads shallower leaves), with private
@@ -29,9 +30,9 @@
 //! so their differences are constrained once per sample and shared (`pair_differences`: 4
 //! cells per select instead of 8); node-parameter pairs likewise once per proof. (Sharing is by
 //! position, never by cell identity: halo2-base drops cell positions when it only generates
-//! witnesses, and the layout must not depend on the stage.) A dynamic lookup
-//! table of `(index, x[index])` would make the selection constant, at the price of a custom
-//! halo2 configuration (see `docs/PROVER_SPEED.md`).
+//! witnesses, and the layout must not depend on the stage.) The fast layout replaces every
+//! multiplexer by a dynamic lookup ([`super::tree_lookup`], `TreeSelection::Lookup`); the
+//! compact layout keeps this path (no extra columns: its verifier and digests are unchanged).
 
 use halo2_base::gates::{GateInstructions, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
@@ -247,7 +248,7 @@ pub(super) fn select(
 }
 
 /// 1 if `x > threshold` (both range-checked values), else 0.
-fn goes_right(
+pub(super) fn goes_right(
     ctx: &mut Context<Fr>,
     chip: &FixedPointChip<'_>,
     x: AssignedValue<Fr>,
@@ -309,6 +310,17 @@ pub(crate) mod adversary {
         ForceLeaf { sample: usize, tree: usize, leaf: usize },
         /// Compare input `feature` instead of the node's feature at `level`.
         ForceFeature { sample: usize, tree: usize, level: usize, feature: usize },
+        /// Lookup path: look up a threshold that is not in the table at `level`.
+        ForceLookup { sample: usize, tree: usize, level: usize },
+        /// Lookup path: the key after `level` path bits (`level` = depth: the leaf's) is `key`
+        /// instead of the one the path bits give; the looked-up values are that key's row.
+        ForceKey { sample: usize, tree: usize, level: usize, key: u64 },
+        /// Lookup path: the table row of (`tree`, `node`) lays out threshold `value` instead of
+        /// the committed one, and every lookup of that node uses it.
+        TableThreshold { tree: usize, node: usize, value: i64 },
+        /// Lookup path: compare sample `other`'s input (an earlier sample) at `level`, its
+        /// looked-up sample cell laid out as `other`.
+        OtherSample { sample: usize, tree: usize, level: usize, other: usize },
     }
 
     #[cfg(test)]
@@ -338,6 +350,42 @@ pub(crate) mod adversary {
         #[cfg(test)]
         if let Some(Tamper::ForceFeature { sample: s, tree: t, level: l, feature }) = TAMPER.with(Cell::get) {
             return ((s, t, l) == (sample, tree, level)).then_some(feature);
+        }
+        let _ = (sample, tree, level);
+        None
+    }
+
+    pub(in crate::circuit) fn forces_lookup(sample: usize, tree: usize, level: usize) -> bool {
+        #[cfg(test)]
+        if let Some(Tamper::ForceLookup { sample: s, tree: t, level: l }) = TAMPER.with(Cell::get) {
+            return (s, t, l) == (sample, tree, level);
+        }
+        let _ = (sample, tree, level);
+        false
+    }
+
+    pub(in crate::circuit) fn forced_key(sample: usize, tree: usize, level: usize) -> Option<u64> {
+        #[cfg(test)]
+        if let Some(Tamper::ForceKey { sample: s, tree: t, level: l, key }) = TAMPER.with(Cell::get) {
+            return ((s, t, l) == (sample, tree, level)).then_some(key);
+        }
+        let _ = (sample, tree, level);
+        None
+    }
+
+    pub(in crate::circuit) fn table_threshold(tree: usize, node: usize) -> Option<i64> {
+        #[cfg(test)]
+        if let Some(Tamper::TableThreshold { tree: t, node: n, value }) = TAMPER.with(Cell::get) {
+            return ((t, n) == (tree, node)).then_some(value);
+        }
+        let _ = (tree, node);
+        None
+    }
+
+    pub(in crate::circuit) fn other_sample(sample: usize, tree: usize, level: usize) -> Option<usize> {
+        #[cfg(test)]
+        if let Some(Tamper::OtherSample { sample: s, tree: t, level: l, other }) = TAMPER.with(Cell::get) {
+            return ((s, t, l) == (sample, tree, level)).then_some(other);
         }
         let _ = (sample, tree, level);
         None

@@ -18,7 +18,7 @@ use crate::quant::{Family, FixedPoint, ModelShape, QBody, QuantizedModel, TreeSh
 
 const FX: FixedPoint = FixedPoint { scale_bits: 8, value_bits: 40 };
 
-fn tree_shape(n_features: usize, n_trees: usize, depth: usize) -> ModelShape {
+pub(super) fn tree_shape(n_features: usize, n_trees: usize, depth: usize) -> ModelShape {
     ModelShape {
         family: Family::TreeEnsemble,
         n_features,
@@ -40,7 +40,7 @@ fn random_trees(shape: &ModelShape, rng: &mut impl Rng) -> QuantizedModel {
     shape.model_from_params("random trees", &features, &params)
 }
 
-fn witness(shape: &ModelShape, seed: u64, count: usize, batch: usize) -> AppWitness {
+pub(super) fn witness(shape: &ModelShape, seed: u64, count: usize, batch: usize) -> AppWitness {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let model = random_trees(shape, &mut rng);
     let rows = random_rows(shape.n_features, count, &mut rng);
@@ -67,7 +67,7 @@ fn tampered_run_in(shape: &AppShape, witness: &AppWitness, tamper: Tamper) -> (V
 }
 
 /// The leaf (index within its tree) that `sample` reaches in `tree`.
-fn reached_leaf(witness: &AppWitness, sample: usize, tree: usize) -> usize {
+pub(super) fn reached_leaf(witness: &AppWitness, sample: usize, tree: usize) -> usize {
     let QBody::Trees { trees, .. } = &witness.model.body else { panic!("a tree model") };
     trees[tree].walk(&witness.rows[sample]).0
 }
@@ -199,7 +199,7 @@ fn a_wrong_selected_feature_is_rejected() {
 
 /// An isolation-forest-shaped model: leaf value = -(depth of the real leaf + c(n)) in fixed
 /// point, trees padded from real depths 1..=3.
-fn isolation_forest_like() -> AppWitness {
+pub(super) fn isolation_forest_like() -> AppWitness {
     use crate::model::{SplitRule, Tree, TreeNode};
     use crate::quant::QTree;
     let path_length = |depth: f64, c: f64| -(depth + c);

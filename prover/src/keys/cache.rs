@@ -84,6 +84,11 @@ pub fn circuit_digest(config: &AppCircuitConfig) -> String {
     if config.poseidon == crate::circuit::poseidon::PoseidonBackend::Gate {
         hasher.update(b"poseidon-gate/v1");
     }
+    // Multiplexer selection is every earlier circuit (digests unchanged); the lookup is another.
+    if !config.tree_selection.is_multiplexer() {
+        hasher.update(b"tree-lookup/v1");
+        hasher.update(serde_json::to_vec(&config.tree_selection).expect("selection serializes"));
+    }
     hex::encode(hasher.finalize())
 }
 

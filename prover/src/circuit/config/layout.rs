@@ -8,8 +8,9 @@
 //!   the app circuit). For direct on-chain verification.
 //! * [`Layout::Fast`]: the dedicated Poseidon gate ([`PoseidonBackend::Gate`], 22 more advice
 //!   columns, ~18x fewer cells per hashed word) and the layout with the fewest weighted
-//!   column-rows ([`AppCircuitConfig::choose_fastest`]: many short columns). Proving is several
-//!   times faster (3-18x for the committed cases measured in `docs/PROVER_SPEED.md`), but
+//!   column-rows ([`AppCircuitConfig::choose_fastest`]: many short columns), with a committed
+//!   tree ensemble evaluated by a dynamic lookup ([`crate::circuit::tree_lookup`]). Proving is
+//!   several times faster (3-19x for the committed cases measured in `docs/PROVER_SPEED.md`), but
 //!   proofs are 7-27 KB, and the circuit's own Solidity verifier is over EIP-170 (the demo
 //!   circuit's unrolled verifier is ~50 KB; on the shared verifier it costs ~790k gas per
 //!   verify). For proofs verified off chain (`zkguard verify`, the Python package). Aggregating

@@ -69,7 +69,10 @@ fn request_circuit(message: &[Fr]) -> (AppCircuit, Fr) {
     let digest = poseidon.hash(ctx, &GateChip::default(), &cells);
     base.assigned_instances = vec![vec![digest]];
     base.calculate_params(Some(20));
-    (AppCircuit { base, poseidon }, *digest.value())
+    (
+        AppCircuit { base, poseidon, tree_selection: Default::default(), tree_lookups: Default::default() },
+        *digest.value(),
+    )
 }
 
 #[test]

@@ -3,7 +3,8 @@
 //!
 //! An app circuit's constraint system is fixed by its halo2-base column layout (advice columns
 //! per phase, fixed columns, lookup advice columns per phase, whether the range lookup exists,
-//! instance columns) and its Poseidon backend; keygen does not compress selectors
+//! instance columns), its Poseidon backend and, for a committed tree ensemble evaluated by
+//! lookups, the number of looked-up column sets; keygen does not compress selectors
 //! (halo2-axiom's `keygen_vk` turns each selector into its own fixed column), so the gates do
 //! not depend on which rows a model uses. `k`, `lookup_bits` (the table's contents), the model
 //! and the batch are in the key only.
@@ -11,6 +12,7 @@
 use std::path::Path;
 
 use crate::circuit::poseidon::PoseidonBackend;
+use crate::circuit::tree_lookup::TreeSelection;
 use crate::circuit::AppCircuitConfig;
 use crate::keys::{AppKeys, SrsSource};
 use crate::pipeline::verifier::describe_app;
@@ -30,9 +32,14 @@ pub fn proof_system_of(config: &AppCircuitConfig) -> String {
         PoseidonBackend::FlexGate => "flex-gate Poseidon",
         PoseidonBackend::Gate => "Poseidon gate",
     };
+    // Earlier circuits' lines (and so their verifiers' headers) are unchanged.
+    let tree_lookup = match config.tree_selection {
+        TreeSelection::Multiplexer => String::new(),
+        TreeSelection::Lookup { sets } => format!(", tree lookup with {sets} looked-up set(s)"),
+    };
     format!(
         "zkguard app circuits, halo2-base advice per phase {:?}, {} fixed, lookup advice per phase {:?}, range lookup {}, \
-         {} instance column(s), {poseidon}",
+         {} instance column(s), {poseidon}{tree_lookup}",
         p.num_advice_per_phase,
         p.num_fixed,
         p.num_lookup_advice_per_phase,
