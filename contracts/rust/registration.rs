@@ -120,6 +120,14 @@ impl VerifierCode {
             Self::Shared(_) => "shared",
         }
     }
+
+    /// The shared verifier's and the key's code, or `None` for an unrolled verifier.
+    pub fn shared(&self) -> Option<&SharedVerifierCode> {
+        match self {
+            Self::Shared(code) => Some(code),
+            Self::Unrolled { .. } => None,
+        }
+    }
 }
 
 /// A circuit's code on the shared verifier: what `deploy::shared` puts on a chain.

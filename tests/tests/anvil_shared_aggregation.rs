@@ -20,7 +20,7 @@ use alloy::providers::{DynProvider, Provider};
 use alloy::sol_types::{SolEvent, SolValue};
 use zkguard_contracts::deploy::shared::{ensure_shared_verifier, shared_verifier_address};
 use zkguard_contracts::deploy::{deploy_code, deploy_stack, register_model, ContractArtifacts, Stack};
-use zkguard_contracts::registration::{Action, InputPolicyArgs, PolicyArgs, SharedVerifierCode, VerifierCode};
+use zkguard_contracts::registration::{Action, InputPolicyArgs, PolicyArgs, SharedVerifierCode};
 use zkguard_contracts::revert::decode_revert;
 use zkguard_contracts::rpc::{CircuitBreaker, Guard, ProtectedVault, ZkGuardKeyedVerifier};
 use zkguard_prover::circuit::instances::{ACCUMULATOR_LIMBS, INPUT_COMMITMENT_INDEX};
@@ -62,10 +62,7 @@ async fn circuit(batch_size: usize, aggregate: Option<usize>) -> DeployableCircu
 }
 
 fn shared_code(c: &DeployableCircuit) -> &SharedVerifierCode {
-    match &c.verifier {
-        VerifierCode::Shared(code) => code,
-        other => panic!("expected the shared verifier, got {}", other.kind()),
-    }
+    c.verifier.shared().unwrap_or_else(|| panic!("expected the shared verifier, got {}", c.verifier.kind()))
 }
 
 fn reason(err: alloy::contract::Error) -> String {

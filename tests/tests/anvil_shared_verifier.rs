@@ -53,10 +53,7 @@ async fn circuit(n_features: usize) -> DeployableCircuit {
 }
 
 fn shared_code(c: &DeployableCircuit) -> &SharedVerifierCode {
-    match &c.verifier {
-        VerifierCode::Shared(code) => code,
-        other => panic!("expected the shared verifier, got {}", other.kind()),
-    }
+    c.verifier.shared().unwrap_or_else(|| panic!("expected the shared verifier, got {}", c.verifier.kind()))
 }
 
 /// A real EVM-transcript proof of `c` over the demo rows, bound to `ctx`: instances and proof.
