@@ -358,7 +358,8 @@ pub(crate) async fn run(
         client.submit(&req).await.with_context(|| format!("submitting {}", req.request_id))?;
     }
     let screened = &feed_filter[feed_filter.len() - (args.filter_batch * args.aggregate).min(feed_filter.len())..];
-    for (index, part) in screened.chunks(args.filter_batch).enumerate() {
+    // One attested request per aggregated transaction: a salted request fills all N segments.
+    for (index, part) in screened.chunks(args.filter_batch * args.aggregate).enumerate() {
         let req = data_provider.attested_request(Rows {
             request_id: format!("screen-{index:03}"),
             model_id: FILTER_MODEL_ID,

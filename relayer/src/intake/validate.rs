@@ -23,7 +23,7 @@ pub struct IntakeModel<'a> {
     pub id: &'a str,
     /// The quantized model (features, fixed point, reference inference).
     pub quantized: &'a QuantizedModel,
-    /// Most rows per request (the circuit's B).
+    /// The circuit's B: most rows per unsalted request (a salted one may hold N * B).
     pub batch_size: usize,
     /// App proofs per transaction (N in batch mode, else 1): a salted request needs that many rows.
     pub proofs_per_batch: usize,
@@ -157,11 +157,22 @@ pub fn validate_for<'a>(
     if req.rows.is_empty() {
         return Err(ApiError::invalid("empty_batch", "rows is empty"));
     }
-    if req.rows.len() > model.batch_size {
+    // A salted request is proved alone, so in batch mode it may fill all N segments of its
+    // transaction; unsalted requests are packed together by the batcher, at most B rows each.
+    let most = match req.salt {
+        Some(_) => model.batch_size * model.proofs_per_batch,
+        None => model.batch_size,
+    };
+    if req.rows.len() > most {
+        let salted = if req.salt.is_some() && model.proofs_per_batch > 1 {
+            format!(" (a salted request: {} segments of {})", model.proofs_per_batch, model.batch_size)
+        } else {
+            String::new()
+        };
         return Err(ApiError::new(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
             "oversize_batch",
-            format!("{} rows: model {} takes at most {} per request", req.rows.len(), req.model_id, model.batch_size),
+            format!("{} rows: model {} takes at most {most} per request{salted}", req.rows.len(), req.model_id),
         ));
     }
     for (i, row) in req.rows.iter().enumerate() {
@@ -436,6 +447,32 @@ pub(crate) mod tests {
         assert!(err.message.contains(&format!("{feature:?}")), "names the feature {feature}: {}", err.message);
         let bits = model.fixed.value_bits - 1;
         assert!(err.message.contains(&format!("[-2^{bits}, 2^{bits})")), "names the bound: {}", err.message);
+    }
+
+    #[test]
+    fn a_salted_request_may_fill_every_segment_of_a_batch_mode_transaction() {
+        let model = logistic();
+        let lookup = |id: &str| {
+            (id == "1").then_some(IntakeModel {
+                id: "1",
+                quantized: &model,
+                batch_size: 4,
+                proofs_per_batch: 2,
+                id_u256: alloy::primitives::U256::from(1u64),
+                attestation: None,
+                input_policy: None,
+            })
+        };
+        let salted = |n: usize| SubmitRequest { salt: Some(format!("0x{:064x}", 7)), ..request(data_rows(&model, n)) };
+        if let Err(e) = validate_for(salted(8), lookup) {
+            panic!("N * B rows with a salt: {} {}", e.code, e.message);
+        }
+        let err = validate_for(salted(9), lookup).unwrap_err();
+        assert_eq!((err.status.as_u16(), err.code), (413, "oversize_batch"), "{}", err.message);
+        assert!(err.message.contains("at most 8 per request (a salted request: 2 segments of 4)"), "{}", err.message);
+        let err = validate_for(request(data_rows(&model, 5)), lookup).unwrap_err();
+        assert_eq!(err.code, "oversize_batch", "an unsalted request holds at most B rows: {}", err.message);
+        assert!(err.message.contains("at most 4 per request"), "{}", err.message);
     }
 
     /// The first `n` rows of the calibration data.
