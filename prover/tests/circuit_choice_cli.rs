@@ -7,13 +7,12 @@
 
 mod cli_harness;
 
-use cli_harness::{cache, run, s};
+use cli_harness::{cache, err_of, run, s, write_inputs};
 
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use serde_json::Value;
-use zkguard_prover::artifact::{self, QuantizedFile};
 use zkguard_prover::circuit::config::{AppCircuitConfig, Layout};
 use zkguard_prover::circuit::poseidon::PoseidonBackend;
 use zkguard_prover::circuit::{AppShape, Visibility};
@@ -24,23 +23,9 @@ use zkguard_prover::keys::cache::circuit_digest;
 const FEATURES: usize = 4;
 const BATCH: usize = 4;
 
-fn err_of(result: anyhow::Result<()>) -> String {
-    format!("{:#}", result.expect_err("expected a refusal"))
-}
-
 /// The demo model as a quantized file and three of its rows as a CSV.
 fn inputs(dir: &Path) -> (PathBuf, PathBuf) {
-    let model = demo::demo_model(FEATURES);
-    let model_path = dir.join("demo.json");
-    artifact::write_json(&model_path, &QuantizedFile::new(model.clone(), "0".repeat(64))).unwrap();
-    let mut csv = model.features.join(",") + "\n";
-    for row in demo::demo_rows(FEATURES, 3, 0) {
-        let cells: Vec<String> = row.iter().map(|v| format!("{}", *v as f64 / 1024.0)).collect();
-        csv += &(cells.join(",") + "\n");
-    }
-    let csv_path = dir.join("rows.csv");
-    std::fs::write(&csv_path, csv).unwrap();
-    (model_path, csv_path)
+    write_inputs(dir, &demo::demo_model(FEATURES), "demo")
 }
 
 fn read(path: &Path) -> Value {

@@ -6,13 +6,13 @@
 
 mod cli_harness;
 
-use cli_harness::{cache, root, run, s};
+use cli_harness::{cache, err_of, root, run, s, write_inputs};
 
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use serde_json::Value;
-use zkguard_prover::artifact::{self, QuantizedFile};
+use zkguard_prover::artifact;
 use zkguard_prover::cli::Cli;
 use zkguard_prover::demo;
 
@@ -29,16 +29,7 @@ fn inputs(dir: &Path, name: &str, weight0: i64) -> (PathBuf, PathBuf) {
         model = model.shape().model_from_params(name, &model.features, &params);
     }
     model.name = name.to_string();
-    let model_path = dir.join(format!("{name}.json"));
-    artifact::write_json(&model_path, &QuantizedFile::new(model.clone(), "0".repeat(64))).unwrap();
-    let mut csv = model.features.join(",") + "\n";
-    for row in demo::demo_rows(FEATURES, 3, 0) {
-        let cells: Vec<String> = row.iter().map(|v| format!("{}", *v as f64 / 1024.0)).collect();
-        csv += &(cells.join(",") + "\n");
-    }
-    let csv_path = dir.join("rows.csv");
-    std::fs::write(&csv_path, csv).unwrap();
-    (model_path, csv_path)
+    write_inputs(dir, &model, name)
 }
 
 fn context_parts() -> Vec<&'static str> {
@@ -54,10 +45,6 @@ fn context_parts() -> Vec<&'static str> {
         "--issued-at",
         "1700000000",
     ]
-}
-
-fn err_of(result: anyhow::Result<()>) -> String {
-    format!("{:#}", result.expect_err("expected a refusal"))
 }
 
 fn edited(original: &Path, dir: &Path, name: &str, edit: impl FnOnce(&mut Value)) -> PathBuf {

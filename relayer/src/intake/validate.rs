@@ -420,6 +420,24 @@ pub(crate) mod tests {
         panic!("no feature of the model overflows at the input limit");
     }
 
+    /// Model "1" served at B = 4 with `proofs_per_batch` segments, no attestation.
+    fn served<'m>(
+        model: &'m QuantizedModel,
+        proofs_per_batch: usize,
+    ) -> impl Fn(&str) -> Option<IntakeModel<'m>> + Copy {
+        move |id| {
+            (id == "1").then_some(IntakeModel {
+                id: "1",
+                quantized: model,
+                batch_size: 4,
+                proofs_per_batch,
+                id_u256: alloy::primitives::U256::from(1u64),
+                attestation: None,
+                input_policy: None,
+            })
+        }
+    }
+
     fn request(rows: Vec<Vec<f64>>) -> SubmitRequest {
         SubmitRequest { request_id: "r1".into(), model_id: "1".into(), rows, ..SubmitRequest::default() }
     }
@@ -427,17 +445,7 @@ pub(crate) mod tests {
     #[test]
     fn a_row_that_overflows_the_reference_inference_is_refused_naming_row_value_and_bound() {
         let model = logistic();
-        let lookup = |id: &str| {
-            (id == "1").then_some(IntakeModel {
-                id: "1",
-                quantized: &model,
-                batch_size: 4,
-                proofs_per_batch: 1,
-                id_u256: alloy::primitives::U256::from(1u64),
-                attestation: None,
-                input_policy: None,
-            })
-        };
+        let lookup = served(&model, 1);
         let (poison, feature) = poisoned_row(&model);
         let good = data_rows(&model, 1).remove(0);
         assert!(validate_for(request(vec![good.clone()]), lookup).is_ok());
@@ -452,17 +460,7 @@ pub(crate) mod tests {
     #[test]
     fn a_salted_request_may_fill_every_segment_of_a_batch_mode_transaction() {
         let model = logistic();
-        let lookup = |id: &str| {
-            (id == "1").then_some(IntakeModel {
-                id: "1",
-                quantized: &model,
-                batch_size: 4,
-                proofs_per_batch: 2,
-                id_u256: alloy::primitives::U256::from(1u64),
-                attestation: None,
-                input_policy: None,
-            })
-        };
+        let lookup = served(&model, 2);
         let salted = |n: usize| SubmitRequest { salt: Some(format!("0x{:064x}", 7)), ..request(data_rows(&model, n)) };
         if let Err(e) = validate_for(salted(8), lookup) {
             panic!("N * B rows with a salt: {} {}", e.code, e.message);
